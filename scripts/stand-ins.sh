@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Installs, starts and stops the real stand-ins the integration tests and the
+# benchmark run against: moto server (AWS APIs) and Debian's docker-registry
+# (the registry data plane, htpasswd Basic auth). Everything listens on
+# 127.0.0.1 only, on free ports.
+#
+#   scripts/stand-ins.sh install        apt + pip dependencies (idempotent)
+#   scripts/stand-ins.sh start DIR      start both; writes DIR/env (sourceable)
+#   scripts/stand-ins.sh stop DIR       stop what start DIR started
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+venv="$root/.stand-ins/venv"
+moto_version="5.2.5"
+# moto's GetAuthorizationToken always returns base64("AWS:123456789012-auth-token");
+# the registry accepts exactly that password, as ECR accepts its own token.
+registry_password="123456789012-auth-token"
+
+install() {
+  local need=()
+  command -v docker-registry >/dev/null || need+=(docker-registry)
+  command -v htpasswd >/dev/null || need+=(apache2-utils)
+  command -v skopeo >/dev/null || need+=(skopeo)
+  command -v curl >/dev/null || need+=(curl)
+  if [ ${#need[@]} -gt 0 ]; then
+    echo "stand-ins: installing ${need[*]}" >&2
+    if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+  fi
+  if ! "$venv/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$moto_version')" 2>/dev/null; then
+    echo "stand-ins: installing moto[server]==$moto_version into $venv" >&2
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "moto[server]==$moto_version"
+  fi
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_http() { # url, seconds
+  local url=$1 deadline=$((SECONDS + $2))
+  until curl -s -o /dev/null "$url"; do
+    if [ $SECONDS -ge $deadline ]; then echo "stand-ins: $url did not answer in $2 s" >&2; return 1; fi
+    sleep 0.1
+  done
+}
+
+start() {
+  local dir=$1
+  mkdir -p "$dir/registry/data" "$dir/registry/auth"
+  dir=$(cd "$dir" && pwd)
+  local moto_port registry_port
+  moto_port=$(free_port)
+  registry_port=$(free_port)
+
+  "$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$dir/moto.log" 2>&1 &
+  echo $! >"$dir/moto.pid"
+
+  htpasswd -Bbn AWS "$registry_password" >"$dir/registry/auth/htpasswd"
+  cat >"$dir/registry/config.yml" <<YAML
+version: 0.1
+log: {level: warn, formatter: text}
+storage:
+  filesystem: {rootdirectory: $dir/registry/data}
+  delete: {enabled: true}
+  cache: {blobdescriptor: inmemory}
+http:
+  addr: 127.0.0.1:$registry_port
+  secret: stand-in-only-not-a-secret
+auth:
+  htpasswd: {realm: basic-realm, path: $dir/registry/auth/htpasswd}
+YAML
+  docker-registry serve "$dir/registry/config.yml" >"$dir/registry.log" 2>&1 &
+  echo $! >"$dir/registry.pid"
+
+  wait_http "http://127.0.0.1:$moto_port/moto-api/" 30
+  wait_http "http://127.0.0.1:$registry_port/v2/" 30
+  cat >"$dir/env" <<ENV
+export EFP_TEST_MOTO_URL=http://127.0.0.1:$moto_port
+export EFP_TEST_REGISTRY_URL=http://127.0.0.1:$registry_port
+export EFP_TEST_REGISTRY_PASSWORD=$registry_password
+ENV
+  echo "stand-ins: moto on :$moto_port, docker-registry on :$registry_port" >&2
+}
+
+stop() {
+  local dir=$1 pid
+  for name in moto registry; do
+    if [ -f "$dir/$name.pid" ]; then
+      pid=$(cat "$dir/$name.pid")
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+      rm -f "$dir/$name.pid"
+    fi
+  done
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) start "${2:?usage: start DIR}" ;;
+  stop) stop "${2:?usage: stop DIR}" ;;
+  *) echo "usage: $0 install | start DIR | stop DIR" >&2; exit 2 ;;
+esac

@@ -1,0 +1,200 @@
+//! The two ECR API calls the push probe makes through the SDK:
+//! `GetAuthorizationToken` before the replay and `BatchDeleteImage` after it.
+//! Both are recorded in the trace like registry requests.
+
+use std::time::Instant;
+
+use aws_sdk_ecr::config::http::HttpResponse;
+use aws_sdk_ecr::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ecr::types::ImageIdentifier;
+use secrecy::SecretString;
+
+use crate::aws::repository::Repository;
+use crate::github;
+use crate::push::denial::RegistryError;
+use crate::push::exchange::{Exchange, Recorder, TransportError, TransportErrorKind};
+use crate::push::steps::Step;
+
+/// A registry password from `GetAuthorizationToken`, already masked.
+pub struct AuthorizationToken {
+    /// The password of `AWS:<password>`.
+    pub password: SecretString,
+    /// The registry URL the token is for.
+    pub proxy_endpoint: Option<String>,
+}
+
+/// Calls `GetAuthorizationToken` for `registry_id`; records the call. `None`
+/// when it failed (the failure is in the recorded exchange).
+pub async fn authorization_token(
+    client: &aws_sdk_ecr::Client,
+    repository: &Repository,
+    recorder: &Recorder,
+    depth: u32,
+) -> Option<AuthorizationToken> {
+    use base64::Engine as _;
+    let mut exchange = Exchange::new(
+        Step::AuthorizationToken,
+        "API",
+        "ecr:GetAuthorizationToken",
+        &repository.name,
+        depth,
+    );
+    let sent = Instant::now();
+    #[allow(deprecated)]
+    // registryIds is deprecated but still the way to pick another account's registry.
+    let result = client
+        .get_authorization_token()
+        .registry_ids(&repository.registry_id)
+        .send()
+        .await;
+    exchange.ms = sent.elapsed().as_millis() as u64;
+    let token = match result {
+        Ok(out) => {
+            exchange.status = Some(200);
+            let data = out.authorization_data().first();
+            let decoded = data
+                .and_then(|d| d.authorization_token())
+                .inspect(|raw| github::mask(raw))
+                .and_then(|raw| base64::engine::general_purpose::STANDARD.decode(raw).ok())
+                .and_then(|bytes| String::from_utf8(bytes).ok());
+            match decoded.as_deref().and_then(|d| d.split_once(':')) {
+                Some((_, password)) => {
+                    github::mask(password);
+                    Some(AuthorizationToken {
+                        password: SecretString::from(password.to_string()),
+                        proxy_endpoint: data.and_then(|d| d.proxy_endpoint()).map(str::to_string),
+                    })
+                }
+                None => {
+                    exchange.error = Some(RegistryError {
+                        code: "InvalidAuthorizationData".into(),
+                        message: "GetAuthorizationToken answered without a token of the form base64(AWS:<password>)".into(),
+                    });
+                    None
+                }
+            }
+        }
+        Err(e) => {
+            record_error(&mut exchange, &e);
+            None
+        }
+    };
+    recorder.record(sent, exchange);
+    token
+}
+
+/// What `BatchDeleteImage` did.
+#[derive(Debug, Clone, Default)]
+pub struct DeleteOutcome {
+    /// Digests deleted.
+    pub deleted: Vec<String>,
+    /// Digests not deleted, with ECR's failure code and reason.
+    pub failures: Vec<(String, String, String)>,
+    /// The call itself failed (denied, throttled, unreachable).
+    pub call_failed: bool,
+}
+
+/// Deletes the given manifests, the index first. A child still referenced by
+/// an index (`ImageReferencedByManifestList`) is retried once after the index is gone.
+pub async fn delete_images(
+    client: &aws_sdk_ecr::Client,
+    repository: &Repository,
+    digests: &[String],
+    recorder: &Recorder,
+    depth: u32,
+) -> DeleteOutcome {
+    let mut outcome = DeleteOutcome::default();
+    let mut pending = digests.to_vec();
+    for attempt in 0..2 {
+        let mut exchange = Exchange::new(
+            Step::Cleanup,
+            "API",
+            "ecr:BatchDeleteImage",
+            &repository.name,
+            depth + attempt,
+        );
+        let sent = Instant::now();
+        let ids: Vec<ImageIdentifier> = pending
+            .iter()
+            .map(|d| ImageIdentifier::builder().image_digest(d).build())
+            .collect();
+        let result = client
+            .batch_delete_image()
+            .registry_id(&repository.registry_id)
+            .repository_name(&repository.name)
+            .set_image_ids(Some(ids))
+            .send()
+            .await;
+        exchange.ms = sent.elapsed().as_millis() as u64;
+        let mut retry = Vec::new();
+        match result {
+            Ok(out) => {
+                exchange.status = Some(200);
+                outcome.deleted.extend(
+                    out.image_ids()
+                        .iter()
+                        .filter_map(|i| i.image_digest().map(str::to_string)),
+                );
+                for f in out.failures() {
+                    let digest = f
+                        .image_id()
+                        .and_then(|i| i.image_digest())
+                        .unwrap_or_default()
+                        .to_string();
+                    let code = f
+                        .failure_code()
+                        .map(|c| c.as_str().to_string())
+                        .unwrap_or_default();
+                    if code == "ImageReferencedByManifestList" && attempt == 0 {
+                        retry.push(digest);
+                    } else {
+                        outcome.failures.push((
+                            digest,
+                            code,
+                            f.failure_reason().unwrap_or_default().to_string(),
+                        ));
+                    }
+                }
+            }
+            Err(e) => {
+                record_error(&mut exchange, &e);
+                outcome.call_failed = true;
+            }
+        }
+        recorder.record(sent, exchange);
+        if retry.is_empty() || outcome.call_failed {
+            break;
+        }
+        pending = retry;
+    }
+    outcome
+}
+
+fn record_error<E>(exchange: &mut Exchange, e: &SdkError<E, HttpResponse>)
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    exchange.status = e.raw_response().map(|r| r.status().as_u16());
+    match e {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            let kind = if matches!(e, SdkError::TimeoutError(_)) {
+                TransportErrorKind::Timeout
+            } else {
+                TransportErrorKind::Connect
+            };
+            exchange.transport_error = Some(TransportError {
+                kind,
+                detail: DisplayErrorContext(e).to_string(),
+            });
+        }
+        _ => {
+            exchange.error = Some(RegistryError {
+                code: e.code().unwrap_or("Unknown").to_string(),
+                message: e
+                    .message()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| DisplayErrorContext(e).to_string()),
+            });
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! The command line: one declaration per option.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::push::image::Attestations;
+
+/// Will `docker buildx build --push` to this ECR repository succeed with this role?
+#[derive(Debug, Parser)]
+#[command(name = "ecr-fargate-preflight", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Replay buildx's multi-platform push against ECR and report what would fail.
+    Check(Box<CheckArgs>),
+    /// Print the rules and the request → IAM action table.
+    Rules(RulesArgs),
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Compact, coloured on a terminal.
+    Text,
+    /// The stable JSON report (see README).
+    Json,
+    /// GitHub-flavoured markdown.
+    Markdown,
+}
+
+/// The lowest severity that makes the exit code 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Errors only.
+    Error,
+    /// Warnings and errors.
+    Warning,
+    /// Never: exit 0 whatever is found (2 and 3 still apply).
+    Never,
+}
+
+/// `check` options.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// Repository to check: a name (`team/app`, in the caller's account) or a
+    /// URI (`123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app`).
+    #[arg(long, value_name = "NAME|URI")]
+    pub repository: String,
+
+    /// Platforms to push, comma-separated.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "linux/amd64,linux/arm64"
+    )]
+    pub platforms: Vec<String>,
+
+    /// Role to assume: with a GitHub OIDC token via AssumeRoleWithWebIdentity,
+    /// otherwise with the existing credentials via AssumeRole.
+    #[arg(long, value_name = "ARN")]
+    pub role_to_assume: Option<String>,
+
+    /// Session name for the assumed role.
+    #[arg(long, value_name = "NAME", default_value = "GitHubActions")]
+    pub role_session_name: String,
+
+    /// Audience of the GitHub OIDC token.
+    #[arg(long, value_name = "AUD", default_value = "sts.amazonaws.com")]
+    pub audience: String,
+
+    /// AWS region; default: the repository URI's region, else the SDK's usual sources.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Registry base URL to send registry requests to instead of the
+    /// repository's registry (proxies, tests).
+    #[arg(long, value_name = "URL")]
+    pub registry_endpoint: Option<String>,
+
+    /// Also attempt a cross-repository blob mount from this repository of the
+    /// same registry, as buildx does when a base image or cache lives there.
+    #[arg(long, value_name = "REPO")]
+    pub mount_from: Option<String>,
+
+    /// How attestations are pushed: `manifest` (buildx's default provenance),
+    /// `oci-artifact` (BuildKit 0.32+ with OCI media types) or `none`.
+    #[arg(long, value_enum, default_value = "manifest")]
+    pub attestations: Attestations,
+
+    /// Keep the probe's image instead of deleting it.
+    #[arg(long)]
+    pub no_cleanup: bool,
+
+    /// Push nothing: check the token, and read `--read-tag` if given.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// With `--dry-run`: an existing tag to read back (manifests and a layer).
+    #[arg(long, value_name = "TAG", requires = "dry_run")]
+    pub read_tag: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+
+    /// Write the report in `--format` to this file (the text report still goes to stdout).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Exit 1 when a finding of this severity or worse exists.
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: FailOn,
+
+    /// Log progress to stderr (never secrets, at any level).
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// `rules` options.
+#[derive(Debug, Clone, Args)]
+pub struct RulesArgs {
+    /// Print the README's rule table.
+    #[arg(long)]
+    pub markdown: bool,
+    /// Print the README's request → IAM action table.
+    #[arg(long)]
+    pub requests: bool,
+}

@@ -1,0 +1,15 @@
+//! ecr-fargate-preflight: answers, before a deploy, whether a buildx
+//! multi-platform push to ECR will succeed with a given role, and names the
+//! exact missing IAM action when it will not.
+//!
+//! Data flows one way: [`cli`] → [`check`] (gathers facts through [`aws`]
+//! and [`push`]) → [`push::diagnose`] (pure rules) → [`report`] renderers.
+
+pub mod aws;
+pub mod check;
+pub mod cli;
+pub mod error;
+pub mod github;
+pub mod push;
+pub mod report;
+pub mod rules;

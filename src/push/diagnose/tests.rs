@@ -1,0 +1,1 @@
+//! Unit tests of diagnosis on hand-made exchanges.

@@ -1,0 +1,9 @@
+//! The push preflight: replay buildx's multi-platform push and name what fails.
+
+pub mod denial;
+pub mod diagnose;
+pub mod exchange;
+pub mod image;
+pub mod probe;
+pub mod registry;
+pub mod steps;

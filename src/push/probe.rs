@@ -1,0 +1,536 @@
+//! The live push probe: replays buildx's multi-platform push, in buildx's
+//! order, against the real registry, and records every request. It decides
+//! nothing: [`super::diagnose`] turns the record into findings.
+//!
+//! Unlike buildx, the probe goes on after a failed step, so one run names
+//! every missing action instead of only the first: AWS authorizes a request
+//! before it looks at its content, so a later step still shows whether its
+//! action is allowed even when an earlier one failed.
+
+use std::time::{Duration, Instant};
+
+use futures_util::{StreamExt, stream};
+use reqwest::{Method, StatusCode, Url};
+
+use super::exchange::{Exchange, Recorder};
+
+use super::image::{
+    Attestations, Blob, INDEX_MEDIA_TYPE, Manifest, Platform, ProbeImage, digest_of,
+};
+use super::registry::{Registry, Request, Response, location};
+use super::steps::Step;
+use crate::aws::ecr;
+use crate::aws::repository::Repository;
+
+/// Blob requests in flight at once, as BuildKit bounds its pushes.
+pub const BLOB_CONCURRENCY: usize = 8;
+
+const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
+
+/// What to replay.
+#[derive(Debug, Clone)]
+pub struct ProbePlan {
+    /// The target repository.
+    pub repository: Repository,
+    /// Registry base URL.
+    pub registry: Url,
+    /// Platforms to push.
+    pub platforms: Vec<Platform>,
+    /// How attestations are attached.
+    pub attestations: Attestations,
+    /// `--mount-from`: a repository of the same registry to mount a blob from.
+    pub mount_from: Option<String>,
+    /// Delete the probe's image afterwards.
+    pub cleanup: bool,
+    /// `--dry-run`: push nothing.
+    pub dry_run: bool,
+    /// `--read-tag`: the existing tag the dry run reads.
+    pub read_tag: Option<String>,
+    /// Unique id of this run; the throwaway tag and the image content derive from it.
+    pub run_id: String,
+    /// First retry delay for throttled requests.
+    pub retry_base: Duration,
+}
+
+impl ProbePlan {
+    /// The throwaway tag: unique per run, never an existing tag.
+    pub fn tag(&self) -> String {
+        format!("ecr-fargate-preflight-{}", self.run_id)
+    }
+}
+
+/// Everything the probe observed.
+#[derive(Debug, Clone)]
+pub struct ProbeFacts {
+    /// Every request, in the order sent.
+    pub exchanges: Vec<Exchange>,
+    /// The tag pushed or read.
+    pub tag: Option<String>,
+    /// The pushed index's digest, once the index PUT succeeded.
+    pub index_digest: Option<String>,
+    /// Whether the token was obtained (registry steps ran).
+    pub token_obtained: bool,
+    /// The registry could not be reached: later steps were skipped.
+    pub unreachable: bool,
+    /// The throwaway tag already existed, so nothing was pushed to it.
+    pub tag_existed: bool,
+    /// What the cleanup did, if it ran.
+    pub cleanup: Option<ecr::DeleteOutcome>,
+    /// Digests pushed and not deleted.
+    pub left_behind: Vec<String>,
+    /// Wall time in milliseconds.
+    pub wall_ms: u64,
+}
+
+/// Runs the probe.
+pub async fn run(ecr_client: &aws_sdk_ecr::Client, plan: &ProbePlan) -> ProbeFacts {
+    let started = Instant::now();
+    let recorder = Recorder::default();
+    let token = ecr::authorization_token(ecr_client, &plan.repository, &recorder, 1).await;
+    let mut state = State::default();
+    let tag = if plan.dry_run {
+        plan.read_tag.clone()
+    } else {
+        Some(plan.tag())
+    };
+    if let Some(token) = &token {
+        match Registry::new(plan.registry.clone(), &token.password, recorder.clone()) {
+            Ok(registry) => {
+                let probe = Probe {
+                    registry: registry.with_retry_base(plan.retry_base),
+                    plan,
+                };
+                if plan.dry_run {
+                    if let Some(tag) = &plan.read_tag {
+                        probe.read_existing(tag, &mut state).await;
+                    }
+                } else {
+                    probe.push(&mut state).await;
+                }
+            }
+            Err(e) => {
+                tracing::error!("cannot build the HTTP client: {e}");
+                state.unreachable = true;
+            }
+        }
+    }
+    let mut cleanup = None;
+    if plan.cleanup && !state.pushed.is_empty() {
+        // Delete the index (and the moved index) before the children it references.
+        let mut digests = state.pushed.clone();
+        digests.sort_by_key(|d| !state.indexes.contains(d));
+        let depth = recorder_max_depth(&recorder) + 1;
+        let outcome =
+            ecr::delete_images(ecr_client, &plan.repository, &digests, &recorder, depth).await;
+        state.pushed.retain(|d| !outcome.deleted.contains(d));
+        cleanup = Some(outcome);
+    }
+    ProbeFacts {
+        exchanges: recorder.into_sorted(),
+        tag,
+        index_digest: state.index_digest,
+        token_obtained: token.is_some(),
+        unreachable: state.unreachable,
+        tag_existed: state.tag_existed,
+        cleanup,
+        left_behind: state.pushed,
+        wall_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+fn recorder_max_depth(recorder: &Recorder) -> u32 {
+    recorder
+        .clone()
+        .into_sorted()
+        .iter()
+        .map(|e| e.depth)
+        .max()
+        .unwrap_or(0)
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Manifest digests successfully PUT (for cleanup).
+    pushed: Vec<String>,
+    /// Which of those are indexes.
+    indexes: Vec<String>,
+    index_digest: Option<String>,
+    unreachable: bool,
+    tag_existed: bool,
+}
+
+struct Probe<'a> {
+    registry: Registry,
+    plan: &'a ProbePlan,
+}
+
+/// The outcome of one request as the flow needs it.
+enum Sent {
+    Answered(Response),
+    Unreachable,
+}
+
+impl Probe<'_> {
+    fn name(&self) -> &str {
+        &self.plan.repository.name
+    }
+
+    fn request(&self, step: Step, method: Method, url: Url, depth: u32) -> Request {
+        Request {
+            step,
+            method,
+            url,
+            accept: None,
+            body: None,
+            depth,
+            platform: None,
+            repository: self.name().to_string(),
+            authorized: true,
+        }
+    }
+
+    async fn send(&self, request: Request) -> Sent {
+        match self.registry.send(request).await {
+            Ok(r) => Sent::Answered(r),
+            Err(_) => Sent::Unreachable,
+        }
+    }
+
+    /// A HEAD that got a bodiless 403: one GET to the same URL to read the
+    /// message, as containerd does.
+    async fn read_error_body(&self, head: &Response, url: &Url, step: Step, depth: u32) {
+        if head.status != StatusCode::FORBIDDEN || !head.body.is_empty() {
+            return;
+        }
+        let mut get = self.request(step, Method::GET, url.clone(), depth);
+        get.accept = Some(MANIFEST_ACCEPT.into());
+        if let Ok(r) = self.registry.send(get).await {
+            self.registry
+                .recorder()
+                .link_error_body(r.index, head.index);
+        }
+    }
+
+    async fn push(&self, state: &mut State) {
+        let plan = self.plan;
+        let tag = plan.tag();
+        let image = ProbeImage::build(
+            self.name(),
+            &tag,
+            &plan.platforms,
+            plan.attestations,
+            &plan.run_id,
+        );
+
+        // Blobs of every platform, in parallel: HEAD → POST → PUT (depths 2–4).
+        let results: Vec<bool> = stream::iter(image.blobs.iter())
+            .map(|blob| self.push_blob(blob, 2))
+            .buffer_unordered(BLOB_CONCURRENCY)
+            .collect()
+            .await;
+        if results.iter().any(|reachable| !reachable) {
+            state.unreachable = true;
+            return;
+        }
+
+        // Child manifests by digest: HEAD → PUT (depths 5–6).
+        let results: Vec<Option<bool>> = stream::iter(image.children.iter())
+            .map(|m| self.push_manifest(m, &m.digest, Step::ManifestExists, Step::ManifestPut, 5))
+            .buffer_unordered(BLOB_CONCURRENCY)
+            .collect()
+            .await;
+        for (m, r) in image.children.iter().zip(&results) {
+            if *r == Some(true) {
+                state.pushed.push(m.digest.clone());
+            }
+        }
+        if results.contains(&None) {
+            state.unreachable = true;
+            return;
+        }
+
+        // The index by tag (depths 7–8), while the reads of what is already
+        // there run beside it: a child manifest and a layer (7), the layer
+        // download (8) and the mount attempt (7).
+        let layer = image.first_layer();
+        let (index_pushed, ()) = tokio::join!(self.push_index(&image.index, &tag, state), async {
+            tokio::join!(
+                self.read_manifest(&image.children[0], &image.children[0].digest, 7),
+                self.read_layer(layer, 7),
+                self.mount(layer, 7),
+            );
+        });
+        if index_pushed {
+            state.pushed.push(image.index.digest.clone());
+            state.indexes.push(image.index.digest.clone());
+            state.index_digest = Some(image.index.digest.clone());
+        }
+        if state.tag_existed {
+            return;
+        }
+        // Read the index back by tag (9), then see whether the tag may move (10).
+        self.read_manifest(&image.index, &tag, 9).await;
+        if index_pushed && self.move_tag(&image.moved_index, &tag, 10).await {
+            state.pushed.push(image.moved_index.digest.clone());
+            state.indexes.push(image.moved_index.digest.clone());
+        }
+    }
+
+    /// HEAD → POST → PUT of one blob. Returns false when the registry was unreachable.
+    async fn push_blob(&self, blob: &Blob, depth: u32) -> bool {
+        let url = self
+            .registry
+            .url(self.name(), &format!("blobs/{}", blob.digest));
+        let mut head = self.request(Step::BlobExists, Method::HEAD, url.clone(), depth);
+        head.platform = Some(blob.platform.clone());
+        head.accept = Some("application/octet-stream, */*".into());
+        let head = match self.send(head).await {
+            Sent::Unreachable => return false,
+            Sent::Answered(r) => r,
+        };
+        if head.status == StatusCode::OK {
+            return true; // already there: buildx skips it
+        }
+        self.read_error_body(&head, &url, Step::LayerRead, depth + 1)
+            .await;
+
+        let mut post = self.request(
+            Step::BlobUploadStart,
+            Method::POST,
+            self.registry.url(self.name(), "blobs/uploads/"),
+            depth + 1,
+        );
+        post.platform = Some(blob.platform.clone());
+        let post_url = post.url.clone();
+        let post = match self.send(post).await {
+            Sent::Unreachable => return false,
+            Sent::Answered(r) => r,
+        };
+        let Some(mut upload) = (post.status == StatusCode::ACCEPTED)
+            .then(|| location(&post, &post_url))
+            .flatten()
+        else {
+            return true;
+        };
+        upload.query_pairs_mut().append_pair("digest", &blob.digest);
+        let mut put = self.request(Step::BlobUploadComplete, Method::PUT, upload, depth + 2);
+        put.platform = Some(blob.platform.clone());
+        put.body = Some(("application/octet-stream".into(), blob.bytes.clone()));
+        match self.send(put).await {
+            Sent::Unreachable => false,
+            Sent::Answered(r) => {
+                self.check_digest(&r, &blob.digest);
+                true
+            }
+        }
+    }
+
+    /// HEAD → PUT of a manifest. `Some(true)` pushed, `Some(false)` not, `None` unreachable.
+    async fn push_manifest(
+        &self,
+        manifest: &Manifest,
+        reference: &str,
+        exists: Step,
+        put_step: Step,
+        depth: u32,
+    ) -> Option<bool> {
+        let url = self
+            .registry
+            .url(self.name(), &format!("manifests/{reference}"));
+        let mut head = self.request(exists, Method::HEAD, url.clone(), depth);
+        head.accept = Some(format!("{}, */*", manifest.media_type));
+        head.platform = Some(manifest.platform.clone());
+        let head = match self.send(head).await {
+            Sent::Unreachable => return None,
+            Sent::Answered(r) => r,
+        };
+        self.read_error_body(&head, &url, Step::ManifestRead, depth + 1)
+            .await;
+        if head.status == StatusCode::OK {
+            return Some(false); // already there: buildx skips it, and it is not ours to delete
+        }
+        let mut put = self.request(put_step, Method::PUT, url, depth + 1);
+        put.body = Some((manifest.media_type.to_string(), manifest.bytes.clone()));
+        put.platform = Some(manifest.platform.clone());
+        match self.send(put).await {
+            Sent::Unreachable => None,
+            Sent::Answered(r) => {
+                self.check_digest(&r, &manifest.digest);
+                Some(r.status == StatusCode::CREATED)
+            }
+        }
+    }
+
+    async fn push_index(&self, index: &Manifest, tag: &str, state: &mut State) -> bool {
+        // Never overwrite a tag that exists: look before the PUT, as buildx does.
+        let url = self.registry.url(self.name(), &format!("manifests/{tag}"));
+        let mut head = self.request(Step::IndexExists, Method::HEAD, url, 7);
+        head.accept = Some(format!("{INDEX_MEDIA_TYPE}, */*"));
+        if let Sent::Answered(r) = self.send(head).await
+            && r.status == StatusCode::OK
+        {
+            state.tag_existed = true;
+            return false;
+        }
+        // The HEAD above was the buildx HEAD; PUT directly.
+        let url = self.registry.url(self.name(), &format!("manifests/{tag}"));
+        let mut put = self.request(Step::IndexPut, Method::PUT, url, 8);
+        put.body = Some((index.media_type.to_string(), index.bytes.clone()));
+        match self.send(put).await {
+            Sent::Answered(r) => {
+                self.check_digest(&r, &index.digest);
+                r.status == StatusCode::CREATED
+            }
+            Sent::Unreachable => false,
+        }
+    }
+
+    /// PUT a different index to the probe's own tag. True when it was stored.
+    async fn move_tag(&self, moved: &Manifest, tag: &str, depth: u32) -> bool {
+        let url = self.registry.url(self.name(), &format!("manifests/{tag}"));
+        let mut put = self.request(Step::TagMove, Method::PUT, url, depth);
+        put.body = Some((moved.media_type.to_string(), moved.bytes.clone()));
+        matches!(self.send(put).await, Sent::Answered(r) if r.status == StatusCode::CREATED)
+    }
+
+    /// HEAD and GET of a manifest in parallel; the GET's bytes must hash to
+    /// `expected.digest` when it is given.
+    async fn read_manifest(&self, expected: &Manifest, reference: &str, depth: u32) {
+        let url = self
+            .registry
+            .url(self.name(), &format!("manifests/{reference}"));
+        let mut head = self.request(Step::ManifestRead, Method::HEAD, url.clone(), depth);
+        head.accept = Some(MANIFEST_ACCEPT.into());
+        let mut get = self.request(Step::ManifestRead, Method::GET, url, depth);
+        get.accept = Some(MANIFEST_ACCEPT.into());
+        let (_, got) = tokio::join!(self.send(head), self.send(get));
+        if let Sent::Answered(r) = got
+            && r.status == StatusCode::OK
+            && digest_of(&r.body) != expected.digest
+        {
+            self.registry.recorder().annotate(
+                r.index,
+                format!(
+                    "read back {} bytes hashing to {}, pushed {}",
+                    r.body.len(),
+                    digest_of(&r.body),
+                    expected.digest
+                ),
+            );
+        }
+    }
+
+    /// GET of a blob: a 307 to S3 is followed without the registry's
+    /// Authorization (S3 refuses two authentication mechanisms).
+    async fn read_layer(&self, blob: &Blob, depth: u32) {
+        let url = self
+            .registry
+            .url(self.name(), &format!("blobs/{}", blob.digest));
+        let get = self.request(Step::LayerRead, Method::GET, url.clone(), depth);
+        let Sent::Answered(r) = self.send(get).await else {
+            return;
+        };
+        let bytes = if r.status.is_redirection() {
+            let Some(target) = location(&r, &url) else {
+                return;
+            };
+            let mut download = self.request(Step::LayerDownload, Method::GET, target, depth + 1);
+            download.authorized = false;
+            match self.send(download).await {
+                Sent::Answered(d) if d.status == StatusCode::OK => Some((d.index, d.body)),
+                _ => None,
+            }
+        } else if r.status == StatusCode::OK {
+            Some((r.index, r.body))
+        } else {
+            None
+        };
+        if let Some((index, body)) = bytes
+            && digest_of(&body) != blob.digest
+        {
+            self.registry.recorder().annotate(
+                index,
+                format!(
+                    "layer read back hashes to {}, pushed {}",
+                    digest_of(&body),
+                    blob.digest
+                ),
+            );
+        }
+    }
+
+    /// POST `?mount=<digest>&from=<repo>` with the probe's own layer.
+    async fn mount(&self, blob: &Blob, depth: u32) {
+        let Some(from) = &self.plan.mount_from else {
+            return;
+        };
+        let mut url = self.registry.url(self.name(), "blobs/uploads/");
+        url.query_pairs_mut()
+            .append_pair("mount", &blob.digest)
+            .append_pair("from", from);
+        let mut post = self.request(Step::BlobMount, Method::POST, url, depth);
+        post.repository = from.clone();
+        self.send(post).await;
+    }
+
+    /// Dry run: HEAD + GET of an existing tag, one child manifest when it is
+    /// an index, and one of its layers, following the redirect.
+    async fn read_existing(&self, tag: &str, state: &mut State) {
+        let url = self.registry.url(self.name(), &format!("manifests/{tag}"));
+        let mut head = self.request(Step::ManifestRead, Method::HEAD, url.clone(), 2);
+        head.accept = Some(MANIFEST_ACCEPT.into());
+        let mut get = self.request(Step::ManifestRead, Method::GET, url, 2);
+        get.accept = Some(MANIFEST_ACCEPT.into());
+        let (h, g) = tokio::join!(self.send(head), self.send(get));
+        if matches!(h, Sent::Unreachable) || matches!(g, Sent::Unreachable) {
+            state.unreachable = true;
+            return;
+        }
+        let Sent::Answered(g) = g else { return };
+        if g.status != StatusCode::OK {
+            return;
+        }
+        let mut depth = 3;
+        let mut manifest: serde_json::Value = serde_json::from_slice(&g.body).unwrap_or_default();
+        if let Some(children) = manifest["manifests"].as_array() {
+            let Some(child) = children
+                .iter()
+                .find(|c| c["platform"]["os"] != "unknown")
+                .and_then(|c| c["digest"].as_str())
+            else {
+                return;
+            };
+            let url = self
+                .registry
+                .url(self.name(), &format!("manifests/{child}"));
+            let mut get = self.request(Step::ManifestRead, Method::GET, url, depth);
+            get.accept = Some(MANIFEST_ACCEPT.into());
+            let Sent::Answered(c) = self.send(get).await else {
+                return;
+            };
+            manifest = serde_json::from_slice(&c.body).unwrap_or_default();
+            depth += 1;
+        }
+        if let Some(layer) = manifest["layers"][0]["digest"].as_str() {
+            let blob = Blob {
+                digest: layer.to_string(),
+                bytes: Vec::new(),
+                platform: String::new(),
+                role: "layer",
+            };
+            self.read_layer(&blob, depth).await;
+        }
+    }
+
+    fn check_digest(&self, response: &Response, expected: &str) {
+        if let Some(got) = response.header("docker-content-digest")
+            && response.status.is_success()
+            && got != expected
+        {
+            self.registry.recorder().annotate(
+                response.index,
+                format!("registry answered Docker-Content-Digest {got}, pushed {expected}"),
+            );
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! A thin registry client over reqwest, with the step-by-step control the
+//! replay needs: every request is sent exactly as buildx sends it, recorded
+//! with its step, and never retried silently.
+
+use std::error::Error as _;
+use std::time::{Duration, Instant};
+
+use backon::{ExponentialBuilder, Retryable};
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
+use reqwest::{Method, StatusCode, Url};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::denial::{RegistryError, registry_error};
+use super::exchange::{Exchange, Recorder, TransportError, TransportErrorKind};
+use super::steps::Step;
+
+/// Attempts for a request the registry throttles (429) or reports as
+/// temporarily unavailable (502, 503, 504), including the first.
+pub const MAX_ATTEMPTS: usize = 4;
+
+/// One request to send.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The step it replays.
+    pub step: Step,
+    /// HTTP method.
+    pub method: Method,
+    /// Absolute URL.
+    pub url: Url,
+    /// `Accept` header, if any.
+    pub accept: Option<String>,
+    /// `Content-Type` and body, if any.
+    pub body: Option<(String, Vec<u8>)>,
+    /// Causal depth.
+    pub depth: u32,
+    /// Platform, for the trace.
+    pub platform: Option<String>,
+    /// Repository the request is about.
+    pub repository: String,
+    /// Send the registry's Authorization header (false for presigned S3 URLs).
+    pub authorized: bool,
+}
+
+/// What came back.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body (empty for HEAD).
+    pub body: Vec<u8>,
+    /// Where the exchange was recorded.
+    pub index: usize,
+}
+
+impl Response {
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A request that got no response.
+#[derive(Debug, Clone)]
+pub struct Unreachable {
+    /// Where the exchange was recorded.
+    pub index: usize,
+}
+
+/// The registry, as the probe talks to it.
+#[derive(Clone)]
+pub struct Registry {
+    http: reqwest::Client,
+    base: Url,
+    authorization: SecretString,
+    recorder: Recorder,
+    retry_base: Duration,
+}
+
+impl Registry {
+    /// A client for the registry at `base` that sends `Authorization: Basic`
+    /// with `AWS:<password>` and records into `recorder`.
+    pub fn new(
+        base: Url,
+        password: &SecretString,
+        recorder: Recorder,
+    ) -> Result<Registry, reqwest::Error> {
+        use base64::Engine as _;
+        let basic = base64::engine::general_purpose::STANDARD
+            .encode(format!("AWS:{}", password.expose_secret()));
+        let http = reqwest::Client::builder()
+            // Redirects are followed by the probe itself: S3 must not see the registry's Authorization.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .user_agent(concat!(
+                "ecr-fargate-preflight/",
+                env!("CARGO_PKG_VERSION"),
+                " (buildx push replay)"
+            ))
+            .build()?;
+        Ok(Registry {
+            http,
+            base,
+            authorization: SecretString::from(format!("Basic {basic}")),
+            recorder,
+            retry_base: Duration::from_millis(200),
+        })
+    }
+
+    /// Shortens the retry back-off (tests and benchmarks against local stand-ins).
+    pub fn with_retry_base(mut self, base: Duration) -> Registry {
+        self.retry_base = base;
+        self
+    }
+
+    /// `<base>/v2/<name>/<rest>`.
+    pub fn url(&self, name: &str, rest: &str) -> Url {
+        let mut url = self.base.clone();
+        let prefix = self.base.path().trim_end_matches('/');
+        url.set_path(&format!("{prefix}/v2/{name}/{rest}"));
+        url.set_query(None);
+        url
+    }
+
+    /// The recorder, for exchanges made outside this client (API calls).
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+
+    /// Sends a request, retrying throttling and 5xx unavailability with
+    /// exponential back-off. Every attempt is recorded, each one round trip
+    /// deeper than the last; after the last attempt its response is returned.
+    pub async fn send(&self, request: Request) -> Result<Response, Unreachable> {
+        enum Failure {
+            Retryable(Response),
+            Unreachable(Unreachable),
+        }
+        let attempts = std::sync::atomic::AtomicU32::new(0);
+        let op = || async {
+            let n = attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            match self.send_recorded(&request, request.depth + n).await {
+                Ok(r) if matches!(r.status.as_u16(), 429 | 502 | 503 | 504) => {
+                    Err(Failure::Retryable(r))
+                }
+                Ok(r) => Ok(r),
+                Err(u) => Err(Failure::Unreachable(u)),
+            }
+        };
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(self.retry_base)
+            .with_max_times(MAX_ATTEMPTS - 1)
+            .with_jitter();
+        match op
+            .retry(backoff)
+            .when(|f| matches!(f, Failure::Retryable(_)))
+            .await
+        {
+            Ok(r) | Err(Failure::Retryable(r)) => Ok(r),
+            Err(Failure::Unreachable(u)) => Err(u),
+        }
+    }
+
+    async fn send_recorded(&self, request: &Request, depth: u32) -> Result<Response, Unreachable> {
+        let mut exchange = Exchange::new(
+            request.step,
+            request.method.as_str(),
+            display_path(&request.url),
+            &request.repository,
+            depth,
+        );
+        exchange.platform = request.platform.clone();
+        let mut builder = self
+            .http
+            .request(request.method.clone(), request.url.clone());
+        if request.authorized {
+            let mut value = HeaderValue::from_str(self.authorization.expose_secret())
+                .expect("base64 is a valid header value");
+            value.set_sensitive(true);
+            builder = builder.header(AUTHORIZATION, value);
+        }
+        if let Some(accept) = &request.accept {
+            builder = builder.header(ACCEPT, accept);
+        }
+        if let Some((content_type, body)) = &request.body {
+            builder = builder
+                .header(CONTENT_TYPE, content_type)
+                .body(body.clone());
+        }
+        let sent = Instant::now();
+        let outcome = async {
+            let response = builder.send().await?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = response.bytes().await?.to_vec();
+            Ok::<_, reqwest::Error>((status, headers, body))
+        }
+        .await;
+        exchange.ms = sent.elapsed().as_millis() as u64;
+        match outcome {
+            Ok((status, headers, body)) => {
+                exchange.status = Some(status.as_u16());
+                if status.as_u16() >= 400 {
+                    exchange.error = registry_error(&body).or_else(|| xml_error(&body));
+                    if exchange.error.is_none() && !body.is_empty() {
+                        exchange.raw_error = Some(
+                            String::from_utf8_lossy(&body[..body.len().min(512)]).into_owned(),
+                        );
+                    }
+                }
+                let index = self.recorder.record(sent, exchange);
+                Ok(Response {
+                    status,
+                    headers,
+                    body,
+                    index,
+                })
+            }
+            Err(e) => {
+                exchange.transport_error = Some(classify(&e));
+                let index = self.recorder.record(sent, exchange);
+                Err(Unreachable { index })
+            }
+        }
+    }
+}
+
+/// The path and query of a URL, without anything secret: presigned URLs lose their query.
+fn display_path(url: &Url) -> String {
+    let host_prefix = if url.path().starts_with("/v2/") {
+        String::new()
+    } else {
+        url.host_str().map(|h| format!("//{h}")).unwrap_or_default()
+    };
+    match url.query() {
+        Some(q)
+            if url.path().starts_with("/v2/")
+                && !q.contains("Signature")
+                && !q.contains("_state") =>
+        {
+            format!("{}{}?{}", host_prefix, url.path(), q)
+        }
+        Some(_) => format!("{}{}?…", host_prefix, url.path()),
+        None => format!("{}{}", host_prefix, url.path()),
+    }
+}
+
+/// S3's XML errors (`<Error><Code>…</Code><Message>…</Message>`).
+fn xml_error(body: &[u8]) -> Option<RegistryError> {
+    let text = std::str::from_utf8(body).ok()?;
+    let tag = |name: &str| {
+        let start = text.find(&format!("<{name}>"))? + name.len() + 2;
+        let end = text[start..].find(&format!("</{name}>"))?;
+        Some(text[start..start + end].to_string())
+    };
+    Some(RegistryError {
+        code: tag("Code")?,
+        message: tag("Message").unwrap_or_default(),
+    })
+}
+
+fn classify(error: &reqwest::Error) -> TransportError {
+    let mut detail = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        detail.push_str(": ");
+        detail.push_str(&s.to_string());
+        source = s.source();
+    }
+    let lower = detail.to_lowercase();
+    let kind = if error.is_timeout() {
+        TransportErrorKind::Timeout
+    } else if lower.contains("dns error") || lower.contains("failed to lookup address") {
+        TransportErrorKind::Dns
+    } else if lower.contains("certificate")
+        || lower.contains("tls")
+        || lower.contains("handshake")
+        || lower.contains("invalidcontenttype")
+        || lower.contains("corrupt message")
+    {
+        TransportErrorKind::Tls
+    } else if error.is_connect() {
+        TransportErrorKind::Connect
+    } else {
+        TransportErrorKind::Other
+    };
+    TransportError { kind, detail }
+}
+
+/// The `Location` of a response, resolved against its request URL.
+pub fn location(response: &Response, from: &Url) -> Option<Url> {
+    response
+        .headers
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|l| from.join(l).ok())
+}

@@ -1,0 +1,248 @@
+//! The report: what every check produces and every renderer consumes.
+//!
+//! Findings and the request trace are plain data. Checks fill them in; the
+//! renderers in this module's children turn them into text, JSON or markdown.
+
+mod json;
+mod markdown;
+mod text;
+
+use serde::{Deserialize, Serialize};
+
+pub use json::render as render_json;
+pub use markdown::render as render_markdown;
+pub use text::render as render_text;
+
+/// Version of the JSON report's shape. Bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Informational: something was skipped or could not be verified.
+    Notice,
+    /// Works now, but will break in a common situation.
+    Warning,
+    /// The push or the task will fail.
+    Error,
+}
+
+impl Severity {
+    /// The lowercase name used in every output format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Notice => "notice",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// The answer to "will it work?": `fail` when any error-severity finding exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// No finding of severity error.
+    Pass,
+    /// At least one finding of severity error.
+    Fail,
+}
+
+/// How to fix a finding: a sentence, and where it applies, the exact policy
+/// statement, Terraform and AWS CLI to apply.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Fix {
+    /// What to change, in one or two sentences.
+    pub description: String,
+    /// The minimal IAM policy statement that grants what is missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_statement: Option<serde_json::Value>,
+    /// A Terraform snippet that applies the fix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub terraform: Option<String>,
+    /// An AWS CLI command that applies the fix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws_cli: Option<String>,
+}
+
+/// One problem found, with everything needed to act on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable rule id, such as `push/access-denied`. See [`crate::rules`].
+    pub rule: String,
+    /// How bad it is.
+    pub severity: Severity,
+    /// One line, suitable for a table cell or an annotation title.
+    pub title: String,
+    /// The whole explanation: what failed, why, and the evidence.
+    pub message: String,
+    /// The resources involved: ARNs, ids, repository and image references.
+    pub resources: Vec<String>,
+    /// The IAM action the finding is about, such as `ecr:GetDownloadUrlForLayer`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iam_action: Option<String>,
+    /// The VPC endpoint service the finding is about, such as `com.amazonaws.us-east-1.ecr.api`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint_service: Option<String>,
+    /// How to fix it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Fix>,
+    /// Where to read more.
+    pub docs: String,
+}
+
+/// One request the check made, in the order it was sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceEntry {
+    /// The replayed step (see the request table in the README), such as `blob-exists`.
+    pub step: String,
+    /// HTTP method, or `API` for an AWS API call made through the SDK.
+    pub method: String,
+    /// Request path (registry) or `service:Operation` (AWS API).
+    pub path: String,
+    /// HTTP status, absent when no response arrived.
+    pub status: Option<u16>,
+    /// The IAM action this request exercises, when it exercises one.
+    pub iam_action: Option<String>,
+    /// Milliseconds from sending the request to the end of the response.
+    pub ms: u64,
+    /// Position on its causal chain: 1 for the first round trip of the
+    /// probe, n+1 for a request that could only be sent after one at depth n
+    /// answered. The largest depth is the number of sequential round trips.
+    pub depth: u32,
+    /// The platform the request belongs to, for per-platform blobs and manifests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// Why the request failed, in a few words, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The caller identity the checks ran as (`sts:GetCallerIdentity`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Identity {
+    /// The caller's ARN, such as `arn:aws:sts::123456789012:assumed-role/deploy/GitHubActions`.
+    pub arn: String,
+    /// The account id.
+    pub account: String,
+    /// How the credentials were obtained: `web-identity`, `assume-role` or `default-chain`.
+    pub source: String,
+}
+
+/// What the push probe did, for the report's `push` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushSummary {
+    /// `push` for the full replay, `dry-run` for token and reads only.
+    pub mode: String,
+    /// Repository name.
+    pub repository: String,
+    /// Repository ARN.
+    pub repository_arn: String,
+    /// Registry base URL the requests went to.
+    pub registry: String,
+    /// The throwaway tag pushed (push mode) or the tag read (dry-run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// Platforms replayed.
+    pub platforms: Vec<String>,
+    /// Digest of the pushed image index, when it was pushed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index_digest: Option<String>,
+    /// Sequential round trips from `GetAuthorizationToken` to the verdict
+    /// (credential setup and cleanup excluded).
+    pub critical_path_round_trips: u32,
+    /// Requests sent in all, including retries and cleanup.
+    pub requests: usize,
+    /// Wall time of the probe in milliseconds.
+    pub wall_ms: u64,
+    /// Whether the probe's image was deleted again.
+    pub cleaned_up: bool,
+}
+
+/// Everything one `check` run found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// See [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// `pass` or `fail`.
+    pub verdict: Verdict,
+    /// The tool's name and version.
+    pub tool: Tool,
+    /// Counts by severity.
+    pub summary: Counts,
+    /// Who the checks ran as, when known.
+    pub identity: Option<Identity>,
+    /// The push probe, when it ran.
+    pub push: Option<PushSummary>,
+    /// Everything found, errors first.
+    pub findings: Vec<Finding>,
+    /// Every request made, in the order sent.
+    pub trace: Vec<TraceEntry>,
+}
+
+/// Name and version of the tool that wrote a report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tool {
+    /// Always `ecr-fargate-preflight`.
+    pub name: String,
+    /// The crate version.
+    pub version: String,
+}
+
+/// Number of findings of each severity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Findings of severity error.
+    pub errors: usize,
+    /// Findings of severity warning.
+    pub warnings: usize,
+    /// Findings of severity notice.
+    pub notices: usize,
+}
+
+impl Report {
+    /// Builds a report, ordering findings by severity (errors first) and
+    /// deriving the verdict and counts from them.
+    pub fn new(
+        identity: Option<Identity>,
+        push: Option<PushSummary>,
+        mut findings: Vec<Finding>,
+        trace: Vec<TraceEntry>,
+    ) -> Report {
+        findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.rule.cmp(&b.rule))
+        });
+        let count = |s| findings.iter().filter(|f| f.severity == s).count();
+        let summary = Counts {
+            errors: count(Severity::Error),
+            warnings: count(Severity::Warning),
+            notices: count(Severity::Notice),
+        };
+        let verdict = if summary.errors > 0 {
+            Verdict::Fail
+        } else {
+            Verdict::Pass
+        };
+        Report {
+            schema_version: SCHEMA_VERSION,
+            verdict,
+            tool: Tool {
+                name: env!("CARGO_PKG_NAME").to_string(),
+                version: env!("CARGO_PKG_VERSION").to_string(),
+            },
+            summary,
+            identity,
+            push,
+            findings,
+            trace,
+        }
+    }
+
+    /// The most severe finding, if any.
+    pub fn worst(&self) -> Option<Severity> {
+        self.findings.iter().map(|f| f.severity).max()
+    }
+}

@@ -1,0 +1,106 @@
+//! The compact text report for terminals and CI logs.
+
+use std::fmt::Write;
+
+use anstyle::{AnsiColor, Style};
+
+use super::{Report, Severity, Verdict};
+
+fn paint(on: bool, style: Style, text: &str) -> String {
+    if on {
+        format!("{style}{text}{style:#}")
+    } else {
+        text.to_string()
+    }
+}
+
+fn severity_style(s: Severity) -> Style {
+    match s {
+        Severity::Error => AnsiColor::Red.on_default().bold(),
+        Severity::Warning => AnsiColor::Yellow.on_default().bold(),
+        Severity::Notice => AnsiColor::Cyan.on_default(),
+    }
+}
+
+/// Renders the report; `color` adds ANSI styles.
+pub fn render(report: &Report, color: bool) -> String {
+    let mut out = String::new();
+    let verdict = match report.verdict {
+        Verdict::Pass => paint(color, AnsiColor::Green.on_default().bold(), "PASS"),
+        Verdict::Fail => paint(color, AnsiColor::Red.on_default().bold(), "FAIL"),
+    };
+    let _ = writeln!(
+        out,
+        "ecr-fargate-preflight {}: {verdict} ({} error(s), {} warning(s), {} notice(s))",
+        report.tool.version, report.summary.errors, report.summary.warnings, report.summary.notices
+    );
+    if let Some(id) = &report.identity {
+        let _ = writeln!(out, "  identity  {} ({})", id.arn, id.source);
+    }
+    if let Some(p) = &report.push {
+        let _ = writeln!(
+            out,
+            "  push      {} {} → {}",
+            p.mode, p.repository, p.registry
+        );
+        let _ = writeln!(
+            out,
+            "            tag {}, platforms {}, {} requests, {} sequential round trips, {} ms, cleaned up: {}",
+            p.tag.as_deref().unwrap_or("-"),
+            p.platforms.join(","),
+            p.requests,
+            p.critical_path_round_trips,
+            p.wall_ms,
+            if p.cleaned_up { "yes" } else { "no" }
+        );
+    }
+    for f in &report.findings {
+        let _ = writeln!(out);
+        let head = format!("{}[{}]", f.severity.as_str(), f.rule);
+        let _ = writeln!(
+            out,
+            "{} {}",
+            paint(color, severity_style(f.severity), &head),
+            f.title
+        );
+        let _ = writeln!(out, "  {}", f.message);
+        if let Some(fix) = &f.fix {
+            let _ = writeln!(out, "  fix: {}", fix.description);
+            if let Some(statement) = &fix.policy_statement {
+                let _ = writeln!(out, "  statement: {statement}");
+            }
+            if let Some(cli) = &fix.aws_cli {
+                let _ = writeln!(out, "  cli: {cli}");
+            }
+        }
+        let _ = writeln!(out, "  docs: {}", f.docs);
+    }
+    if !report.trace.is_empty() {
+        let _ = writeln!(out, "\ntrace (depth method status ms action path):");
+        for t in &report.trace {
+            let status = t
+                .status
+                .map_or_else(|| "---".to_string(), |s| s.to_string());
+            let status = if t.status.is_some_and(|s| s < 400) {
+                status
+            } else {
+                paint(color, AnsiColor::Red.on_default(), &status)
+            };
+            let _ = writeln!(
+                out,
+                "  {:>2} {:<6} {} {:>5} {:<45} {}{}",
+                t.depth,
+                t.method,
+                status,
+                t.ms,
+                t.iam_action.as_deref().unwrap_or("-"),
+                t.path,
+                t.error
+                    .as_deref()
+                    .map(|e| format!("  ({e})"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,323 @@
+//! The registry of every rule: its stable id, severity and documentation.
+//!
+//! Rule ids are public API: scripts filter on them and SARIF keys on them.
+//! Never rename one; add a new rule instead. The README's rule table is
+//! generated from [`ALL`] (`ecr-fargate-preflight rules --markdown`) and a
+//! test fails when the two drift.
+
+use crate::report::{Finding, Fix, Severity};
+
+/// One rule's identity and documentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    /// Stable id, `area/kebab-name`.
+    pub id: &'static str,
+    /// The severity its findings carry.
+    pub severity: Severity,
+    /// What it checks, in one sentence.
+    pub what: &'static str,
+    /// Why a failure matters.
+    pub why: &'static str,
+    /// How to fix it, in one sentence.
+    pub fix: &'static str,
+    /// Where to read more.
+    pub docs: &'static str,
+}
+
+impl Rule {
+    /// A finding of this rule; add the optional parts with the builder methods.
+    pub fn finding(&self, title: impl Into<String>, message: impl Into<String>) -> Finding {
+        Finding {
+            rule: self.id.to_string(),
+            severity: self.severity,
+            title: title.into(),
+            message: message.into(),
+            resources: Vec::new(),
+            iam_action: None,
+            endpoint_service: None,
+            fix: None,
+            docs: self.docs.to_string(),
+        }
+    }
+}
+
+/// Builder helpers, so rule code reads as one expression.
+impl Finding {
+    /// Adds the resources the finding names.
+    pub fn with_resources<I, S>(mut self, resources: I) -> Finding
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.resources.extend(resources.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets the IAM action the finding is about.
+    pub fn with_iam_action(mut self, action: impl Into<String>) -> Finding {
+        self.iam_action = Some(action.into());
+        self
+    }
+
+    /// Sets the fix.
+    pub fn with_fix(mut self, fix: Fix) -> Finding {
+        self.fix = Some(fix);
+        self
+    }
+
+    /// Overrides the rule's default severity (used where the same condition
+    /// is an error in one step and only a warning in another).
+    pub fn with_severity(mut self, severity: Severity) -> Finding {
+        self.severity = severity;
+        self
+    }
+}
+
+const ECR_PUSH_IAM: &str =
+    "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-push-iam.html";
+
+/// A registry request was denied by IAM: names the exact action and the statement that grants it.
+pub const PUSH_ACCESS_DENIED: Rule = Rule {
+    id: "push/access-denied",
+    severity: Severity::Error,
+    what: "A request that buildx makes during a multi-platform push was denied; the finding names the exact IAM action, the resource and the reason.",
+    why: "buildx aborts the push on the first 403, usually after the whole build, with only `403 Forbidden` on HEAD requests.",
+    fix: "Add the policy statement in the finding to the pushing role (or, for cross-account pushes, to the repository policy too).",
+    docs: ECR_PUSH_IAM,
+};
+
+/// The probe could not delete its own image.
+pub const PUSH_CLEANUP_DENIED: Rule = Rule {
+    id: "push/cleanup-denied",
+    severity: Severity::Warning,
+    what: "Deleting the probe's throwaway image (`ecr:BatchDeleteImage`) was denied.",
+    why: "The push itself is unaffected, but each probe run leaves one small untagged image that counts against the images-per-repository quota.",
+    fix: "Grant `ecr:BatchDeleteImage` on the repository, run with `--no-cleanup` knowingly, or let a lifecycle rule expire untagged images.",
+    docs: "https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_BatchDeleteImage.html",
+};
+
+/// Cleanup failed for another reason than a denial.
+pub const PUSH_CLEANUP_FAILED: Rule = Rule {
+    id: "push/cleanup-failed",
+    severity: Severity::Warning,
+    what: "Deleting the probe's throwaway image failed for a reason other than a denial.",
+    why: "The probe's image stays in the repository and counts against the images-per-repository quota.",
+    fix: "Delete the image named in the finding by hand, or let a lifecycle rule expire untagged images.",
+    docs: "https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_BatchDeleteImage.html",
+};
+
+/// The repository does not exist.
+pub const PUSH_REPOSITORY_NOT_FOUND: Rule = Rule {
+    id: "push/repository-not-found",
+    severity: Severity::Error,
+    what: "The target repository does not exist in the registry.",
+    why: "A push never creates an ECR repository; buildx fails with `name unknown`.",
+    fix: "Create the repository (`aws ecr create-repository` or `aws_ecr_repository`), or fix the name or account.",
+    docs: "https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-create.html",
+};
+
+/// The repository's tags are immutable.
+pub const PUSH_TAG_IMMUTABLE: Rule = Rule {
+    id: "push/tag-immutable",
+    severity: Severity::Warning,
+    what: "The repository refuses to move an existing tag (tag immutability).",
+    why: "Pushing a tag that already exists, such as `latest` or a re-run of the same commit tag, fails with `tag invalid … cannot be overwritten because the repository is immutable`.",
+    fix: "Push unique tags only, or use `IMMUTABLE_WITH_EXCLUSION` with an exclusion filter for moving tags.",
+    docs: "https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-tag-mutability.html",
+};
+
+/// The registry rejects OCI artifact manifests.
+pub const PUSH_OCI_ARTIFACT_REJECTED: Rule = Rule {
+    id: "push/oci-artifact-rejected",
+    severity: Severity::Error,
+    what: "The registry answered 405 to a manifest PUT, as ECR does for OCI artifact manifests (`artifactType` + `subject`).",
+    why: "BuildKit 0.32 and later push attestations as OCI artifacts when OCI media types are on; the push then fails with 405 Method Not Allowed.",
+    fix: "Set `BUILDX_NO_DEFAULT_OCI_ARTIFACT=true` or pass `oci-artifact=false` to the image exporter.",
+    docs: "https://github.com/aws/containers-roadmap/issues/2783",
+};
+
+/// Requests were throttled even after retries.
+pub const PUSH_THROTTLED: Rule = Rule {
+    id: "push/throttled",
+    severity: Severity::Error,
+    what: "The registry kept answering 429 `toomanyrequests` after retries.",
+    why: "Pushes from many parallel jobs exceed ECR's request rate; buildx fails the push.",
+    fix: "Reduce parallel pushes, add retries around the push, or request a quota increase.",
+    docs: "https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html",
+};
+
+/// The images-per-repository quota is exhausted.
+pub const PUSH_IMAGE_QUOTA: Rule = Rule {
+    id: "push/image-quota-exceeded",
+    severity: Severity::Error,
+    what: "The registry refused a manifest because a service limit, such as images per repository, is reached.",
+    why: "Every push fails until images are deleted or the quota is raised.",
+    fix: "Add a lifecycle policy that expires old and untagged images, or request a quota increase.",
+    docs: "https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html",
+};
+
+/// The registry could not be reached at all.
+pub const PUSH_REGISTRY_UNREACHABLE: Rule = Rule {
+    id: "push/registry-unreachable",
+    severity: Severity::Error,
+    what: "The registry endpoint could not be reached: DNS, connection, TLS or timeout failure.",
+    why: "buildx fails the same way, typically as `i/o timeout` or `x509` errors, after the build.",
+    fix: "Check the registry URL, proxies (`HTTPS_PROXY`, `NO_PROXY`), the CA bundle and network egress to ECR.",
+    docs: "https://docs.aws.amazon.com/AmazonECR/latest/userguide/common-errors.html",
+};
+
+/// The registry rejected the authorization token.
+pub const PUSH_REGISTRY_AUTH_REJECTED: Rule = Rule {
+    id: "push/registry-auth-rejected",
+    severity: Severity::Error,
+    what: "The registry answered 401 to a request carrying the token from `GetAuthorizationToken`.",
+    why: "The token belongs to another registry (account or region) or has expired; buildx reports `no basic auth credentials` or 401.",
+    fix: "Log in to the registry that holds the repository: same account id and region as the repository URI.",
+    docs: "https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry_auth.html",
+};
+
+/// The layer download (presigned S3 URL) failed.
+pub const PUSH_LAYER_DOWNLOAD_FAILED: Rule = Rule {
+    id: "push/layer-download-failed",
+    severity: Severity::Error,
+    what: "Following the registry's redirect for a layer read to the S3 layer bucket failed.",
+    why: "Layer reads (base images, cache import, mounts) fail even though `ecr:GetDownloadUrlForLayer` is allowed.",
+    fix: "Allow HTTPS to `prod-<region>-starport-layer-bucket` (S3 endpoint policy, proxy, firewall) and make sure nothing forwards the registry's Authorization header to S3.",
+    docs: "https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html",
+};
+
+/// The registry returned content that does not match its digest.
+pub const PUSH_DIGEST_MISMATCH: Rule = Rule {
+    id: "push/digest-mismatch",
+    severity: Severity::Error,
+    what: "A digest the registry returned, or the bytes read back, differ from what was pushed.",
+    why: "Clients verify digests and fail the pull; something between the client and the registry rewrites content.",
+    fix: "Look for a proxy or registry mirror that modifies manifests or blobs.",
+    docs: "https://github.com/opencontainers/distribution-spec/blob/main/spec.md",
+};
+
+/// An answer the probe did not expect.
+pub const PUSH_UNEXPECTED_RESPONSE: Rule = Rule {
+    id: "push/unexpected-response",
+    severity: Severity::Error,
+    what: "The registry answered a step with a status buildx treats as fatal and that no other rule explains.",
+    why: "buildx fails the push on it.",
+    fix: "Read the status and body in the finding; they come from the registry.",
+    docs: "https://github.com/opencontainers/distribution-spec/blob/main/spec.md",
+};
+
+/// Some actions were never exercised because an earlier step failed.
+pub const PUSH_NOT_VERIFIED: Rule = Rule {
+    id: "push/not-verified",
+    severity: Severity::Notice,
+    what: "Some IAM actions could not be exercised because an earlier step failed.",
+    why: "They may be missing too; fix the errors and run again to verify them.",
+    fix: "Fix the other findings, then run the check again.",
+    docs: ECR_PUSH_IAM,
+};
+
+/// Dry run: the tag to read does not exist.
+pub const PUSH_READ_TAG_NOT_FOUND: Rule = Rule {
+    id: "push/read-tag-not-found",
+    severity: Severity::Warning,
+    what: "The tag given with `--read-tag` does not exist, so the read probes could not read an image.",
+    why: "Without an image to read, `ecr:BatchGetImage` and `ecr:GetDownloadUrlForLayer` are only partly verified.",
+    fix: "Pass an existing tag with `--read-tag`.",
+    docs: ECR_PUSH_IAM,
+};
+
+/// Dry run without a tag to read.
+pub const PUSH_READS_SKIPPED: Rule = Rule {
+    id: "push/reads-skipped",
+    severity: Severity::Notice,
+    what: "`--dry-run` was given without `--read-tag`, so only the authorization token was checked.",
+    why: "Nothing was pushed or read: the push and read actions are not verified.",
+    fix: "Pass `--read-tag` with an existing tag, or run without `--dry-run`.",
+    docs: ECR_PUSH_IAM,
+};
+
+/// No usable AWS credentials.
+pub const CREDENTIALS_UNAVAILABLE: Rule = Rule {
+    id: "credentials/unavailable",
+    severity: Severity::Error,
+    what: "No AWS credentials could be obtained, or assuming the role failed.",
+    why: "Nothing that needs AWS can be checked.",
+    fix: "Grant `id-token: write` and trust the GitHub OIDC provider in the role, or run after `aws-actions/configure-aws-credentials`.",
+    docs: "https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/configuring-openid-connect-in-amazon-web-services",
+};
+
+/// Every rule, in the order the README lists them.
+pub const ALL: &[Rule] = &[
+    PUSH_ACCESS_DENIED,
+    PUSH_REPOSITORY_NOT_FOUND,
+    PUSH_REGISTRY_AUTH_REJECTED,
+    PUSH_REGISTRY_UNREACHABLE,
+    PUSH_LAYER_DOWNLOAD_FAILED,
+    PUSH_OCI_ARTIFACT_REJECTED,
+    PUSH_IMAGE_QUOTA,
+    PUSH_THROTTLED,
+    PUSH_DIGEST_MISMATCH,
+    PUSH_UNEXPECTED_RESPONSE,
+    PUSH_TAG_IMMUTABLE,
+    PUSH_CLEANUP_DENIED,
+    PUSH_CLEANUP_FAILED,
+    PUSH_READ_TAG_NOT_FOUND,
+    PUSH_READS_SKIPPED,
+    PUSH_NOT_VERIFIED,
+    CREDENTIALS_UNAVAILABLE,
+];
+
+/// The rule with this id.
+pub fn by_id(id: &str) -> Option<&'static Rule> {
+    ALL.iter().find(|r| r.id == id)
+}
+
+/// The README's rule table, as markdown.
+pub fn markdown_table() -> String {
+    let mut out = String::from("| id | severity | what | why | fix |\n|---|---|---|---|---|\n");
+    for r in ALL {
+        out.push_str(&format!(
+            "| [`{}`]({}) | {} | {} | {} | {} |\n",
+            r.id,
+            r.docs,
+            r.severity.as_str(),
+            r.what,
+            r.why,
+            r.fix
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn ids_are_unique_and_well_formed() {
+        let mut seen = HashSet::new();
+        for r in ALL {
+            assert!(seen.insert(r.id), "duplicate rule id {}", r.id);
+            let (area, name) = r.id.split_once('/').expect("area/name");
+            assert!(!area.is_empty() && !name.is_empty(), "{}", r.id);
+            assert!(
+                r.id.chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '-' || c == '/'),
+                "{} is not kebab-case",
+                r.id
+            );
+            assert!(r.docs.starts_with("https://"), "{} has no docs link", r.id);
+        }
+    }
+
+    #[test]
+    fn readme_rule_table_is_current() {
+        let readme = include_str!("../README.md");
+        let table = markdown_table();
+        assert!(
+            readme.contains(&table),
+            "README.md's rule table is out of date; replace it with the output of `ecr-fargate-preflight rules --markdown`"
+        );
+    }
+}

@@ -1,0 +1,238 @@
+//! The AWS API side (forwarded to moto, with ECR IAM denials, throttling and a
+//! registry-backed `BatchDeleteImage`) and the fake GitHub OIDC token endpoint.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Bytes;
+use axum::http::{Method, StatusCode, header, request::Parts};
+use axum::response::Response;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+
+use crate::registry::{MANIFEST_ACCEPT, manifest_digest};
+use crate::{Gate, Outcome, Upstream, forward, query_param, respond};
+
+const ECR_TARGET_PREFIX: &str = "AmazonEC2ContainerRegistry_V20150921.";
+
+/// An awsJson 1.1 error, as the ECR API sends it.
+fn aws_error(kind: &str, message: &str) -> Response {
+    let body = json!({ "__type": kind, "message": message }).to_string();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let headers = [
+        ("content-type", "application/x-amz-json-1.1"),
+        ("x-amzn-errortype", kind),
+        ("x-amzn-requestid", request_id.as_str()),
+    ];
+    respond(StatusCode::BAD_REQUEST, &headers, body)
+}
+
+/// Handles a non-registry request on the main listener.
+pub async fn handle(gate: &Gate, parts: &Parts, body: Bytes) -> Outcome {
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mut actions = vec![];
+    if let Some(op) = target.strip_prefix(ECR_TARGET_PREFIX) {
+        let action = format!("ecr:{op}");
+        actions.push(action.clone());
+        let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let repo = request["repositoryName"].as_str();
+        if gate.is_throttled(&action) {
+            return Outcome::new(
+                aws_error("ThrottlingException", "Rate exceeded"),
+                actions,
+                "throttle",
+            );
+        }
+        if gate.is_denied(&action) {
+            let resource = match repo {
+                Some(r) if op != "GetAuthorizationToken" => gate.repo_arn(r),
+                _ => "*".to_string(),
+            };
+            let resp = aws_error(
+                "AccessDeniedException",
+                &gate.deny_message(&action, &resource),
+            );
+            return Outcome::new(resp, actions, "deny");
+        }
+        match op {
+            "BatchDeleteImage" => return batch_delete_image(gate, &request, actions).await,
+            "DeleteRepository" | "PutImageTagMutability" => gate.forget_repos(repo),
+            _ => {}
+        }
+    }
+    if parts.uri.path().starts_with("/moto-api/reset") {
+        gate.forget_repos(None);
+    }
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let resp = forward(
+        gate,
+        Upstream::Aws,
+        &parts.method,
+        path,
+        &parts.headers,
+        body,
+    )
+    .await;
+    Outcome::new(resp, actions, "allow")
+}
+
+/// `BatchDeleteImage` over the registry, which (not moto) holds the images.
+async fn batch_delete_image(gate: &Gate, request: &Value, actions: Vec<String>) -> Outcome {
+    let name = request["repositoryName"].as_str().unwrap_or_default();
+    match gate.repository(name).await {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            let msg = format!(
+                "The repository with name '{name}' does not exist in the registry with id '{}'",
+                gate.args.account
+            );
+            return Outcome::new(
+                aws_error("RepositoryNotFoundException", &msg),
+                actions,
+                "not-found",
+            );
+        }
+        Err(e) => return Outcome::new(aws_error("ServerException", &e), actions, "upstream-error"),
+    }
+    let (mut deleted, mut failures) = (vec![], vec![]);
+    for id in request["imageIds"].as_array().into_iter().flatten() {
+        let reference = id["imageDigest"]
+            .as_str()
+            .or(id["imageTag"].as_str())
+            .unwrap_or_default();
+        let digest = match reference {
+            "" => None,
+            r => manifest_digest(gate, name, r).await,
+        };
+        let Some(digest) = digest else {
+            failures.push(json!({
+                "imageId": id,
+                "failureCode": "ImageNotFound",
+                "failureReason": "Requested image not found",
+            }));
+            continue;
+        };
+        let tags = match id["imageTag"].as_str() {
+            Some(tag) => vec![tag.to_string()],
+            None => tags_of(gate, name, &digest).await,
+        };
+        let resp = gate
+            .upstream(Method::DELETE, &format!("/v2/{name}/manifests/{digest}"))
+            .send()
+            .await;
+        if !resp.is_ok_and(|r| r.status().is_success()) {
+            failures.push(json!({ "imageId": id, "failureCode": "UnknownError", "failureReason": "Registry refused the deletion" }));
+        } else if tags.is_empty() {
+            deleted.push(json!({ "imageDigest": digest }));
+        } else {
+            deleted.extend(
+                tags.iter()
+                    .map(|t| json!({ "imageDigest": digest, "imageTag": t })),
+            );
+        }
+    }
+    let body = json!({ "imageIds": deleted, "failures": failures }).to_string();
+    let resp = respond(
+        StatusCode::OK,
+        &[("content-type", "application/x-amz-json-1.1")],
+        body,
+    );
+    Outcome::new(resp, actions, "allow")
+}
+
+/// The tags of `name` that currently point at `digest`.
+async fn tags_of(gate: &Gate, name: &str, digest: &str) -> Vec<String> {
+    let listed = gate
+        .upstream(Method::GET, &format!("/v2/{name}/tags/list"))
+        .send()
+        .await;
+    let Ok(list) = listed else { return vec![] };
+    let list: Value = list.json().await.unwrap_or(Value::Null);
+    let mut tags = vec![];
+    for tag in list["tags"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        let head = gate.upstream(Method::HEAD, &format!("/v2/{name}/manifests/{tag}"));
+        let Ok(r) = head.header(header::ACCEPT, MANIFEST_ACCEPT).send().await else {
+            continue;
+        };
+        if r.headers()
+            .get("docker-content-digest")
+            .is_some_and(|d| d == digest)
+        {
+            tags.push(tag.to_string());
+        }
+    }
+    tags
+}
+
+/// `GET /_github/oidc/token?api-version=2.0&audience=<aud>`: GitHub's OIDC token endpoint.
+pub fn oidc_token(gate: &Gate, parts: &Parts) -> Outcome {
+    let audience = query_param(parts.uri.query(), "audience");
+    let expected = format!(
+        "Bearer {}",
+        gate.args.oidc_request_token.as_deref().unwrap_or_default()
+    );
+    let authorized = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .is_some_and(|v| v == expected.as_str());
+    let json_type = [("content-type", "application/json; charset=utf-8")];
+    let (response, decision) = if !authorized {
+        (
+            respond(
+                StatusCode::UNAUTHORIZED,
+                &json_type,
+                r#"{"message":"Bad credentials"}"#,
+            ),
+            "unauthenticated",
+        )
+    } else if parts.method != Method::GET {
+        (
+            respond(StatusCode::METHOD_NOT_ALLOWED, &[], ""),
+            "unsupported",
+        )
+    } else {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let aud = audience
+            .clone()
+            .unwrap_or_else(|| "https://github.com/octo-org".to_string());
+        let claims = json!({
+            "iss": "https://token.actions.githubusercontent.com",
+            "aud": aud,
+            "sub": "repo:octo-org/octo-repo:ref:refs/heads/main",
+            "exp": now + 300,
+            "iat": now,
+        });
+        let part = |s: &str| URL_SAFE_NO_PAD.encode(s);
+        let jwt = format!(
+            "{}.{}.{}",
+            part(r#"{"alg":"RS256","typ":"JWT","kid":"test"}"#),
+            part(&claims.to_string()),
+            part("fake-signature")
+        );
+        (
+            respond(
+                StatusCode::OK,
+                &json_type,
+                json!({ "value": jwt }).to_string(),
+            ),
+            "allow",
+        )
+    };
+    Outcome {
+        response,
+        actions: vec![],
+        decision,
+        audience,
+    }
+}
