@@ -167,6 +167,11 @@ fn denials(x: &[Exchange], ctx: &Context<'_>, explained: &mut [bool]) -> Vec<Fin
         .into_iter()
         .map(|((action, resource), g)| {
             let reason = g.reason.unwrap_or(DenialReason::Unstated);
+            let reason_text = if g.reason.is_none() && g.requests.keys().all(|r| r.starts_with("HEAD ")) {
+                "ECR answers a denied HEAD without a body, so the reason is not stated (most often no identity-based policy allows it)"
+            } else {
+                reason.describe()
+            };
             let principal = g.principal.as_deref().or(ctx.principal);
             let cleanup = g.steps.contains(&Step::Cleanup);
             let rule = if cleanup { &rules::PUSH_CLEANUP_DENIED } else { &rules::PUSH_ACCESS_DENIED };
@@ -177,8 +182,7 @@ fn denials(x: &[Exchange], ctx: &Context<'_>, explained: &mut [bool]) -> Vec<Fin
                 .map(|(r, n)| if *n > 1 { format!("{r} (×{n})") } else { r.clone() })
                 .collect();
             let mut message = format!(
-                "`{action}` is denied on `{resource}`: {}.{} buildx sends these requests for: {}. Denied: {}.",
-                reason.describe(),
+                "`{action}` is denied on `{resource}`: {reason_text}.{} buildx sends these requests for: {}. Denied: {}.",
                 g.policy_arn.as_deref().map(|p| format!(" Policy: `{p}`.")).unwrap_or_default(),
                 why.join("; "),
                 requests.join(", "),

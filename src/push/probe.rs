@@ -273,6 +273,7 @@ impl Probe<'_> {
         if index_pushed && self.move_tag(&image.moved_index, &tag, 10).await {
             state.pushed.push(image.moved_index.digest.clone());
             state.indexes.push(image.moved_index.digest.clone());
+            state.index_digest = Some(image.moved_index.digest.clone());
         }
     }
 

@@ -146,7 +146,8 @@ pub struct PushSummary {
     pub tag: Option<String>,
     /// Platforms replayed.
     pub platforms: Vec<String>,
-    /// Digest of the pushed image index, when it was pushed.
+    /// Digest of the image index the probe's tag points to at the end (after
+    /// the tag-move probe, the second index), when it was pushed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub index_digest: Option<String>,
     /// Sequential round trips from `GetAuthorizationToken` to the verdict
