@@ -1,1 +1,324 @@
-//! Unit tests of diagnosis on hand-made exchanges.
+//! Unit tests of diagnosis on hand-made exchanges: no network, no stand-ins.
+
+use super::*;
+use crate::push::denial::RegistryError;
+use crate::push::exchange::TransportError;
+
+fn repo() -> Repository {
+    Repository {
+        name: "team/app".into(),
+        registry_id: "123456789012".into(),
+        region: "us-east-1".into(),
+    }
+}
+
+fn ex(step: Step, method: &str, path: &str, status: u16) -> Exchange {
+    let mut e = Exchange::new(step, method, path, "team/app", 1);
+    e.status = Some(status);
+    e
+}
+
+fn denied(step: Step, method: &str, action: &str, reason: &str) -> Exchange {
+    let mut e = ex(step, method, "/v2/team/app/x", 403);
+    e.error = Some(RegistryError {
+        code: "DENIED".into(),
+        message: format!(
+            "User: arn:aws:sts::123456789012:assumed-role/ci/run is not authorized to perform: {action} on resource: arn:aws:ecr:us-east-1:123456789012:repository/team/app {reason}"
+        ),
+    });
+    e
+}
+
+fn facts(exchanges: Vec<Exchange>) -> ProbeFacts {
+    ProbeFacts {
+        exchanges,
+        tag: Some("t".into()),
+        index_digest: None,
+        token_obtained: true,
+        unreachable: false,
+        tag_existed: false,
+        cleanup: None,
+        left_behind: Vec::new(),
+        wall_ms: 1,
+    }
+}
+
+fn run(exchanges: Vec<Exchange>) -> Vec<Finding> {
+    let r = repo();
+    diagnose(
+        &facts(exchanges),
+        &Context {
+            repository: &r,
+            mount_source: None,
+            principal: Some("arn:aws:sts::123456789012:assumed-role/ci/run"),
+            dry_run: false,
+            read_tag: None,
+        },
+    )
+}
+
+/// A complete, successful push record.
+fn all_ok() -> Vec<Exchange> {
+    vec![
+        ex(
+            Step::AuthorizationToken,
+            "API",
+            "ecr:GetAuthorizationToken",
+            200,
+        ),
+        ex(Step::BlobExists, "HEAD", "/v2/team/app/blobs/a", 404),
+        ex(
+            Step::BlobUploadStart,
+            "POST",
+            "/v2/team/app/blobs/uploads/",
+            202,
+        ),
+        ex(
+            Step::BlobUploadComplete,
+            "PUT",
+            "/v2/team/app/blobs/uploads/u",
+            201,
+        ),
+        ex(
+            Step::ManifestExists,
+            "HEAD",
+            "/v2/team/app/manifests/sha256:c",
+            404,
+        ),
+        ex(
+            Step::ManifestPut,
+            "PUT",
+            "/v2/team/app/manifests/sha256:c",
+            201,
+        ),
+        ex(Step::IndexExists, "HEAD", "/v2/team/app/manifests/t", 404),
+        ex(Step::IndexPut, "PUT", "/v2/team/app/manifests/t", 201),
+        ex(Step::ManifestRead, "GET", "/v2/team/app/manifests/t", 200),
+        ex(Step::LayerRead, "GET", "/v2/team/app/blobs/a", 307),
+        ex(Step::LayerDownload, "GET", "//bucket/key?…", 200),
+    ]
+}
+
+#[test]
+fn a_complete_push_has_no_findings() {
+    assert_eq!(run(all_ok()), Vec::new());
+}
+
+#[test]
+fn denials_of_one_action_are_one_finding_with_a_count() {
+    let mut x = all_ok();
+    for _ in 0..3 {
+        x.push(denied(
+            Step::LayerRead,
+            "GET",
+            "ecr:GetDownloadUrlForLayer",
+            "because no identity-based policy allows the ecr:GetDownloadUrlForLayer action",
+        ));
+    }
+    let f = run(x);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0].rule, "push/access-denied");
+    assert_eq!(
+        f[0].iam_action.as_deref(),
+        Some("ecr:GetDownloadUrlForLayer")
+    );
+    assert!(f[0].message.contains("(×3)"), "{}", f[0].message);
+    let fix = f[0].fix.as_ref().unwrap();
+    assert!(
+        fix.aws_cli.as_ref().unwrap().contains("--role-name ci"),
+        "role name from the session ARN"
+    );
+}
+
+#[test]
+fn bodiless_head_takes_the_message_only_when_it_is_about_the_same_action() {
+    let mut head = ex(Step::BlobExists, "HEAD", "/v2/team/app/blobs/a", 403);
+    head.error = None;
+    let mut get = denied(
+        Step::LayerRead,
+        "GET",
+        "ecr:GetDownloadUrlForLayer",
+        "with an explicit deny in an identity-based policy",
+    );
+    get.error_body_for = Some(0);
+    let f = run(vec![head, get]);
+    let head_finding = f
+        .iter()
+        .find(|f| f.iam_action.as_deref() == Some("ecr:BatchCheckLayerAvailability"))
+        .expect("the HEAD's own action is named");
+    assert!(
+        head_finding.message.contains("instead"),
+        "{}",
+        head_finding.message
+    );
+    assert!(
+        !head_finding.message.contains("explicit Deny"),
+        "the GET's reason is not the HEAD's"
+    );
+}
+
+#[test]
+fn a_denied_upload_start_leaves_the_upload_actions_unverified() {
+    let x = vec![
+        ex(
+            Step::AuthorizationToken,
+            "API",
+            "ecr:GetAuthorizationToken",
+            200,
+        ),
+        ex(Step::BlobExists, "HEAD", "/v2/team/app/blobs/a", 404),
+        denied(
+            Step::BlobUploadStart,
+            "POST",
+            "ecr:InitiateLayerUpload",
+            "because no identity-based policy allows the ecr:InitiateLayerUpload action",
+        ),
+        {
+            let mut e = ex(
+                Step::ManifestPut,
+                "PUT",
+                "/v2/team/app/manifests/sha256:c",
+                400,
+            );
+            e.error = Some(RegistryError {
+                code: "MANIFEST_BLOB_UNKNOWN".into(),
+                message: "blob unknown".into(),
+            });
+            e
+        },
+    ];
+    let f = run(x);
+    let errors: Vec<_> = f.iter().filter(|f| f.severity == Severity::Error).collect();
+    assert_eq!(
+        errors.len(),
+        1,
+        "a missing blob after a failed upload is a consequence: {f:#?}"
+    );
+    let notice = f
+        .iter()
+        .find(|f| f.rule == "push/not-verified")
+        .expect("notice");
+    assert!(notice.message.contains("ecr:UploadLayerPart"));
+    assert!(notice.message.contains("ecr:CompleteLayerUpload"));
+    assert!(
+        !notice.message.contains("ecr:PutImage"),
+        "PutImage reached IAM: {}",
+        notice.message
+    );
+}
+
+#[test]
+fn the_same_code_without_an_earlier_failure_is_unexpected() {
+    let mut x = all_ok();
+    let mut e = ex(
+        Step::ManifestPut,
+        "PUT",
+        "/v2/team/app/manifests/sha256:c",
+        400,
+    );
+    e.error = Some(RegistryError {
+        code: "MANIFEST_BLOB_UNKNOWN".into(),
+        message: "blob unknown".into(),
+    });
+    x.push(e);
+    let f = run(x);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].rule, "push/unexpected-response");
+}
+
+#[test]
+fn quota_is_not_a_permission() {
+    let mut x = all_ok();
+    let mut e = ex(
+        Step::ManifestPut,
+        "PUT",
+        "/v2/team/app/manifests/sha256:c",
+        403,
+    );
+    e.error = Some(RegistryError {
+        code: "DENIED".into(),
+        message: "The operation did not succeed because it would have exceeded a service limit for your account.".into(),
+    });
+    x.push(e);
+    let f = run(x);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert_eq!(f[0].rule, "push/image-quota-exceeded");
+}
+
+#[test]
+fn throttling_is_reported_only_when_retries_ran_out() {
+    let mut x = all_ok();
+    x.push(ex(Step::IndexPut, "PUT", "/v2/team/app/manifests/t", 429));
+    assert!(run(x.clone()).is_empty(), "one 429 then success is fine");
+    for _ in 1..MAX_ATTEMPTS {
+        x.push(ex(Step::IndexPut, "PUT", "/v2/team/app/manifests/t", 429));
+    }
+    let f = run(x);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].rule, "push/throttled");
+}
+
+#[test]
+fn unreachable_is_one_finding_whatever_the_number_of_requests() {
+    let mut x = vec![ex(
+        Step::AuthorizationToken,
+        "API",
+        "ecr:GetAuthorizationToken",
+        200,
+    )];
+    for _ in 0..8 {
+        let mut e = Exchange::new(
+            Step::BlobExists,
+            "HEAD",
+            "/v2/team/app/blobs/a",
+            "team/app",
+            2,
+        );
+        e.transport_error = Some(TransportError {
+            kind: TransportErrorKind::Tls,
+            detail: "invalid peer certificate".into(),
+        });
+        x.push(e);
+    }
+    let mut f = facts(x);
+    f.unreachable = true;
+    let r = repo();
+    let findings = diagnose(
+        &f,
+        &Context {
+            repository: &r,
+            mount_source: None,
+            principal: None,
+            dry_run: false,
+            read_tag: None,
+        },
+    );
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0].rule, "push/registry-unreachable");
+    assert!(findings[0].title.contains("TLS"));
+}
+
+#[test]
+fn cross_account_fix_targets_the_repository_policy_and_the_role() {
+    let fix = fix_for(
+        "ecr:PutImage",
+        "arn:aws:ecr:us-east-1:999999999999:repository/shared",
+        DenialReason::NoResourcePolicy,
+        Some("arn:aws:sts::123456789012:assumed-role/ci/run-1"),
+    );
+    assert!(
+        fix.description
+            .contains("arn:aws:iam::123456789012:role/ci")
+    );
+    assert!(fix.terraform.unwrap().contains("aws_ecr_repository_policy"));
+    assert_eq!(fix.policy_statement.unwrap()["Action"][0], "ecr:PutImage");
+}
+
+#[test]
+fn digest_mismatch_is_reported() {
+    let mut x = all_ok();
+    x[5].anomaly = Some("registry answered Docker-Content-Digest sha256:b, pushed sha256:c".into());
+    let f = run(x);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].rule, "push/digest-mismatch");
+}
