@@ -602,6 +602,9 @@ fn oci_artifact_attestations_rejected_with_405_are_named() {
             .unwrap()
             .contains("BUILDX_NO_DEFAULT_OCI_ARTIFACT")
     );
+    // Only what was stored is deleted again: the rejected manifests are not "left behind".
+    assert_eq!(run.report["push"]["cleaned_up"], true, "{}", run.stdout);
+    assert!(run.findings("warning").is_empty(), "{}", run.stdout);
     // buildx's default attestation manifests are accepted by the same registry.
     let classic = check(&gate, &["--repository", &repo], &[]);
     assert_eq!(classic.code, 0, "{}", classic.stdout);

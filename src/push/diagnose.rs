@@ -176,11 +176,15 @@ fn denials(x: &[Exchange], ctx: &Context<'_>, explained: &mut [bool]) -> Vec<Fin
             let cleanup = g.steps.contains(&Step::Cleanup);
             let rule = if cleanup { &rules::PUSH_CLEANUP_DENIED } else { &rules::PUSH_ACCESS_DENIED };
             let why: Vec<String> = g.steps.iter().map(|s| s.info().when.to_string()).collect();
-            let requests: Vec<String> = g
+            let mut requests: Vec<String> = g
                 .requests
                 .iter()
+                .take(3)
                 .map(|(r, n)| if *n > 1 { format!("{r} (×{n})") } else { r.clone() })
                 .collect();
+            if g.requests.len() > 3 {
+                requests.push(format!("and {} more (see the trace)", g.requests.len() - 3));
+            }
             let mut message = format!(
                 "`{action}` is denied on `{resource}`: {reason_text}.{} buildx sends these requests for: {}. Denied: {}.",
                 g.policy_arn.as_deref().map(|p| format!(" Policy: `{p}`.")).unwrap_or_default(),

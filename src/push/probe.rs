@@ -234,17 +234,18 @@ impl Probe<'_> {
         }
 
         // Child manifests by digest: HEAD → PUT (depths 5–6).
-        let results: Vec<Option<bool>> = stream::iter(image.children.iter())
-            .map(|m| self.push_manifest(m, &m.digest, Step::ManifestExists, Step::ManifestPut, 5))
+        // Results arrive in completion order: each carries its own digest.
+        let results: Vec<(&str, Option<bool>)> = stream::iter(image.children.iter())
+            .map(|m| async move { (m.digest.as_str(), self.push_manifest(m, 5).await) })
             .buffer_unordered(BLOB_CONCURRENCY)
             .collect()
             .await;
-        for (m, r) in image.children.iter().zip(&results) {
-            if *r == Some(true) {
-                state.pushed.push(m.digest.clone());
+        for (digest, result) in &results {
+            if *result == Some(true) {
+                state.pushed.push(digest.to_string());
             }
         }
-        if results.contains(&None) {
+        if results.iter().any(|(_, r)| r.is_none()) {
             state.unreachable = true;
             return;
         }
@@ -326,19 +327,13 @@ impl Probe<'_> {
         }
     }
 
-    /// HEAD → PUT of a manifest. `Some(true)` pushed, `Some(false)` not, `None` unreachable.
-    async fn push_manifest(
-        &self,
-        manifest: &Manifest,
-        reference: &str,
-        exists: Step,
-        put_step: Step,
-        depth: u32,
-    ) -> Option<bool> {
+    /// HEAD → PUT of a child manifest by digest. `Some(true)` pushed,
+    /// `Some(false)` not, `None` unreachable.
+    async fn push_manifest(&self, manifest: &Manifest, depth: u32) -> Option<bool> {
         let url = self
             .registry
-            .url(self.name(), &format!("manifests/{reference}"));
-        let mut head = self.request(exists, Method::HEAD, url.clone(), depth);
+            .url(self.name(), &format!("manifests/{}", manifest.digest));
+        let mut head = self.request(Step::ManifestExists, Method::HEAD, url.clone(), depth);
         head.accept = Some(format!("{}, */*", manifest.media_type));
         head.platform = Some(manifest.platform.clone());
         let head = match self.send(head).await {
@@ -350,7 +345,7 @@ impl Probe<'_> {
         if head.status == StatusCode::OK {
             return Some(false); // already there: buildx skips it, and it is not ours to delete
         }
-        let mut put = self.request(put_step, Method::PUT, url, depth + 1);
+        let mut put = self.request(Step::ManifestPut, Method::PUT, url, depth + 1);
         put.body = Some((manifest.media_type.to_string(), manifest.bytes.clone()));
         put.platform = Some(manifest.platform.clone());
         match self.send(put).await {

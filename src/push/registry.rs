@@ -10,6 +10,7 @@ use backon::{ExponentialBuilder, Retryable};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
 use reqwest::{Method, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
+use url::Position;
 
 use super::denial::{RegistryError, registry_error};
 use super::exchange::{Exchange, Recorder, TransportError, TransportErrorKind};
@@ -232,7 +233,12 @@ fn display_path(url: &Url) -> String {
     let host_prefix = if url.path().starts_with("/v2/") {
         String::new()
     } else {
-        url.host_str().map(|h| format!("//{h}")).unwrap_or_default()
+        // Another host (the presigned S3 URL): show where, never the signature.
+        format!(
+            "{}://{}",
+            url.scheme(),
+            &url[Position::BeforeHost..Position::AfterPort]
+        )
     };
     match url.query() {
         Some(q)
