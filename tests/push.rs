@@ -474,6 +474,33 @@ fn no_credentials_is_exit_3_with_a_report() {
     let f = run.finding("credentials/unavailable");
     assert_eq!(f["severity"], "error");
     assert_eq!(run.report["verdict"], "fail");
+    // A role but neither an OIDC token nor credentials: say what is missing.
+    let role = check(
+        &gate,
+        &[
+            "--repository",
+            "team/app",
+            "--role-to-assume",
+            &format!("arn:aws:iam::{ACCOUNT}:role/pusher"),
+        ],
+        &[("AWS_ACCESS_KEY_ID", None), ("AWS_SECRET_ACCESS_KEY", None)],
+    );
+    assert_eq!(role.code, 3);
+    let f = role.finding("credentials/unavailable");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("no GitHub OIDC token"),
+        "{f}"
+    );
+    assert!(
+        f["fix"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("id-token: write"),
+        "{f}"
+    );
 }
 
 #[test]

@@ -6,7 +6,7 @@
 use aws_config::{BehaviorVersion, Region, SdkConfig, retry::RetryConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_sts::error::ProvideErrorMetadata;
 use secrecy::ExposeSecret;
 
 use crate::github::{self, oidc};
@@ -85,7 +85,7 @@ pub async fn establish(
         .map_err(|e| CredentialFailure {
             message: format!(
                 "sts:GetCallerIdentity failed, so no usable AWS credentials are configured: {}",
-                DisplayErrorContext(&e)
+                super::describe_error(&e)
             ),
             fix: no_credentials_fix(options.role_to_assume.is_some()),
         })?;
@@ -135,7 +135,7 @@ async fn web_identity(
                 e.code().unwrap_or("no error code"),
                 e.message()
                     .map(str::to_string)
-                    .unwrap_or_else(|| DisplayErrorContext(&e).to_string())
+                    .unwrap_or_else(|| super::describe_error(&e))
             ),
             fix: trust_policy_fix(role, &options.audience),
         })?;
@@ -157,18 +157,18 @@ async fn assume_role(
         .await
         .map_err(|e| {
             let no_credentials = matches!(e, aws_sdk_sts::error::SdkError::ConstructionFailure(_) | aws_sdk_sts::error::SdkError::DispatchFailure(_))
-                && DisplayErrorContext(&e).to_string().contains("credentials");
+                && super::describe_error(&e).contains("credentials");
             CredentialFailure {
                 message: if no_credentials {
                     format!(
                         "--role-to-assume {role} was given, but there is no GitHub OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN) and no credentials to call sts:AssumeRole with: {}",
-                        DisplayErrorContext(&e)
+                        super::describe_error(&e)
                     )
                 } else {
                     format!(
                         "sts:AssumeRole for {role} failed ({}): {}",
                         e.code().unwrap_or("no error code"),
-                        e.message().map(str::to_string).unwrap_or_else(|| DisplayErrorContext(&e).to_string())
+                        e.message().map(str::to_string).unwrap_or_else(|| super::describe_error(&e))
                     )
                 },
                 fix: if no_credentials {

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use aws_sdk_ecr::config::http::HttpResponse;
-use aws_sdk_ecr::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecr::types::ImageIdentifier;
 use secrecy::SecretString;
 
@@ -184,7 +184,7 @@ where
             };
             exchange.transport_error = Some(TransportError {
                 kind,
-                detail: DisplayErrorContext(e).to_string(),
+                detail: super::describe_error(e),
             });
         }
         _ => {
@@ -193,7 +193,7 @@ where
                 message: e
                     .message()
                     .map(str::to_string)
-                    .unwrap_or_else(|| DisplayErrorContext(e).to_string()),
+                    .unwrap_or_else(|| super::describe_error(e)),
             });
         }
     }
