@@ -81,6 +81,7 @@ YAML
 export EFP_TEST_MOTO_URL=http://127.0.0.1:$moto_port
 export EFP_TEST_REGISTRY_URL=http://127.0.0.1:$registry_port
 export EFP_TEST_REGISTRY_PASSWORD=$registry_password
+export EFP_TEST_PYTHON=$venv/bin/python
 ENV
   echo "stand-ins: moto on :$moto_port, docker-registry on :$registry_port" >&2
 }

@@ -8,17 +8,24 @@ use crate::aws::credentials::{self, CredentialOptions};
 use crate::aws::repository::{Repository, RepositoryRef};
 use crate::cli::{CheckArgs, FailOn};
 use crate::error::{ExitCode, UsageError};
+use crate::network::{
+    self,
+    gather::{self, Scope},
+    snapshot::{NetworkSnapshot, SNAPSHOT_VERSION},
+};
 use crate::push::diagnose::{self, Context};
 use crate::push::image::Platform;
 use crate::push::probe::{self, ProbePlan};
-use crate::report::{PushSummary, Report, Severity};
+use crate::report::{
+    NetworkSummary, PushSummary, Report, Severity, SubnetSummary, WorkloadSummary,
+};
 use crate::rules;
 
 /// The validated options of one `check` run.
 #[derive(Debug, Clone)]
 pub struct CheckConfig {
-    /// The repository as given.
-    pub repository: RepositoryRef,
+    /// The repository as given, when the push is checked.
+    pub repository: Option<RepositoryRef>,
     /// The mount source as given.
     pub mount_from: Option<RepositoryRef>,
     /// Parsed platforms.
@@ -34,7 +41,11 @@ pub struct CheckConfig {
 impl CheckConfig {
     /// Validates everything that can be validated without a network call.
     pub fn from_args(args: CheckArgs) -> Result<CheckConfig, UsageError> {
-        let repository = RepositoryRef::parse(&args.repository)
+        let repository = args
+            .repository
+            .as_deref()
+            .map(RepositoryRef::parse)
+            .transpose()
             .map_err(|e| UsageError(format!("--repository: {e}")))?;
         let mount_from = args
             .mount_from
@@ -42,7 +53,10 @@ impl CheckConfig {
             .map(RepositoryRef::parse)
             .transpose()
             .map_err(|e| UsageError(format!("--mount-from: {e}")))?;
-        if let Some(m) = &mount_from {
+        if mount_from.is_some() && repository.is_none() {
+            return Err(UsageError("--mount-from needs --repository".into()));
+        }
+        if let (Some(m), Some(repository)) = (&mount_from, &repository) {
             if m.registry_id.is_some()
                 && repository.registry_id.is_some()
                 && m.registry_id != repository.registry_id
@@ -106,7 +120,10 @@ impl CheckConfig {
             role_to_assume: args.role_to_assume.clone(),
             role_session_name: args.role_session_name.clone(),
             audience: args.audience.clone(),
-            region: args.region.clone().or_else(|| repository.region.clone()),
+            region: args
+                .region
+                .clone()
+                .or_else(|| repository.as_ref().and_then(|r| r.region.clone())),
         };
         credentials::validate(&credentials).map_err(UsageError)?;
         Ok(CheckConfig {
@@ -123,34 +140,194 @@ impl CheckConfig {
 /// Runs the check. `Err` only for usage errors (exit 2); everything else,
 /// including "could not run", is a report.
 pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> {
-    let base = credentials::load_base(config.credentials.region.clone()).await;
-    let Some(region) = base.region().map(|r| r.to_string()) else {
-        return Err(UsageError(
-            "no AWS region: pass --region, use a repository URI, or set AWS_REGION".into(),
-        ));
-    };
-    let session = match credentials::establish(&config.credentials, base).await {
-        Ok(s) => s,
-        Err(failure) => {
-            let finding = rules::CREDENTIALS_UNAVAILABLE
-                .finding("No usable AWS credentials", failure.message)
-                .with_resources(config.credentials.role_to_assume.clone())
-                .with_fix(failure.fix);
-            let report = Report::new(None, None, vec![finding], Vec::new());
-            return Ok((report, ExitCode::CouldNotRun));
-        }
-    };
-    tracing::info!(arn = %session.identity.arn, "credentials");
+    let mut findings = Vec::new();
+    let mut trace = Vec::new();
+    let mut identity = None;
+    let mut push = None;
+    let mut network = None;
+    let mut could_not_run = false;
 
+    // An offline snapshot is read first: bad input is a usage error before anything is sent.
+    let offline = match &config.args.snapshot {
+        Some(path) => Some(load_snapshot(path)?),
+        None => None,
+    };
+    let live = config.repository.is_some()
+        || config.args.cluster.is_some()
+        || config.args.task_definition.is_some();
+    let session = if live {
+        let base = credentials::load_base(config.credentials.region.clone()).await;
+        let Some(region) = base.region().map(|r| r.to_string()) else {
+            return Err(UsageError(
+                "no AWS region: pass --region, use a repository URI, or set AWS_REGION".into(),
+            ));
+        };
+        match credentials::establish(&config.credentials, base).await {
+            Ok(s) => {
+                tracing::info!(arn = %s.identity.arn, "credentials");
+                identity = Some(s.identity.clone());
+                Some((s, region))
+            }
+            Err(failure) => {
+                could_not_run = true;
+                findings.push(
+                    rules::CREDENTIALS_UNAVAILABLE
+                        .finding("No usable AWS credentials", failure.message)
+                        .with_resources(config.credentials.role_to_assume.clone())
+                        .with_fix(failure.fix),
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
+
+    if let (Some(repository_ref), Some((session, region))) = (&config.repository, &session) {
+        let (summary, push_findings, push_trace) =
+            run_push(&config, repository_ref, session, region).await?;
+        push = Some(summary);
+        findings.extend(push_findings);
+        trace.extend(push_trace);
+    }
+
+    let snapshot = match (offline, &session) {
+        (Some(s), _) => Some((s, "snapshot", 0, 0)),
+        (None, Some((session, region)))
+            if config.args.cluster.is_some() || config.args.task_definition.is_some() =>
+        {
+            let started = std::time::Instant::now();
+            let scope = Scope {
+                cluster: config.args.cluster.clone(),
+                services: config.args.services.clone(),
+                task_definition: config.args.task_definition.clone(),
+                subnets: config.args.subnets.clone(),
+                security_groups: config.args.security_groups.clone(),
+                assign_public_ip: config.args.assign_public_ip,
+            };
+            let d = gather::discover(
+                gather::Clients::new(&session.config),
+                region,
+                Some(session.identity.account.clone()),
+                &scope,
+            )
+            .await;
+            Some((
+                d.snapshot,
+                "live",
+                d.api_calls,
+                started.elapsed().as_millis() as u64,
+            ))
+        }
+        _ => None,
+    };
+    if let Some((snapshot, source, api_calls, wall_ms)) = snapshot {
+        if let Some(path) = &config.args.save_snapshot {
+            let json = serde_json::to_string_pretty(&snapshot).expect("snapshots always serialize");
+            std::fs::write(path, json + "\n")
+                .map_err(|e| UsageError(format!("--save-snapshot {}: {e}", path.display())))?;
+        }
+        findings.extend(network::rules::check_all(&snapshot));
+        network = Some(network_summary(&snapshot, source, api_calls, wall_ms));
+    }
+
+    let report = Report::new(identity, push, findings, trace).with_network(network);
+    let code = if could_not_run {
+        ExitCode::CouldNotRun
+    } else {
+        exit_code(&report, config.args.fail_on)
+    };
+    Ok((report, code))
+}
+
+/// Reads and checks a saved snapshot.
+pub fn load_snapshot(path: &std::path::Path) -> Result<NetworkSnapshot, UsageError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UsageError(format!("--snapshot {}: {e}", path.display())))?;
+    let snapshot: NetworkSnapshot = serde_json::from_str(&text).map_err(|e| {
+        UsageError(format!(
+            "--snapshot {}: not a network snapshot: {e} (line {}, column {})",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+    })?;
+    if snapshot.version != SNAPSHOT_VERSION {
+        return Err(UsageError(format!(
+            "--snapshot {}: snapshot version {} is not supported (this build reads version {SNAPSHOT_VERSION}); discover again with --save-snapshot",
+            path.display(),
+            snapshot.version
+        )));
+    }
+    Ok(snapshot)
+}
+
+fn network_summary(
+    snapshot: &NetworkSnapshot,
+    source: &str,
+    api_calls: usize,
+    wall_ms: u64,
+) -> NetworkSummary {
+    use network::rules::egress::{EgressClass, classify};
+    NetworkSummary {
+        source: source.to_string(),
+        region: snapshot.region.clone(),
+        api_calls,
+        wall_ms,
+        workloads: snapshot
+            .workloads
+            .iter()
+            .map(|w| WorkloadSummary {
+                name: w.name.clone(),
+                cluster: w.cluster.clone(),
+                fargate: w.is_fargate(),
+                platform_version: w.platform_version.clone(),
+                subnets: w
+                    .subnets
+                    .iter()
+                    .map(|s| SubnetSummary {
+                        id: s.clone(),
+                        availability_zone: snapshot
+                            .subnets
+                            .get(s)
+                            .map(|x| x.availability_zone.clone()),
+                        egress: match classify(snapshot, w, s) {
+                            EgressClass::PublicInternetGateway => {
+                                "public-ip+internet-gateway".into()
+                            }
+                            EgressClass::Nat(id) => format!("nat ({id})"),
+                            EgressClass::Isolated => "isolated".into(),
+                            EgressClass::Unknown(target) => format!("unknown ({target})"),
+                        },
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+async fn run_push(
+    config: &CheckConfig,
+    repository_ref: &RepositoryRef,
+    session: &credentials::Session,
+    region: &str,
+) -> Result<
+    (
+        PushSummary,
+        Vec<crate::report::Finding>,
+        Vec<crate::report::TraceEntry>,
+    ),
+    UsageError,
+> {
     let resolve = |r: &RepositoryRef| Repository {
         name: r.name.clone(),
         registry_id: r
             .registry_id
             .clone()
             .unwrap_or_else(|| session.identity.account.clone()),
-        region: r.region.clone().unwrap_or_else(|| region.clone()),
+        region: r.region.clone().unwrap_or_else(|| region.to_string()),
     };
-    let repository = resolve(&config.repository);
+    let repository = resolve(repository_ref);
     let mount_source = config.mount_from.as_ref().map(|m| Repository {
         registry_id: repository.registry_id.clone(),
         region: repository.region.clone(),
@@ -159,8 +336,7 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
     let registry = match &config.registry_endpoint {
         Some(url) => url.clone(),
         None => {
-            let host = config
-                .repository
+            let host = repository_ref
                 .host
                 .clone()
                 .unwrap_or_else(|| repository.default_host());
@@ -217,9 +393,7 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
         wall_ms: facts.wall_ms,
         cleaned_up: facts.cleanup.is_some() && facts.left_behind.is_empty(),
     };
-    let report = Report::new(Some(session.identity), Some(summary), findings, trace);
-    let code = exit_code(&report, config.args.fail_on);
-    Ok((report, code))
+    Ok((summary, findings, trace))
 }
 
 /// 1 when a finding at or above `fail_on` exists, else 0.

@@ -18,7 +18,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Replay buildx's multi-platform push against ECR and report what would fail.
+    /// Replay buildx's multi-platform push against ECR, and check Fargate task
+    /// networking, and report what would fail.
     Check(Box<CheckArgs>),
     /// Print the rules and the request → IAM action table.
     Rules(RulesArgs),
@@ -51,8 +52,41 @@ pub enum FailOn {
 pub struct CheckArgs {
     /// Repository to check: a name (`team/app`, in the caller's account) or a
     /// URI (`123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app`).
-    #[arg(long, value_name = "NAME|URI")]
-    pub repository: String,
+    #[arg(long, value_name = "NAME|URI", required_unless_present_any = ["cluster", "snapshot", "task_definition"])]
+    pub repository: Option<String>,
+
+    /// ECS cluster whose Fargate services to check for network readiness.
+    #[arg(long, value_name = "NAME|ARN")]
+    pub cluster: Option<String>,
+
+    /// Services of `--cluster` to check (default: every service).
+    #[arg(long = "service", value_name = "NAME", num_args = 1.., value_delimiter = ',', requires = "cluster")]
+    pub services: Vec<String>,
+
+    /// A task definition to check for a service that does not exist yet;
+    /// needs `--subnets` and `--security-groups`.
+    #[arg(long, value_name = "FAMILY[:REV]", requires_all = ["subnets", "security_groups"])]
+    pub task_definition: Option<String>,
+
+    /// Subnets of the planned task, comma-separated.
+    #[arg(long, value_name = "IDS", num_args = 1.., value_delimiter = ',', requires = "task_definition")]
+    pub subnets: Vec<String>,
+
+    /// Security groups of the planned task, comma-separated.
+    #[arg(long, value_name = "IDS", num_args = 1.., value_delimiter = ',', requires = "task_definition")]
+    pub security_groups: Vec<String>,
+
+    /// The planned task gets a public IP.
+    #[arg(long, requires = "task_definition")]
+    pub assign_public_ip: bool,
+
+    /// Write the discovered network snapshot to this file (JSON).
+    #[arg(long, value_name = "FILE", conflicts_with = "snapshot")]
+    pub save_snapshot: Option<PathBuf>,
+
+    /// Check a saved network snapshot offline instead of discovering (no AWS calls for it).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["cluster", "task_definition"])]
+    pub snapshot: Option<PathBuf>,
 
     /// Platforms to push, comma-separated.
     #[arg(
@@ -133,4 +167,7 @@ pub struct RulesArgs {
     /// Print the README's request → IAM action table.
     #[arg(long)]
     pub requests: bool,
+    /// Print the README's endpoint matrix.
+    #[arg(long)]
+    pub endpoints: bool,
 }

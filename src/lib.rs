@@ -10,6 +10,7 @@ pub mod check;
 pub mod cli;
 pub mod error;
 pub mod github;
+pub mod network;
 pub mod push;
 pub mod report;
 pub mod rules;

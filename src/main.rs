@@ -13,7 +13,12 @@ fn main() -> ProcessExit {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Rules(args) => {
-            if args.requests {
+            if args.endpoints {
+                print!(
+                    "{}",
+                    ecr_fargate_preflight::network::endpoints::markdown_table()
+                );
+            } else if args.requests {
                 print!("{}", push::steps::markdown_table());
             } else if args.markdown {
                 print!("{}", rules::markdown_table());

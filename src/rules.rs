@@ -264,8 +264,63 @@ pub const ALL: &[Rule] = &[
     PUSH_READ_TAG_NOT_FOUND,
     PUSH_READS_SKIPPED,
     PUSH_NOT_VERIFIED,
+    network_rules::NAT_GATEWAY_UNAVAILABLE,
+    network_rules::ENDPOINT_MISSING,
+    network_rules::ENDPOINT_NOT_AVAILABLE,
+    network_rules::ENDPOINT_WRONG_TYPE,
+    network_rules::S3_GATEWAY_ROUTE_MISSING,
+    network_rules::ENDPOINT_PRIVATE_DNS_DISABLED,
+    network_rules::VPC_DNS_DISABLED,
+    network_rules::ENDPOINT_INGRESS_443,
+    network_rules::TASK_EGRESS_443,
+    network_rules::TASK_EGRESS_S3_PREFIX_LIST,
+    network_rules::NACL_BLOCKS_443,
+    network_rules::S3_ENDPOINT_POLICY_BLOCKS_LAYERS,
+    network_rules::ENDPOINT_POLICY_BLOCKS,
+    network_rules::IMAGE_UNREACHABLE,
+    network_rules::EXECUTION_ROLE_MISSING,
+    network_rules::EXECUTION_ROLE_DENIED,
+    network_rules::PUBLIC_IP_WITHOUT_INTERNET_GATEWAY,
+    network_rules::EGRESS_UNKNOWN,
+    network_rules::CUSTOM_DNS,
+    network_rules::ENDPOINT_ZONE_MISSING,
+    network_rules::NOT_CHECKED,
+    network_rules::PLATFORM_VERSION_LEGACY,
+    network_rules::WINDOWS_FOREIGN_LAYERS,
+    network_rules::EXECUTION_ROLE_NOT_SIMULATED,
+    network_rules::NOT_FARGATE,
     CREDENTIALS_UNAVAILABLE,
 ];
+
+/// The network rules under the names `ALL` lists them by; each is defined,
+/// with its documentation and check, in `crate::network::rules`.
+mod network_rules {
+    pub use crate::network::rules::dhcp_dns::RULE as CUSTOM_DNS;
+    pub use crate::network::rules::egress::{
+        EGRESS_UNKNOWN, NAT_GATEWAY_UNAVAILABLE, PUBLIC_IP_WITHOUT_INTERNET_GATEWAY,
+    };
+    pub use crate::network::rules::endpoint_ingress::RULE as ENDPOINT_INGRESS_443;
+    pub use crate::network::rules::endpoint_policies::{
+        ENDPOINT_POLICY_BLOCKS, S3_ENDPOINT_POLICY_BLOCKS_LAYERS,
+    };
+    pub use crate::network::rules::endpoint_zones::RULE as ENDPOINT_ZONE_MISSING;
+    pub use crate::network::rules::execution_role::{
+        EXECUTION_ROLE_DENIED, EXECUTION_ROLE_MISSING, EXECUTION_ROLE_NOT_SIMULATED,
+    };
+    pub use crate::network::rules::gaps::RULE as NOT_CHECKED;
+    pub use crate::network::rules::images::{
+        IMAGE_UNREACHABLE, PLATFORM_VERSION_LEGACY, WINDOWS_FOREIGN_LAYERS,
+    };
+    pub use crate::network::rules::network_acls::RULE as NACL_BLOCKS_443;
+    pub use crate::network::rules::not_fargate::RULE as NOT_FARGATE;
+    pub use crate::network::rules::private_dns::RULE as ENDPOINT_PRIVATE_DNS_DISABLED;
+    pub use crate::network::rules::required_endpoints::{
+        ENDPOINT_MISSING, ENDPOINT_NOT_AVAILABLE, ENDPOINT_WRONG_TYPE,
+    };
+    pub use crate::network::rules::s3_gateway_routes::RULE as S3_GATEWAY_ROUTE_MISSING;
+    pub use crate::network::rules::task_egress::{TASK_EGRESS_443, TASK_EGRESS_S3_PREFIX_LIST};
+    pub use crate::network::rules::vpc_dns::RULE as VPC_DNS_DISABLED;
+}
 
 /// The rule with this id.
 pub fn by_id(id: &str) -> Option<&'static Rule> {
@@ -303,7 +358,7 @@ mod tests {
             assert!(!area.is_empty() && !name.is_empty(), "{}", r.id);
             assert!(
                 r.id.chars()
-                    .all(|c| c.is_ascii_lowercase() || c == '-' || c == '/'),
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '/'),
                 "{} is not kebab-case",
                 r.id
             );

@@ -63,6 +63,33 @@ pub fn render(report: &Report) -> String {
             p.wall_ms
         );
     }
+    if let Some(n) = &report.network {
+        let _ = writeln!(
+            out,
+            "Network ({}, {}): {} workload(s), {} API calls, {} ms.\n\n| workload | subnet | AZ | egress |\n|---|---|---|---|",
+            escape(&n.source),
+            escape(&n.region),
+            n.workloads.len(),
+            n.api_calls,
+            n.wall_ms
+        );
+        for w in &n.workloads {
+            for s in &w.subnets {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} |",
+                    escape(&w.name),
+                    escape(&s.id),
+                    s.availability_zone
+                        .as_deref()
+                        .map(escape)
+                        .unwrap_or_default(),
+                    escape(&s.egress)
+                );
+            }
+        }
+        out.push('\n');
+    }
     if let Some(id) = &report.identity {
         let _ = writeln!(
             out,

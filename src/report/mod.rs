@@ -161,6 +161,47 @@ pub struct PushSummary {
     pub cleaned_up: bool,
 }
 
+/// What the network checks looked at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkSummary {
+    /// `live` (discovered now) or `snapshot` (`--snapshot FILE`).
+    pub source: String,
+    /// Region.
+    pub region: String,
+    /// API calls discovery made (0 for a snapshot).
+    pub api_calls: usize,
+    /// Wall time of discovery in milliseconds.
+    pub wall_ms: u64,
+    /// The services and planned tasks checked.
+    pub workloads: Vec<WorkloadSummary>,
+}
+
+/// One service or planned task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadSummary {
+    /// Service name or task definition.
+    pub name: String,
+    /// Cluster.
+    pub cluster: String,
+    /// Whether it runs on Fargate.
+    pub fargate: bool,
+    /// Platform version.
+    pub platform_version: Option<String>,
+    /// Its subnets and how each reaches AWS.
+    pub subnets: Vec<SubnetSummary>,
+}
+
+/// A task subnet and its egress class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubnetSummary {
+    /// Subnet id.
+    pub id: String,
+    /// Availability Zone.
+    pub availability_zone: Option<String>,
+    /// `public-ip+internet-gateway`, `nat (<id>)`, `isolated` or `unknown (<target>)`.
+    pub egress: String,
+}
+
 /// Everything one `check` run found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -176,6 +217,8 @@ pub struct Report {
     pub identity: Option<Identity>,
     /// The push probe, when it ran.
     pub push: Option<PushSummary>,
+    /// The network checks, when they ran.
+    pub network: Option<NetworkSummary>,
     /// Everything found, errors first.
     pub findings: Vec<Finding>,
     /// Every request made, in the order sent.
@@ -237,9 +280,16 @@ impl Report {
             summary,
             identity,
             push,
+            network: None,
             findings,
             trace,
         }
+    }
+
+    /// Adds the network section.
+    pub fn with_network(mut self, network: Option<NetworkSummary>) -> Report {
+        self.network = network;
+        self
     }
 
     /// The most severe finding, if any.

@@ -54,6 +54,35 @@ pub fn render(report: &Report, color: bool) -> String {
             if p.cleaned_up { "yes" } else { "no" }
         );
     }
+    if let Some(n) = &report.network {
+        let _ = writeln!(
+            out,
+            "  network   {} in {}: {} workload(s), {} API calls, {} ms",
+            n.source,
+            n.region,
+            n.workloads.len(),
+            n.api_calls,
+            n.wall_ms
+        );
+        for w in &n.workloads {
+            let subnets: Vec<String> = w
+                .subnets
+                .iter()
+                .map(|s| format!("{} {}", s.id, s.egress))
+                .collect();
+            let _ = writeln!(
+                out,
+                "            {} ({}{}): {}",
+                w.name,
+                if w.fargate { "Fargate" } else { "not Fargate" },
+                w.platform_version
+                    .as_deref()
+                    .map(|p| format!(" {p}"))
+                    .unwrap_or_default(),
+                subnets.join(", ")
+            );
+        }
+    }
     for f in &report.findings {
         let _ = writeln!(out);
         let head = format!("{}[{}]", f.severity.as_str(), f.rule);
@@ -72,6 +101,14 @@ pub fn render(report: &Report, color: bool) -> String {
             if let Some(cli) = &fix.aws_cli {
                 let _ = writeln!(out, "  cli: {cli}");
             }
+        }
+        if let Some(t) = &f
+            .fix
+            .as_ref()
+            .and_then(|x| x.terraform.as_ref())
+            .filter(|_| f.rule.starts_with("network/"))
+        {
+            let _ = writeln!(out, "  terraform:\n    {}", t.replace('\n', "\n    "));
         }
         let _ = writeln!(out, "  docs: {}", f.docs);
     }

@@ -35,6 +35,34 @@ pub fn stand_ins() -> StandIns {
     }
 }
 
+/// Seeds a Fargate networking scenario into moto (`tests/network/seed.py`)
+/// under a unique name and returns its ids.
+pub fn seed(prefix: &str, options: &[&str]) -> Value {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let s = stand_ins();
+    let name = format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    let python = std::env::var("EFP_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = Command::new(python)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/network/seed.py"
+        ))
+        .args([&s.moto, &name])
+        .args(options)
+        .output()
+        .expect("seed.py runs");
+    assert!(
+        out.status.success(),
+        "seeding {name} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("seed.py prints JSON")
+}
+
 /// A repository name no other test uses.
 pub fn unique_repository(prefix: &str) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
@@ -203,6 +231,26 @@ impl Run {
             .filter_map(|f| f["iam_action"].as_str().map(str::to_string))
             .collect();
         v.sort();
+        v
+    }
+
+    /// The findings with this rule id.
+    pub fn all(&self, rule: &str) -> Vec<&Value> {
+        self.report["findings"]
+            .as_array()
+            .map(|f| f.iter().filter(|f| f["rule"] == rule).collect())
+            .unwrap_or_default()
+    }
+
+    /// The rule ids of findings of a severity, sorted and deduplicated.
+    pub fn rules(&self, severity: &str) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .findings(severity)
+            .iter()
+            .filter_map(|f| f["rule"].as_str().map(str::to_string))
+            .collect();
+        v.sort();
+        v.dedup();
         v
     }
 

@@ -64,6 +64,48 @@ pub async fn handle(gate: &Gate, parts: &Parts, body: Bytes) -> Outcome {
             _ => {}
         }
     }
+    // ECS (awsJson) and EC2 (query) describe calls: denied only when named with --deny.
+    if let Some(op) = target.strip_prefix("AmazonEC2ContainerServiceV20141113.") {
+        let action = format!("ecs:{op}");
+        if gate.deny.contains(&action) {
+            let resp = aws_error("AccessDeniedException", &gate.deny_message(&action, "*"));
+            return Outcome::new(resp, vec![action], "deny");
+        }
+    }
+    let scope_service = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|a| a.split("Credential=").nth(1))
+        .and_then(|c| c.split('/').nth(3))
+        .unwrap_or("");
+    if target.is_empty()
+        && scope_service == "ec2"
+        && let Some(op) = form_param(&body, "Action")
+    {
+        let action = format!("ec2:{op}");
+        if gate.deny.contains(&action) {
+            let message = format!(
+                "You are not authorized to perform this operation. {}",
+                gate.deny_message(&action, "*")
+            );
+            let xml = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>{message}</Message></Error></Errors><RequestID>{}</RequestID></Response>",
+                uuid::Uuid::new_v4()
+            );
+            let resp = respond(
+                StatusCode::FORBIDDEN,
+                &[("content-type", "text/xml;charset=UTF-8")],
+                xml,
+            );
+            return Outcome::new(resp, vec![action], "deny");
+        }
+    }
+    if target.is_empty()
+        && form_param(&body, "Action").as_deref() == Some("SimulatePrincipalPolicy")
+    {
+        return simulate_principal_policy(gate, &body);
+    }
     if parts.uri.path().starts_with("/moto-api/reset") {
         gate.forget_repos(None);
     }
@@ -235,4 +277,54 @@ pub fn oidc_token(gate: &Gate, parts: &Parts) -> Outcome {
         decision,
         audience,
     }
+}
+
+/// One value of a form-encoded (AWS query protocol) body.
+fn form_param(body: &[u8], name: &str) -> Option<String> {
+    form_params(body)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+fn form_params(body: &[u8]) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// `iam:SimulatePrincipalPolicy`, in IAM's XML shapes: `allowed` unless the
+/// action is in `--simulate-deny`; 403 `AccessDenied` with `--simulate-forbidden`.
+fn simulate_principal_policy(gate: &Gate, body: &[u8]) -> Outcome {
+    let actions = vec!["iam:SimulatePrincipalPolicy".to_string()];
+    let request_id = uuid::Uuid::new_v4();
+    let role = form_param(body, "PolicySourceArn").unwrap_or_default();
+    if gate.args.simulate_forbidden {
+        let xml = format!(
+            "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: {} is not authorized to perform: iam:SimulatePrincipalPolicy on resource: {role} because no identity-based policy allows the iam:SimulatePrincipalPolicy action</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
+            gate.args.principal
+        );
+        return Outcome::new(
+            respond(StatusCode::FORBIDDEN, &[("content-type", "text/xml")], xml),
+            actions,
+            "deny",
+        );
+    }
+    let members: String = form_params(body)
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("ActionNames.member."))
+        .map(|(_, action)| {
+            let denied = gate.args.simulate_deny.iter().any(|d| d.eq_ignore_ascii_case(&action));
+            let decision = if denied { "implicitDeny" } else { "allowed" };
+            format!(
+                "<member><EvalActionName>{action}</EvalActionName><EvalResourceName>*</EvalResourceName><EvalDecision>{decision}</EvalDecision><MatchedStatements/><MissingContextValues/></member>"
+            )
+        })
+        .collect();
+    let xml = format!(
+        "<SimulatePrincipalPolicyResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated><EvaluationResults>{members}</EvaluationResults></SimulatePrincipalPolicyResult><ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>"
+    );
+    Outcome::new(
+        respond(StatusCode::OK, &[("content-type", "text/xml")], xml),
+        actions,
+        "allow",
+    )
 }

@@ -83,6 +83,13 @@ struct Args {
     /// Appends one JSON line per handled request to this file.
     #[arg(long)]
     log: Option<std::path::PathBuf>,
+    /// `iam:SimulatePrincipalPolicy` (which moto does not implement) answers
+    /// `implicitDeny` for these actions and `allowed` for every other one.
+    #[arg(long = "simulate-deny", value_delimiter = ',')]
+    simulate_deny: Vec<String>,
+    /// `iam:SimulatePrincipalPolicy` itself is denied to the caller.
+    #[arg(long)]
+    simulate_forbidden: bool,
 }
 
 /// The policy a denial message blames, as the suffix of AWS's message.

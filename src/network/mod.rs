@@ -1,0 +1,8 @@
+//! Fargate readiness: can the cluster's tasks reach ECR, S3, CloudWatch Logs
+//! and their secrets from their subnets? Discovery (`gather`) fills a
+//! [`snapshot::NetworkSnapshot`]; the rules (`rules`) are pure functions of it.
+
+pub mod endpoints;
+pub mod gather;
+pub mod rules;
+pub mod snapshot;
