@@ -23,7 +23,7 @@ fn main() -> ProcessExit {
             } else if args.markdown {
                 print!("{}", rules::markdown_table());
             } else {
-                for r in rules::ALL {
+                for r in rules::all() {
                     println!("{:<32} {:<8} {}", r.id, r.severity.as_str(), r.what);
                 }
             }

@@ -2,7 +2,7 @@
 //!
 //! Rule ids are public API: scripts filter on them and SARIF keys on them.
 //! Never rename one; add a new rule instead. The README's rule table is
-//! generated from [`ALL`] (`ecr-fargate-preflight rules --markdown`) and a
+//! generated from [`all`] (`ecr-fargate-preflight rules --markdown`) and a
 //! test fails when the two drift.
 
 use crate::report::{Finding, Fix, Severity};
@@ -246,8 +246,8 @@ pub const CREDENTIALS_UNAVAILABLE: Rule = Rule {
     docs: "https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/configuring-openid-connect-in-amazon-web-services",
 };
 
-/// Every rule, in the order the README lists them.
-pub const ALL: &[Rule] = &[
+/// The push rules, in the order the README lists them.
+pub const PUSH: &[Rule] = &[
     PUSH_ACCESS_DENIED,
     PUSH_REPOSITORY_NOT_FOUND,
     PUSH_REGISTRY_AUTH_REJECTED,
@@ -264,73 +264,27 @@ pub const ALL: &[Rule] = &[
     PUSH_READ_TAG_NOT_FOUND,
     PUSH_READS_SKIPPED,
     PUSH_NOT_VERIFIED,
-    network_rules::NAT_GATEWAY_UNAVAILABLE,
-    network_rules::ENDPOINT_MISSING,
-    network_rules::ENDPOINT_NOT_AVAILABLE,
-    network_rules::ENDPOINT_WRONG_TYPE,
-    network_rules::S3_GATEWAY_ROUTE_MISSING,
-    network_rules::ENDPOINT_PRIVATE_DNS_DISABLED,
-    network_rules::VPC_DNS_DISABLED,
-    network_rules::ENDPOINT_INGRESS_443,
-    network_rules::TASK_EGRESS_443,
-    network_rules::TASK_EGRESS_S3_PREFIX_LIST,
-    network_rules::NACL_BLOCKS_443,
-    network_rules::S3_ENDPOINT_POLICY_BLOCKS_LAYERS,
-    network_rules::ENDPOINT_POLICY_BLOCKS,
-    network_rules::IMAGE_UNREACHABLE,
-    network_rules::EXECUTION_ROLE_MISSING,
-    network_rules::EXECUTION_ROLE_DENIED,
-    network_rules::PUBLIC_IP_WITHOUT_INTERNET_GATEWAY,
-    network_rules::EGRESS_UNKNOWN,
-    network_rules::CUSTOM_DNS,
-    network_rules::ENDPOINT_ZONE_MISSING,
-    network_rules::NOT_CHECKED,
-    network_rules::PLATFORM_VERSION_LEGACY,
-    network_rules::WINDOWS_FOREIGN_LAYERS,
-    network_rules::EXECUTION_ROLE_NOT_SIMULATED,
-    network_rules::NOT_FARGATE,
-    CREDENTIALS_UNAVAILABLE,
 ];
 
-/// The network rules under the names `ALL` lists them by; each is defined,
-/// with its documentation and check, in `crate::network::rules`.
-mod network_rules {
-    pub use crate::network::rules::dhcp_dns::RULE as CUSTOM_DNS;
-    pub use crate::network::rules::egress::{
-        EGRESS_UNKNOWN, NAT_GATEWAY_UNAVAILABLE, PUBLIC_IP_WITHOUT_INTERNET_GATEWAY,
-    };
-    pub use crate::network::rules::endpoint_ingress::RULE as ENDPOINT_INGRESS_443;
-    pub use crate::network::rules::endpoint_policies::{
-        ENDPOINT_POLICY_BLOCKS, S3_ENDPOINT_POLICY_BLOCKS_LAYERS,
-    };
-    pub use crate::network::rules::endpoint_zones::RULE as ENDPOINT_ZONE_MISSING;
-    pub use crate::network::rules::execution_role::{
-        EXECUTION_ROLE_DENIED, EXECUTION_ROLE_MISSING, EXECUTION_ROLE_NOT_SIMULATED,
-    };
-    pub use crate::network::rules::gaps::RULE as NOT_CHECKED;
-    pub use crate::network::rules::images::{
-        IMAGE_UNREACHABLE, PLATFORM_VERSION_LEGACY, WINDOWS_FOREIGN_LAYERS,
-    };
-    pub use crate::network::rules::network_acls::RULE as NACL_BLOCKS_443;
-    pub use crate::network::rules::not_fargate::RULE as NOT_FARGATE;
-    pub use crate::network::rules::private_dns::RULE as ENDPOINT_PRIVATE_DNS_DISABLED;
-    pub use crate::network::rules::required_endpoints::{
-        ENDPOINT_MISSING, ENDPOINT_NOT_AVAILABLE, ENDPOINT_WRONG_TYPE,
-    };
-    pub use crate::network::rules::s3_gateway_routes::RULE as S3_GATEWAY_ROUTE_MISSING;
-    pub use crate::network::rules::task_egress::{TASK_EGRESS_443, TASK_EGRESS_S3_PREFIX_LIST};
-    pub use crate::network::rules::vpc_dns::RULE as VPC_DNS_DISABLED;
+/// Rules about the check itself, listed last.
+pub const GENERAL: &[Rule] = &[CREDENTIALS_UNAVAILABLE];
+
+/// Every rule, in the order the README lists them: push, network, general.
+pub fn all() -> impl Iterator<Item = &'static Rule> {
+    PUSH.iter()
+        .chain(crate::network::rules::RULES)
+        .chain(GENERAL)
 }
 
 /// The rule with this id.
 pub fn by_id(id: &str) -> Option<&'static Rule> {
-    ALL.iter().find(|r| r.id == id)
+    all().find(|r| r.id == id)
 }
 
 /// The README's rule table, as markdown.
 pub fn markdown_table() -> String {
     let mut out = String::from("| id | severity | what | why | fix |\n|---|---|---|---|---|\n");
-    for r in ALL {
+    for r in all() {
         out.push_str(&format!(
             "| [`{}`]({}) | {} | {} | {} | {} |\n",
             r.id,
@@ -352,7 +306,7 @@ mod tests {
     #[test]
     fn ids_are_unique_and_well_formed() {
         let mut seen = HashSet::new();
-        for r in ALL {
+        for r in all() {
             assert!(seen.insert(r.id), "duplicate rule id {}", r.id);
             let (area, name) = r.id.split_once('/').expect("area/name");
             assert!(!area.is_empty() && !name.is_empty(), "{}", r.id);

@@ -429,3 +429,28 @@ fn a_bad_snapshot_is_exit_2_with_its_location() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("version 99"), "{}", run.stderr);
 }
+
+#[test]
+fn images_behind_a_pull_through_cache_warn_from_isolated_subnets() {
+    let gate = Gate::start(&["--pull-through-cache", "docker-hub=registry-1.docker.io"]);
+    let s = seed(
+        "ptc",
+        &[
+            "--image",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/docker-hub/library/nginx:1.27",
+        ],
+    );
+    let run = network(&gate, &s, &[]);
+    assert_eq!(run.code, 0, "a warning, not an error: {}", run.stdout);
+    let f = run.finding("network/pull-through-cache");
+    assert!(f["message"].as_str().unwrap().contains("docker-hub"), "{f}");
+    // Docker Hub itself, from an isolated subnet: unreachable.
+    let hub = seed("hub", &["--image", "nginx:1.27"]);
+    let run = network(&gate, &hub, &[]);
+    assert!(
+        run.rules("error")
+            .contains(&"network/image-unreachable".to_string()),
+        "{}",
+        run.stdout
+    );
+}

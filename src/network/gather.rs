@@ -38,6 +38,7 @@ pub struct Scope {
 /// The SDK clients, built once from one shared configuration.
 #[derive(Clone)]
 pub struct Clients {
+    ecr: aws_sdk_ecr::Client,
     ecs: aws_sdk_ecs::Client,
     ec2: aws_sdk_ec2::Client,
     iam: aws_sdk_iam::Client,
@@ -47,6 +48,7 @@ impl Clients {
     /// Clients for every service discovery reads.
     pub fn new(config: &SdkConfig) -> Clients {
         Clients {
+            ecr: aws_sdk_ecr::Client::new(config),
             ecs: aws_sdk_ecs::Client::new(config),
             ec2: aws_sdk_ec2::Client::new(config),
             iam: aws_sdk_iam::Client::new(config),
@@ -166,7 +168,12 @@ pub async fn discover(
             e.dedup();
             m
         });
-    let (vpcs, groups, simulations) = tokio::join!(
+    let uses_ecr = snapshot
+        .task_definitions
+        .values()
+        .flat_map(|t| &t.containers)
+        .any(|c| super::endpoints::ecr_region(&c.image).as_deref() == Some(region));
+    let (vpcs, groups, simulations, cache_prefixes) = tokio::join!(
         join_all(vpc_ids.iter().map(|v| vpc(&ctx, v))),
         security_groups(&ctx, &task_groups),
         join_all(
@@ -174,7 +181,9 @@ pub async fn discover(
                 .iter()
                 .map(|(role, actions)| simulate(&ctx, role, actions))
         ),
+        pull_through_cache_prefixes(&ctx, uses_ecr),
     );
+    snapshot.pull_through_cache_prefixes = cache_prefixes;
     for v in vpcs {
         snapshot.vpcs.insert(v.vpc.id.clone(), v.vpc);
         snapshot
@@ -195,12 +204,44 @@ pub async fn discover(
         snapshot.execution_roles.insert(role.clone(), sim);
     }
 
+    // A workload without security groups gets its VPC's default group, as ECS does.
+    let defaults_needed: BTreeSet<String> = workloads
+        .iter()
+        .filter(|w| w.security_groups.is_empty())
+        .filter_map(|w| w.subnets.iter().find_map(|s| snapshot.subnets.get(s)))
+        .map(|s| s.vpc_id.clone())
+        .collect();
+    let defaults: BTreeMap<String, String> = join_all(
+        defaults_needed
+            .iter()
+            .map(|v| default_security_group(&ctx, v)),
+    )
+    .await
+    .into_iter()
+    .flatten()
+    .collect();
+    for w in workloads
+        .iter_mut()
+        .filter(|w| w.security_groups.is_empty())
+    {
+        let vpc = w
+            .subnets
+            .iter()
+            .find_map(|s| snapshot.subnets.get(s))
+            .map(|s| &s.vpc_id);
+        if let Some(group) = vpc.and_then(|v| defaults.get(v)) {
+            w.security_groups.push(group.clone());
+        }
+    }
+    let task_groups_now: BTreeSet<String> = defaults.values().cloned().collect();
+
     // 4. What the first rounds pointed at: endpoint security groups and
     //    subnets not yet read, DHCP options, and the prefix lists.
     let endpoint_groups: BTreeSet<String> = snapshot
         .vpc_endpoints
         .values()
         .flat_map(|e| e.security_group_ids.clone())
+        .chain(task_groups_now)
         .filter(|g| !snapshot.security_groups.contains_key(g))
         .collect();
     // Endpoint subnets (zones, CIDRs) and NAT gateway subnets (their own route to the internet).
@@ -1122,5 +1163,74 @@ async fn simulate(ctx: &Ctx, role: &str, actions: &[&'static str]) -> RoleSimula
                 _ => describe_error(&e),
             }),
         },
+    }
+}
+
+async fn pull_through_cache_prefixes(ctx: &Ctx, uses_ecr: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    if !uses_ecr {
+        return out;
+    }
+    let mut pages = ctx
+        .c
+        .ecr
+        .describe_pull_through_cache_rules()
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        ctx.call();
+        match page {
+            Ok(p) => out.extend(
+                p.pull_through_cache_rules()
+                    .iter()
+                    .filter_map(|r| r.ecr_repository_prefix().map(str::to_string)),
+            ),
+            Err(e) => {
+                ctx.gap(
+                    "pull-through cache rules of the registry",
+                    "ecr:DescribePullThroughCacheRules",
+                    "ecr:DescribePullThroughCacheRules",
+                    &e,
+                )
+                .await;
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The id of a VPC's `default` security group.
+async fn default_security_group(ctx: &Ctx, vpc_id: &str) -> Option<(String, String)> {
+    ctx.call();
+    let result = ctx
+        .c
+        .ec2
+        .describe_security_groups()
+        .filters(vpc_filter(vpc_id))
+        .filters(
+            Filter::builder()
+                .name("group-name")
+                .values("default")
+                .build(),
+        )
+        .send()
+        .await;
+    match result {
+        Ok(o) => o
+            .security_groups()
+            .first()
+            .and_then(|g| g.group_id())
+            .map(|g| (vpc_id.to_string(), g.to_string())),
+        Err(e) => {
+            ctx.gap(
+                format!("the default security group of {vpc_id}"),
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSecurityGroups",
+                &e,
+            )
+            .await;
+            None
+        }
     }
 }

@@ -54,6 +54,9 @@ pub struct NetworkSnapshot {
     /// Execution-role simulations (`iam:SimulatePrincipalPolicy`), by role ARN.
     #[serde(default)]
     pub execution_roles: BTreeMap<String, RoleSimulation>,
+    /// `ecrRepositoryPrefix` of the registry's pull-through cache rules.
+    #[serde(default)]
+    pub pull_through_cache_prefixes: Vec<String>,
     /// What could not be read, and why.
     #[serde(default)]
     pub gaps: Vec<Gap>,

@@ -36,6 +36,7 @@ def main():
     p.add_argument("--secrets", default="", help="comma list: ssm, secretsmanager")
     p.add_argument("--services", type=int, default=1)
     p.add_argument("--platform-version", default="1.4.0")
+    p.add_argument("--image", default=IMAGE)
     a = p.parse_args()
 
     kw = dict(endpoint_url=a.moto, region_name=REGION, aws_access_key_id="seed", aws_secret_access_key="seed")
@@ -107,7 +108,7 @@ def main():
                         SecurityGroupIds=[endpoint_sg], PrivateDnsEnabled=(a.private_dns == "on"))
         endpoints[short] = ec2.create_vpc_endpoint(**args)["VpcEndpoint"]["VpcEndpointId"]
 
-    container = {"name": "app", "image": IMAGE, "essential": True, "memory": 512}
+    container = {"name": "app", "image": a.image, "essential": True, "memory": 512}
     if a.logs == "awslogs":
         container["logConfiguration"] = {"logDriver": "awslogs", "options": {
             "awslogs-group": f"/ecs/{a.name}", "awslogs-region": REGION, "awslogs-stream-prefix": "app"}}

@@ -19,6 +19,7 @@ pub mod images;
 pub mod network_acls;
 pub mod not_fargate;
 pub mod private_dns;
+pub mod pull_through_cache;
 pub mod required_endpoints;
 pub mod s3_gateway_routes;
 pub mod task_egress;
@@ -49,6 +50,7 @@ pub const RULES: &[Rule] = &[
     endpoint_policies::S3_ENDPOINT_POLICY_BLOCKS_LAYERS,
     endpoint_policies::ENDPOINT_POLICY_BLOCKS,
     images::IMAGE_UNREACHABLE,
+    pull_through_cache::RULE,
     execution_role::EXECUTION_ROLE_MISSING,
     execution_role::EXECUTION_ROLE_DENIED,
     egress::PUBLIC_IP_WITHOUT_INTERNET_GATEWAY,
@@ -77,6 +79,7 @@ pub fn check_all(snapshot: &NetworkSnapshot) -> Vec<Finding> {
         network_acls::check,
         endpoint_policies::check,
         images::check,
+        pull_through_cache::check,
         execution_role::check,
         gaps::check,
         not_fargate::check,
@@ -113,12 +116,11 @@ mod tests {
             assert_eq!(
                 crate::rules::by_id(r.id),
                 Some(r),
-                "{} is not in rules::ALL",
+                "{} is not in rules::all()",
                 r.id
             );
         }
-        let in_all = crate::rules::ALL
-            .iter()
+        let in_all = crate::rules::all()
             .filter(|r| r.id.starts_with("network/"))
             .count();
         assert_eq!(in_all, RULES.len());
@@ -151,6 +153,7 @@ mod tests {
                 "network/not-fargate",
                 "network/platform-version-legacy",
                 "network/public-ip-without-internet-gateway",
+                "network/pull-through-cache",
                 "network/s3-endpoint-policy-blocks-layers",
                 "network/s3-gateway-route-missing",
                 "network/task-egress-443",

@@ -60,6 +60,24 @@ pub async fn handle(gate: &Gate, parts: &Parts, body: Bytes) -> Outcome {
         }
         match op {
             "BatchDeleteImage" => return batch_delete_image(gate, &request, actions).await,
+            "DescribePullThroughCacheRules" => {
+                let rules: Vec<Value> = gate
+                    .args
+                    .pull_through_cache
+                    .iter()
+                    .map(|r| {
+                        let (prefix, upstream) = r.split_once('=').unwrap_or((r, "registry-1.docker.io"));
+                        json!({"ecrRepositoryPrefix": prefix, "upstreamRegistryUrl": upstream, "registryId": gate.args.account})
+                    })
+                    .collect();
+                let body = json!({ "pullThroughCacheRules": rules }).to_string();
+                let resp = respond(
+                    StatusCode::OK,
+                    &[("content-type", "application/x-amz-json-1.1")],
+                    body,
+                );
+                return Outcome::new(resp, actions, "allow");
+            }
             "DeleteRepository" | "PutImageTagMutability" => gate.forget_repos(repo),
             _ => {}
         }

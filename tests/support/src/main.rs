@@ -87,6 +87,10 @@ struct Args {
     /// `implicitDeny` for these actions and `allowed` for every other one.
     #[arg(long = "simulate-deny", value_delimiter = ',')]
     simulate_deny: Vec<String>,
+    /// `ecr:DescribePullThroughCacheRules` (which moto does not implement)
+    /// answers with these repository prefixes (`PREFIX=UPSTREAM_URL`).
+    #[arg(long = "pull-through-cache")]
+    pull_through_cache: Vec<String>,
     /// `iam:SimulatePrincipalPolicy` itself is denied to the caller.
     #[arg(long)]
     simulate_forbidden: bool,
