@@ -311,6 +311,8 @@ async fn services(ctx: &Ctx, scope: &Scope) -> Vec<Workload> {
             .ecs
             .list_services()
             .cluster(cluster)
+            // ECS pages by 10 unless asked; 100 is the most it gives.
+            .max_results(100)
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
