@@ -13,11 +13,12 @@ use crate::network::{
     gather::{self, Scope},
     snapshot::{NetworkSnapshot, SNAPSHOT_VERSION},
 };
+use crate::policy;
 use crate::push::diagnose::{self, Context};
 use crate::push::image::Platform;
 use crate::push::probe::{self, ProbePlan};
 use crate::report::{
-    NetworkSummary, PushSummary, Report, Severity, SubnetSummary, WorkloadSummary,
+    Location, NetworkSummary, PushSummary, Report, Severity, SubnetSummary, WorkloadSummary,
 };
 use crate::rules;
 
@@ -73,6 +74,11 @@ impl CheckConfig {
                     "--mount-from: name another repository than --repository".into(),
                 ));
             }
+        }
+        if args.offline && (args.cluster.is_some() || args.task_definition.is_some()) {
+            return Err(UsageError(
+                "--offline makes no AWS call, but --cluster and --task-definition are discovered live: use --snapshot or --terraform-plan offline".into(),
+            ));
         }
         let mut platforms = Vec::new();
         for p in args.platforms.iter().filter(|p| !p.trim().is_empty()) {
@@ -147,14 +153,27 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
     let mut network = None;
     let mut could_not_run = false;
 
-    // An offline snapshot is read first: bad input is a usage error before anything is sent.
+    // Offline inputs are read first: bad input is a usage error before anything is sent.
     let offline = match &config.args.snapshot {
         Some(path) => Some(load_snapshot(path)?),
         None => None,
     };
-    let live = config.repository.is_some()
-        || config.args.cluster.is_some()
-        || config.args.task_definition.is_some();
+    let workspace = std::env::var_os("GITHUB_WORKSPACE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::current_dir().ok());
+    let inputs = policy::inputs::load(
+        &config.args.policies,
+        config.args.repository_policy.as_deref(),
+        config.args.boundary.as_deref(),
+        &config.args.scps,
+        config.args.terraform_plan.as_deref(),
+        workspace.as_deref(),
+    )?;
+    let has_offline = inputs.any() || offline.is_some();
+    let live = !config.args.offline
+        && (config.repository.is_some()
+            || config.args.cluster.is_some()
+            || config.args.task_definition.is_some());
     let session = if live {
         let base = credentials::load_base(config.credentials.region.clone()).await;
         let Some(region) = base.region().map(|r| r.to_string()) else {
@@ -167,6 +186,20 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
                 tracing::info!(arn = %s.identity.arn, "credentials");
                 identity = Some(s.identity.clone());
                 Some((s, region))
+            }
+            Err(failure) if has_offline => {
+                findings.push(
+                    rules::LIVE_SKIPPED
+                        .finding(
+                            "Live checks skipped: no AWS credentials",
+                            format!(
+                                "The offline inputs were checked; the live push probe and discovery were not: {}",
+                                failure.message
+                            ),
+                        )
+                        .with_fix(failure.fix),
+                );
+                None
             }
             Err(failure) => {
                 could_not_run = true;
@@ -231,6 +264,12 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
         network = Some(network_summary(&snapshot, source, api_calls, wall_ms));
     }
 
+    findings.extend(offline_findings(
+        &config,
+        &inputs,
+        push.is_some(),
+        &mut network,
+    )?);
     let report = Report::new(identity, push, findings, trace).with_network(network);
     let code = if could_not_run {
         ExitCode::CouldNotRun
@@ -394,6 +433,154 @@ async fn run_push(
         cleaned_up: facts.cleanup.is_some() && facts.left_behind.is_empty(),
     };
     Ok((summary, findings, trace))
+}
+
+/// The offline checks: the push flow over policy files and the plan's
+/// policies, the plan's network, and the execution roles' pull.
+fn offline_findings(
+    config: &CheckConfig,
+    inputs: &policy::inputs::OfflineInputs,
+    live_push_ran: bool,
+    network: &mut Option<NetworkSummary>,
+) -> Result<Vec<crate::report::Finding>, UsageError> {
+    use policy::evaluate::PolicySet;
+    use policy::flows::{PLAN_UNKNOWN, PushTarget, execution_role_flow, push_flow};
+    let mut findings = Vec::new();
+    let plan = inputs.plan.as_ref();
+
+    if let Some(plan) = plan {
+        let mut plan_findings = network::rules::check_all(&plan.snapshot);
+        plan_findings.extend(execution_role_flow(
+            &plan.snapshot,
+            &inputs.plan_roles,
+            &inputs.plan_repositories,
+        ));
+        for f in &mut plan_findings {
+            if f.location.is_none() {
+                f.location = f
+                    .resources
+                    .iter()
+                    .find_map(|r| plan.locations.get(r))
+                    .map(|l| Location {
+                        file: l.file.clone(),
+                        line: l.line,
+                        address: Some(l.address.clone()),
+                    });
+            }
+        }
+        findings.extend(plan_findings);
+        for u in &plan.undetermined {
+            findings.push(
+                PLAN_UNKNOWN
+                    .finding(
+                        format!("{}.{} is unknown until apply", u.address, u.attribute),
+                        format!("`{}.{}`: {}", u.address, u.attribute, u.why),
+                    )
+                    .with_resources([u.address.clone()])
+                    .with_location(plan.locations.get(&u.address).map(|l| Location {
+                        file: l.file.clone(),
+                        line: l.line,
+                        address: Some(l.address.clone()),
+                    })),
+            );
+        }
+        if network.is_none() {
+            *network = Some(network_summary(&plan.snapshot, "terraform-plan", 0, 0));
+        }
+    }
+
+    // The push flow, when there is a repository and policies for the pusher.
+    let execution_roles: Vec<String> = plan
+        .map(|p| {
+            p.snapshot
+                .task_definitions
+                .values()
+                .filter_map(|t| t.execution_role_arn.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let is_execution_role = |key: &str| {
+        let name = key.rsplit(['/', '.']).next().unwrap_or(key);
+        execution_roles
+            .iter()
+            .any(|r| r == key || r.rsplit('/').next() == Some(name))
+    };
+    let principal_hint = config
+        .args
+        .principal
+        .clone()
+        .or_else(|| config.args.role_to_assume.clone());
+    let mut pusher_policies = inputs.identity.clone();
+    let mut pusher_role: Option<String> = None;
+    for (role, docs) in &inputs.plan_roles {
+        let name = role.rsplit(['/', '.']).next().unwrap_or(role);
+        let matches_hint = principal_hint
+            .as_deref()
+            .is_some_and(|p| p.rsplit('/').next() == Some(name));
+        if matches_hint || (principal_hint.is_none() && !is_execution_role(role)) {
+            pusher_policies.extend(docs.iter().cloned());
+            pusher_role.get_or_insert_with(|| name.to_string());
+        }
+    }
+    if let Some(repository_ref) = &config.repository
+        && !live_push_ran
+        && !pusher_policies.is_empty()
+    {
+        let region = repository_ref
+            .region
+            .clone()
+            .or_else(|| config.args.region.clone())
+            .or_else(|| plan.map(|p| p.snapshot.region.clone()).filter(|r| !r.is_empty()))
+            .ok_or_else(|| {
+                UsageError("the offline push check needs the repository's region: use a repository URI or --region".into())
+            })?;
+        let hint_account = principal_hint
+            .as_deref()
+            .and_then(|p| p.split(':').nth(4))
+            .filter(|a| !a.is_empty());
+        let account = repository_ref
+            .registry_id
+            .clone()
+            .or_else(|| hint_account.map(str::to_string))
+            .or_else(|| plan.and_then(|p| p.snapshot.account.clone()))
+            .unwrap_or_else(|| "123456789012".to_string());
+        let repository = Repository {
+            name: repository_ref.name.clone(),
+            registry_id: account.clone(),
+            region,
+        };
+        let principal_arn = principal_hint.unwrap_or_else(|| {
+            format!(
+                "arn:{}:iam::{account}:role/{}",
+                repository.partition(),
+                pusher_role.as_deref().unwrap_or("pusher")
+            )
+        });
+        let mut resource = inputs.repository.clone();
+        if let Some(docs) = inputs.plan_repositories.get(&repository.name) {
+            resource.extend(docs.iter().cloned());
+        }
+        let set = PolicySet {
+            identity: pusher_policies,
+            resource,
+            boundary: inputs.boundary.clone(),
+            scps: inputs.scps.clone(),
+            session: None,
+        };
+        let mount_source = config.mount_from.as_ref().map(|m| Repository {
+            name: m.name.clone(),
+            ..repository.clone()
+        });
+        findings.extend(push_flow(
+            &set,
+            &PushTarget {
+                repository,
+                principal_arn,
+                mount_source,
+            },
+        ));
+    }
+    Ok(findings)
 }
 
 /// 1 when a finding at or above `fail_on` exists, else 0.

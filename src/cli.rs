@@ -52,7 +52,7 @@ pub enum FailOn {
 pub struct CheckArgs {
     /// Repository to check: a name (`team/app`, in the caller's account) or a
     /// URI (`123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app`).
-    #[arg(long, value_name = "NAME|URI", required_unless_present_any = ["cluster", "snapshot", "task_definition"])]
+    #[arg(long, value_name = "NAME|URI", required_unless_present_any = ["cluster", "snapshot", "task_definition", "terraform_plan"])]
     pub repository: Option<String>,
 
     /// ECS cluster whose Fargate services to check for network readiness.
@@ -132,6 +132,37 @@ pub struct CheckArgs {
     /// Keep the probe's image instead of deleting it.
     #[arg(long)]
     pub no_cleanup: bool,
+
+    /// An identity policy of the pushing principal to evaluate offline: a
+    /// policy document or a JSON list of them (repeatable).
+    #[arg(long = "policy", value_name = "FILE")]
+    pub policies: Vec<PathBuf>,
+
+    /// The repository policy to evaluate offline.
+    #[arg(long, value_name = "FILE")]
+    pub repository_policy: Option<PathBuf>,
+
+    /// The pushing principal's permissions boundary.
+    #[arg(long, value_name = "FILE")]
+    pub boundary: Option<PathBuf>,
+
+    /// A service control policy that applies to the account (repeatable).
+    #[arg(long = "scp", value_name = "FILE")]
+    pub scps: Vec<PathBuf>,
+
+    /// A Terraform plan (`terraform show -json plan.out > plan.json`): its
+    /// policies and network resources are checked offline.
+    #[arg(long, value_name = "FILE")]
+    pub terraform_plan: Option<PathBuf>,
+
+    /// The principal the offline policies belong to (default: `--role-to-assume`,
+    /// else a role of the repository's account).
+    #[arg(long, value_name = "ARN")]
+    pub principal: Option<String>,
+
+    /// Make no AWS call at all: only the offline inputs are checked.
+    #[arg(long)]
+    pub offline: bool,
 
     /// Push nothing: check the token, and read `--read-tag` if given.
     #[arg(long)]

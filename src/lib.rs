@@ -11,6 +11,7 @@ pub mod cli;
 pub mod error;
 pub mod github;
 pub mod network;
+pub mod policy;
 pub mod push;
 pub mod report;
 pub mod rules;

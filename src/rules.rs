@@ -36,6 +36,7 @@ impl Rule {
             iam_action: None,
             endpoint_service: None,
             fix: None,
+            location: None,
             docs: self.docs.to_string(),
         }
     }
@@ -62,6 +63,12 @@ impl Finding {
     /// Sets the fix.
     pub fn with_fix(mut self, fix: Fix) -> Finding {
         self.fix = Some(fix);
+        self
+    }
+
+    /// Sets where in the user's files the change goes.
+    pub fn with_location(mut self, location: Option<crate::report::Location>) -> Finding {
+        self.location = location;
         self
     }
 
@@ -266,13 +273,24 @@ pub const PUSH: &[Rule] = &[
     PUSH_NOT_VERIFIED,
 ];
 
+/// Live checks were skipped for want of credentials while offline inputs ran.
+pub const LIVE_SKIPPED: Rule = Rule {
+    id: "credentials/live-checks-skipped",
+    severity: Severity::Notice,
+    what: "No AWS credentials: the live checks were skipped and only the offline inputs (policies, plan, snapshot) were checked.",
+    why: "A fork pull request gets no credentials; the offline answer still applies, the live probe did not run.",
+    fix: "Run with credentials (`id-token: write` and `--role-to-assume`) to add the live push probe and discovery.",
+    docs: "https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/configuring-openid-connect-in-amazon-web-services",
+};
+
 /// Rules about the check itself, listed last.
-pub const GENERAL: &[Rule] = &[CREDENTIALS_UNAVAILABLE];
+pub const GENERAL: &[Rule] = &[CREDENTIALS_UNAVAILABLE, LIVE_SKIPPED];
 
 /// Every rule, in the order the README lists them: push, network, general.
 pub fn all() -> impl Iterator<Item = &'static Rule> {
     PUSH.iter()
         .chain(crate::network::rules::RULES)
+        .chain(crate::policy::flows::RULES)
         .chain(GENERAL)
 }
 

@@ -128,6 +128,18 @@ pub fn render(report: &Report) -> String {
                 escape(&f.title),
                 escape(&f.message)
             );
+            if let Some(l) = &f.location {
+                let _ = writeln!(
+                    out,
+                    "**Where:** {}{}{}\n",
+                    l.file.as_deref().map(escape).unwrap_or_default(),
+                    l.line.map(|n| format!(":{n}")).unwrap_or_default(),
+                    l.address
+                        .as_deref()
+                        .map(|a| format!(" ({})", escape(a)))
+                        .unwrap_or_default()
+                );
+            }
             if let Some(fix) = &f.fix {
                 let _ = writeln!(out, "**Fix:** {}\n", escape(&fix.description));
                 if let Some(s) = &fix.policy_statement {

@@ -93,6 +93,19 @@ pub fn render(report: &Report, color: bool) -> String {
             f.title
         );
         let _ = writeln!(out, "  {}", f.message);
+        if let Some(l) = &f.location {
+            let place = match (&l.file, l.line) {
+                (Some(file), Some(line)) => format!("{file}:{line}"),
+                (Some(file), None) => file.clone(),
+                _ => String::new(),
+            };
+            let address = l
+                .address
+                .as_deref()
+                .map(|a| format!(" ({a})"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "  at: {place}{address}");
+        }
         if let Some(fix) = &f.fix {
             let _ = writeln!(out, "  fix: {}", fix.description);
             if let Some(statement) = &fix.policy_statement {

@@ -1,0 +1,227 @@
+//! The matching we do ourselves because iam-rs gets AWS's semantics wrong
+//! there. Each function names the case and the test that shows it
+//! (`evaluate/tests.rs`, `iam_rs_*`); everything else is iam-rs's.
+
+use ipnet::IpNet;
+
+use super::document::Principals;
+
+/// How a resource-based statement's `Principal` names the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum PrincipalMatch {
+    /// The caller is not named.
+    No,
+    /// The caller's account is named (`"123456789012"` or `arn:aws:iam::123456789012:root`):
+    /// the account's own IAM policies decide, so this never grants alone.
+    Account,
+    /// The caller itself is named (its user or role ARN), or everyone (`*`).
+    Direct,
+}
+
+/// Whether `principals` names the caller.
+///
+/// iam-rs matches an account entry only against a caller that *is* the
+/// account root, so a role in that account is not matched (case
+/// `iam_rs_account_principal_does_not_match_a_role`), and it treats wildcards
+/// inside a principal ARN as patterns, which AWS does not support
+/// (`iam_rs_wildcard_principal_arn_matches`). It also cannot read a
+/// `Principal` that has two types (`iam_rs_rejects_principal_with_two_types`).
+pub(crate) fn principal_match(
+    principals: &Principals,
+    principal_arn: &str,
+    principal_account: &str,
+) -> PrincipalMatch {
+    if matches!(principals, Principals::Everyone) {
+        return PrincipalMatch::Direct;
+    }
+    let mut best = PrincipalMatch::No;
+    for entry in principals.aws() {
+        let this = if entry == "*" || entry == principal_arn {
+            PrincipalMatch::Direct
+        } else if !principal_account.is_empty()
+            && (entry == principal_account || account_root(entry) == Some(principal_account))
+        {
+            PrincipalMatch::Account
+        } else {
+            PrincipalMatch::No
+        };
+        best = best.max(this);
+    }
+    best
+}
+
+/// The account of `arn:<partition>:iam::<account>:root`.
+fn account_root(entry: &str) -> Option<&str> {
+    let rest = entry.strip_prefix("arn:")?;
+    let mut parts = rest.splitn(5, ':');
+    let (_partition, service, region, account, resource) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    (service == "iam" && region.is_empty() && resource == "root").then_some(account)
+}
+
+/// The account field of an ARN, when it has one.
+pub(crate) fn arn_account(arn: &str) -> Option<&str> {
+    arn.strip_prefix("arn:")?
+        .split(':')
+        .nth(3)
+        .filter(|account| !account.is_empty())
+}
+
+/// The region field of an ARN, when it has one.
+pub(crate) fn arn_region(arn: &str) -> Option<&str> {
+    arn.strip_prefix("arn:")?
+        .split(':')
+        .nth(2)
+        .filter(|region| !region.is_empty())
+}
+
+/// AWS's ARN pattern match, used for `Resource` patterns iam-rs cannot parse.
+///
+/// `*` and `?` work within a colon-separated segment; a `*` that ends a
+/// segment may also run across the following colons ("If the `*` wildcard is
+/// the last character of a resource ARN segment, it can expand to match
+/// beyond colon boundaries", IAM User Guide, Resource element). So
+/// `arn:aws:ecr:us-east-1:*` matches every ECR ARN in us-east-1, where iam-rs
+/// fails the whole evaluation with "ARN must have exactly 6 parts"
+/// (`iam_rs_errors_on_short_resource_pattern`). Case-sensitive, as AWS
+/// compares resource ARNs.
+pub(crate) fn arn_pattern_matches(pattern: &str, arn: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    let pattern: Vec<char> = pattern.chars().collect();
+    let text: Vec<char> = arn.chars().collect();
+    // A `*` may cross a colon when it is the last character of its segment.
+    let crosses = |p: usize| pattern.get(p + 1).is_none_or(|next| *next == ':');
+    // reachable[t]: the pattern prefix matched so far can end at text position t.
+    let mut reachable = vec![false; text.len() + 1];
+    reachable[0] = true;
+    for (p, &symbol) in pattern.iter().enumerate() {
+        let mut next = vec![false; text.len() + 1];
+        match symbol {
+            '*' => {
+                let can_cross = crosses(p);
+                let mut carrying = false;
+                for t in 0..=text.len() {
+                    if reachable[t] {
+                        carrying = true;
+                    }
+                    next[t] = carrying;
+                    // The run of characters a `*` swallows stops at a colon
+                    // unless the star may cross it.
+                    if t < text.len() && text[t] == ':' && !can_cross {
+                        carrying = false;
+                    }
+                }
+            }
+            '?' => {
+                for t in 0..text.len() {
+                    if reachable[t] && text[t] != ':' {
+                        next[t + 1] = true;
+                    }
+                }
+            }
+            literal => {
+                for t in 0..text.len() {
+                    if reachable[t] && text[t] == literal {
+                        next[t + 1] = true;
+                    }
+                }
+            }
+        }
+        reachable = next;
+        if !reachable.contains(&true) {
+            return false;
+        }
+    }
+    reachable[text.len()]
+}
+
+/// An IP address or CIDR range as the `IpAddress` operators read it (an
+/// address alone is a /32 or /128).
+pub(crate) fn ip_network(value: &str) -> Option<IpNet> {
+    let value = value.trim();
+    if value.contains('/') {
+        value.parse().ok()
+    } else {
+        value.parse::<std::net::IpAddr>().ok().map(IpNet::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arn_patterns_follow_aws_segment_rules() {
+        let repo = "arn:aws:ecr:us-east-1:111111111111:repository/app";
+        assert!(arn_pattern_matches("arn:aws:ecr:us-east-1:*", repo));
+        assert!(arn_pattern_matches("arn:aws:ecr:*:*:repository/*", repo));
+        assert!(arn_pattern_matches(
+            "arn:aws:ecr:us-east-?:111111111111:repository/a?p",
+            repo
+        ));
+        assert!(!arn_pattern_matches(
+            "arn:aws:ecr:us-*-1:111111111111:repository/App",
+            repo
+        ));
+        // A star inside a segment does not run across colons.
+        assert!(!arn_pattern_matches(
+            "arn:aws:ecr:us*1:repository/app",
+            repo
+        ));
+        assert!(!arn_pattern_matches(
+            "arn:aws:ecr:us-east-1:111111111111:repository/ap",
+            repo
+        ));
+        assert!(arn_pattern_matches("*", repo));
+    }
+
+    #[test]
+    fn account_principals_are_told_from_direct_ones() {
+        let role = "arn:aws:iam::111111111111:role/push";
+        let listed = |ids: &[&str]| {
+            Principals::Listed(vec![(
+                crate::policy::document::PrincipalType::Aws,
+                ids.iter().map(|id| id.to_string()).collect(),
+            )])
+        };
+        assert_eq!(
+            principal_match(&listed(&["111111111111"]), role, "111111111111"),
+            PrincipalMatch::Account
+        );
+        assert_eq!(
+            principal_match(
+                &listed(&["arn:aws:iam::111111111111:root"]),
+                role,
+                "111111111111"
+            ),
+            PrincipalMatch::Account
+        );
+        assert_eq!(
+            principal_match(&listed(&[role]), role, "111111111111"),
+            PrincipalMatch::Direct
+        );
+        assert_eq!(
+            principal_match(
+                &listed(&["arn:aws:iam::111111111111:role/pu*"]),
+                role,
+                "111111111111"
+            ),
+            PrincipalMatch::No
+        );
+        assert_eq!(
+            principal_match(&listed(&["222222222222"]), role, "111111111111"),
+            PrincipalMatch::No
+        );
+        assert_eq!(
+            principal_match(&Principals::Everyone, role, "111111111111"),
+            PrincipalMatch::Direct
+        );
+    }
+}

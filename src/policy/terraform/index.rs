@@ -1,0 +1,1095 @@
+//! The resource instances of a plan, what is known about each attribute, and
+//! how a value unknown until apply is traced through the configuration's
+//! references to the resource it will come from.
+//!
+//! The key technique: a subnet created by this plan has no id yet, so its
+//! resource address (`aws_subnet.private_a`) stands in for the id, and every
+//! unknown attribute that refers to it (`subnets = [aws_subnet.private_a.id]`)
+//! resolves to the same address. The snapshot's graph then connects exactly as
+//! it will after apply. What cannot be traced either way stays undetermined.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::{Map, Value};
+
+use super::format::{ConfigModuleJson, ModuleJson, PlanJson};
+
+/// How deep references may nest through module variables and outputs.
+const MAX_DEPTH: usize = 16;
+
+/// One resource instance, as it will be after apply.
+#[derive(Debug)]
+pub(crate) struct Instance<'p> {
+    /// `module.endpoints.aws_vpc_endpoint.interface["ecr.dkr"]`.
+    pub address: String,
+    /// The module instance: `` for the root, `module.endpoints`, `module.a[0]`.
+    pub module_instance: String,
+    /// The module calls leading to it (instance keys dropped): `["endpoints"]`.
+    pub module: Vec<String>,
+    /// A data source.
+    pub data: bool,
+    /// The resource type.
+    pub resource_type: String,
+    /// The `count` index or `for_each` key.
+    pub key: Option<Value>,
+    /// The known values.
+    pub values: Map<String, Value>,
+    /// `after_unknown`: the same shape as the values, `true` where unknown.
+    pub unknown: Value,
+    /// The expressions of its resource block, when the configuration has them.
+    pub expressions: Option<&'p Map<String, Value>>,
+}
+
+impl Instance<'_> {
+    /// `aws_subnet` or `data.aws_subnet`.
+    pub fn kind(&self) -> String {
+        if self.data {
+            format!("data.{}", self.resource_type)
+        } else {
+            self.resource_type.clone()
+        }
+    }
+
+    /// The value at `path`, or whether it is unknown or absent.
+    pub fn field(&self, path: &[Step]) -> Field<'_> {
+        let mut unknown = &self.unknown;
+        for step in path {
+            if unknown == &Value::Bool(true) {
+                return Field::Unknown;
+            }
+            unknown = step.get(unknown).unwrap_or(&Value::Null);
+        }
+        if unknown == &Value::Bool(true) {
+            return Field::Unknown;
+        }
+        let Some((first, rest)) = path.split_first() else {
+            return Field::Absent;
+        };
+        let Step::Key(name) = first else {
+            return Field::Absent;
+        };
+        let mut value = match self.values.get(*name) {
+            Some(v) => v,
+            None => return Field::Absent,
+        };
+        for step in rest {
+            value = match step.get(value) {
+                Some(v) => v,
+                None => return Field::Absent,
+            };
+        }
+        if value.is_null() {
+            Field::Absent
+        } else {
+            Field::Known(value)
+        }
+    }
+
+    /// The id it has in the snapshot: its `id` when known, else its address.
+    pub fn snapshot_id(&self) -> String {
+        match self.values.get("id") {
+            Some(Value::String(id)) if !id.is_empty() => id.clone(),
+            _ => self.address.clone(),
+        }
+    }
+
+    /// A known, non-empty string attribute.
+    pub fn known_str(&self, name: &str) -> Option<&str> {
+        match self.field(&[Step::Key(name)]) {
+            Field::Known(Value::String(s)) if !s.is_empty() => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// One step of an attribute path.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Step<'a> {
+    /// An object attribute.
+    Key(&'a str),
+    /// A list element.
+    Index(usize),
+}
+
+impl Step<'_> {
+    fn get<'v>(&self, value: &'v Value) -> Option<&'v Value> {
+        match (self, value) {
+            (Step::Key(k), Value::Object(m)) => m.get(*k),
+            (Step::Index(i), Value::Array(a)) => a.get(*i),
+            _ => None,
+        }
+    }
+}
+
+/// `[Step::Key(name)]`.
+pub(crate) fn key(name: &str) -> [Step<'_>; 1] {
+    [Step::Key(name)]
+}
+
+/// What is known about one attribute.
+#[derive(Debug)]
+pub(crate) enum Field<'v> {
+    /// Known, not null.
+    Known(&'v Value),
+    /// Known only after apply.
+    Unknown,
+    /// Null or not set.
+    Absent,
+}
+
+/// A value read from the plan: known (or traced to a resource), absent, or
+/// undetermined with the reason.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Got<T> {
+    /// The value, or the stand-in of the resource it refers to.
+    Value(T),
+    /// Not set.
+    Absent,
+    /// Unknown until apply and not traceable; the text says why.
+    Unknown(String),
+}
+
+/// A resource instance an expression refers to, and the attribute it reads.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Target {
+    /// Index into [`Index::instances`].
+    pub instance: usize,
+    /// `id`, `arn`, `prefix_list_id`, … (`None` for the whole object).
+    pub attr: Option<String>,
+}
+
+/// The resource instances an expression refers to, or why that is unclear.
+#[derive(Debug, Default)]
+struct Resolution {
+    targets: BTreeSet<Target>,
+    /// References that are not resources (root variables, `path.*`).
+    constants: Vec<String>,
+    /// A reference that cannot be followed (`local.*`, too deep).
+    problem: Option<String>,
+    /// `count.index` or `each.*`: the same-key instance is meant.
+    same_key: bool,
+}
+
+/// A resource block referred to: (data source, type, name).
+type ResourceName = (bool, String, String);
+
+/// How one reference uses it: the instance key (none for the whole resource)
+/// and the attribute read.
+type ResourceUse = (Option<Value>, Option<String>);
+
+/// Every resource instance of a plan, with the configuration to trace references.
+pub(crate) struct Index<'p> {
+    /// The plan.
+    pub plan: &'p PlanJson,
+    /// The instances, in plan order.
+    pub instances: Vec<Instance<'p>>,
+    by_address: HashMap<String, usize>,
+    /// Config resource (module path, `aws_subnet.private`) → its instances.
+    by_config: BTreeMap<(Vec<String>, String), Vec<usize>>,
+    /// Config modules by call path.
+    modules: BTreeMap<Vec<String>, &'p ConfigModuleJson>,
+}
+
+impl<'p> Index<'p> {
+    /// Every instance that exists after apply: `planned_values` (with
+    /// `after_unknown` from `resource_changes`), then what only the prior
+    /// state has (data sources read while planning, unchanged resources),
+    /// then changes missing from both.
+    pub fn build(plan: &'p PlanJson) -> Self {
+        let mut index = Index {
+            plan,
+            instances: Vec::new(),
+            by_address: HashMap::new(),
+            by_config: BTreeMap::new(),
+            modules: BTreeMap::new(),
+        };
+        if let Some(root) = plan
+            .configuration
+            .as_ref()
+            .and_then(|c| c.root_module.as_ref())
+        {
+            index.add_config_module(Vec::new(), root, 0);
+        }
+        let deleted: BTreeSet<&str> = plan
+            .resource_changes
+            .iter()
+            .filter(|c| c.change.actions.iter().all(|a| a == "delete"))
+            .filter(|c| !c.change.actions.is_empty())
+            .map(|c| c.address.as_str())
+            .collect();
+        if let Some(root) = plan
+            .planned_values
+            .as_ref()
+            .and_then(|v| v.root_module.as_ref())
+        {
+            index.add_module(root, &BTreeSet::new(), 0);
+        }
+        if let Some(root) = plan
+            .prior_state
+            .as_ref()
+            .and_then(|s| s.values.as_ref())
+            .and_then(|v| v.root_module.as_ref())
+        {
+            index.add_module(root, &deleted, 0);
+        }
+        for change in &plan.resource_changes {
+            if deleted.contains(change.address.as_str()) {
+                continue;
+            }
+            if !index.by_address.contains_key(&change.address)
+                && let Some(Value::Object(after)) = &change.change.after
+            {
+                index.push(
+                    change.address.clone(),
+                    change.module_address.clone().unwrap_or_default(),
+                    change.mode.as_deref() == Some("data"),
+                    change.resource_type.clone(),
+                    &change.name,
+                    change.index.clone(),
+                    after.clone(),
+                );
+            }
+            if let (Some(&i), Some(unknown)) = (
+                index.by_address.get(&change.address),
+                &change.change.after_unknown,
+            ) {
+                index.instances[i].unknown = unknown.clone();
+            }
+        }
+        index
+    }
+
+    fn add_config_module(&mut self, path: Vec<String>, module: &'p ConfigModuleJson, depth: usize) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        for (name, call) in &module.module_calls {
+            if let Some(child) = &call.module {
+                let mut child_path = path.clone();
+                child_path.push(name.clone());
+                self.add_config_module(child_path, child, depth + 1);
+            }
+        }
+        self.modules.insert(path, module);
+    }
+
+    fn add_module(&mut self, module: &ModuleJson, skip: &BTreeSet<&str>, depth: usize) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        let module_instance = module.address.clone().unwrap_or_default();
+        for r in &module.resources {
+            if self.by_address.contains_key(&r.address) || skip.contains(r.address.as_str()) {
+                continue;
+            }
+            self.push(
+                r.address.clone(),
+                module_instance.clone(),
+                r.mode.as_deref() == Some("data"),
+                r.resource_type.clone(),
+                &r.name,
+                r.index.clone(),
+                r.values.clone().unwrap_or_default(),
+            );
+        }
+        for child in &module.child_modules {
+            self.add_module(child, skip, depth + 1);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        address: String,
+        module_instance: String,
+        data: bool,
+        resource_type: String,
+        name: &str,
+        key: Option<Value>,
+        values: Map<String, Value>,
+    ) {
+        let module = module_calls(&module_instance);
+        let config_address = if data {
+            format!("data.{resource_type}.{name}")
+        } else {
+            format!("{resource_type}.{name}")
+        };
+        let expressions = self.modules.get(&module).and_then(|m| {
+            m.resources
+                .iter()
+                .find(|r| r.address == config_address)
+                .map(|r| &r.expressions)
+        });
+        let i = self.instances.len();
+        self.by_address.insert(address.clone(), i);
+        self.by_config
+            .entry((module.clone(), config_address))
+            .or_default()
+            .push(i);
+        self.instances.push(Instance {
+            address,
+            module_instance,
+            module,
+            data,
+            resource_type,
+            key,
+            values,
+            unknown: Value::Null,
+            expressions,
+        });
+    }
+
+    /// The instance a snapshot id (a known id or a stand-in address) belongs to.
+    pub fn by_snapshot_id(&self, id: &str) -> Option<&Instance<'p>> {
+        if let Some(&i) = self.by_address.get(id) {
+            return self.instances.get(i);
+        }
+        self.instances.iter().find(|i| i.snapshot_id() == id)
+    }
+
+    /// The configuration module at a call path.
+    pub fn config_module(&self, path: &[String]) -> Option<&'p ConfigModuleJson> {
+        self.modules.get(path).copied()
+    }
+
+    /// A root module variable's value.
+    pub fn variable(&self, name: &str) -> Option<&'p Value> {
+        self.plan.variables.get(name).and_then(|v| v.value.as_ref())
+    }
+
+    // ----- reading attributes -----
+
+    /// A string attribute (`""` counts as absent, as the AWS provider writes unset ids).
+    pub fn string(&self, inst: &Instance, path: &[Step]) -> Got<String> {
+        match inst.field(path) {
+            Field::Known(Value::String(s)) if s.is_empty() => Got::Absent,
+            Field::Known(Value::String(s)) => Got::Value(s.clone()),
+            Field::Known(other) => Got::Unknown(format!("expected a string, found `{other}`")),
+            Field::Unknown => Got::Unknown(unknown_why(inst, path)),
+            Field::Absent => Got::Absent,
+        }
+    }
+
+    /// A boolean attribute.
+    pub fn boolean(&self, inst: &Instance, path: &[Step]) -> Got<bool> {
+        match inst.field(path) {
+            Field::Known(Value::Bool(b)) => Got::Value(*b),
+            Field::Known(Value::String(s)) if s == "true" || s == "false" => {
+                Got::Value(s == "true")
+            }
+            Field::Known(other) => Got::Unknown(format!("expected true or false, found `{other}`")),
+            Field::Unknown => Got::Unknown(unknown_why(inst, path)),
+            Field::Absent => Got::Absent,
+        }
+    }
+
+    /// An integer attribute.
+    pub fn integer(&self, inst: &Instance, path: &[Step]) -> Got<i64> {
+        match inst.field(path) {
+            Field::Known(Value::Number(n)) => match n.as_i64() {
+                Some(i) => Got::Value(i),
+                None => Got::Unknown(format!("expected an integer, found `{n}`")),
+            },
+            Field::Known(Value::String(s)) => match s.parse() {
+                Ok(i) => Got::Value(i),
+                Err(_) => Got::Unknown(format!("expected an integer, found `{s}`")),
+            },
+            Field::Known(other) => Got::Unknown(format!("expected an integer, found `{other}`")),
+            Field::Unknown => Got::Unknown(unknown_why(inst, path)),
+            Field::Absent => Got::Absent,
+        }
+    }
+
+    /// A list of strings, all known.
+    pub fn strings(&self, inst: &Instance, path: &[Step]) -> Got<Vec<String>> {
+        match inst.field(path) {
+            Field::Known(Value::Array(items)) => {
+                let mut out = Vec::new();
+                for (n, item) in items.iter().enumerate() {
+                    match item {
+                        Value::String(s) if !s.is_empty() => out.push(s.clone()),
+                        Value::String(_) => {}
+                        Value::Null => {
+                            let mut p = path.to_vec();
+                            p.push(Step::Index(n));
+                            return Got::Unknown(unknown_why(inst, &p));
+                        }
+                        other => {
+                            return Got::Unknown(format!("expected strings, found `{other}`"));
+                        }
+                    }
+                }
+                Got::Value(out)
+            }
+            Field::Known(other) => Got::Unknown(format!("expected a list, found `{other}`")),
+            Field::Unknown => Got::Unknown(unknown_why(inst, path)),
+            Field::Absent => Got::Absent,
+        }
+    }
+
+    /// A reference to one resource: its known value, or, when unknown until
+    /// apply, the stand-in id of the one resource of `kinds` the expression
+    /// refers to.
+    pub fn reference(&self, inst: &Instance, path: &[Step], kinds: &[&str]) -> Got<String> {
+        match self.string(inst, path) {
+            Got::Unknown(why) if matches!(inst.field(path), Field::Unknown) => {
+                match self.trace(inst, path, kinds) {
+                    Ok(ids) if ids.len() == 1 => {
+                        Got::Value(ids.into_iter().next().unwrap_or_default())
+                    }
+                    Ok(ids) if ids.is_empty() => Got::Unknown(why),
+                    Ok(ids) => Got::Unknown(format!(
+                        "{why}; it refers to {}, and which one is known only after apply",
+                        quoted(&ids)
+                    )),
+                    Err(problem) => Got::Unknown(problem),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// A list of references: the known ids, and for the unknown ones the
+    /// stand-in ids of the resources of `kinds` the expression refers to.
+    pub fn references(&self, inst: &Instance, path: &[Step], kinds: &[&str]) -> Got<Vec<String>> {
+        let (known, unknown) = match inst.field(path) {
+            Field::Absent => return Got::Absent,
+            Field::Unknown => (Vec::new(), 1),
+            Field::Known(Value::Array(items)) => {
+                let mut known = Vec::new();
+                let mut unknown = 0;
+                for item in items {
+                    match item {
+                        Value::String(s) if !s.is_empty() => known.push(s.clone()),
+                        Value::Null => unknown += 1,
+                        Value::String(_) => {}
+                        other => {
+                            return Got::Unknown(format!(
+                                "expected a list of ids, found `{other}`"
+                            ));
+                        }
+                    }
+                }
+                (known, unknown)
+            }
+            Field::Known(other) => {
+                return Got::Unknown(format!("expected a list of ids, found `{other}`"));
+            }
+        };
+        if unknown == 0 {
+            return Got::Value(known);
+        }
+        match self.trace(inst, path, kinds) {
+            Ok(ids) if !ids.is_empty() => {
+                let mut all = known;
+                for id in ids {
+                    if !all.contains(&id) {
+                        all.push(id);
+                    }
+                }
+                Got::Value(all)
+            }
+            Ok(_) => Got::Unknown(unknown_why(inst, path)),
+            Err(problem) => Got::Unknown(problem),
+        }
+    }
+
+    /// Whether the resource block sets the argument at `path` at all.
+    pub fn configured(&self, inst: &Instance, path: &[Step]) -> bool {
+        !config_nodes(inst, path).is_empty()
+    }
+
+    /// The stand-in ids of the resources of `kinds` that the expression at
+    /// `path` refers to, following module variables and outputs.
+    fn trace(&self, inst: &Instance, path: &[Step], kinds: &[&str]) -> Result<Vec<String>, String> {
+        let expressions = expressions_at(inst, path);
+        if expressions.is_empty() {
+            return Err(format!(
+                "`{}` is known only after apply and is not set in the configuration (AWS chooses it)",
+                path_text(path)
+            ));
+        }
+        let refs: Vec<String> = expressions.iter().flat_map(|e| references_of(e)).collect();
+        let resolution = self.resolve(&inst.module, Some(&inst.module_instance), &refs, 0);
+        if let Some(problem) = resolution.problem {
+            return Err(format!(
+                "`{}` is known only after apply: {problem}",
+                path_text(path)
+            ));
+        }
+        let mut targets: Vec<&Target> = resolution
+            .targets
+            .iter()
+            .filter(|t| {
+                let kind = self.instances[t.instance].kind();
+                kinds.is_empty() || kinds.contains(&kind.as_str())
+            })
+            .collect();
+        if resolution.same_key && inst.key.is_some() {
+            let same: Vec<&Target> = targets
+                .iter()
+                .copied()
+                .filter(|t| self.instances[t.instance].key == inst.key)
+                .collect();
+            if !same.is_empty() {
+                targets = same;
+            }
+        }
+        if !targets.is_empty() && !resolution.constants.is_empty() {
+            return Err(format!(
+                "`{}` is known only after apply, and its expression combines resources with {}: which it keeps is decided at apply",
+                path_text(path),
+                quoted(&resolution.constants)
+            ));
+        }
+        let mut ids = Vec::new();
+        for t in targets {
+            let id = self.target_value(t);
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Resolve references made in the module at `module` (instance `module_instance`).
+    fn resolve(
+        &self,
+        module: &[String],
+        module_instance: Option<&str>,
+        refs: &[String],
+        depth: usize,
+    ) -> Resolution {
+        let mut out = Resolution::default();
+        if depth > MAX_DEPTH {
+            out.problem = Some("its references nest too deep to follow".into());
+            return out;
+        }
+        let mut resources: BTreeMap<ResourceName, Vec<ResourceUse>> = BTreeMap::new();
+        for r in refs {
+            match parse_reference(r) {
+                Subject::Resource {
+                    data,
+                    resource_type,
+                    name,
+                    key,
+                    attr,
+                } => {
+                    resources
+                        .entry((data, resource_type, name))
+                        .or_default()
+                        .push((key, attr));
+                }
+                Subject::Variable(name) => {
+                    self.resolve_variable(module, module_instance, &name, depth, &mut out)
+                }
+                Subject::Local(name) => {
+                    out.problem = Some(format!(
+                        "it depends on `local.{name}`, and a plan does not record the expressions of local values"
+                    ));
+                }
+                Subject::ModuleOutput { call, output } => {
+                    self.resolve_output(module, &call, &output, depth, &mut out);
+                }
+                Subject::SameKey => out.same_key = true,
+                Subject::Module | Subject::Ignored => {}
+                Subject::Constant(text) => out.constants.push(text),
+            }
+        }
+        for ((data, resource_type, name), uses) in resources {
+            let config_address = if data {
+                format!("data.{resource_type}.{name}")
+            } else {
+                format!("{resource_type}.{name}")
+            };
+            let Some(candidates) = self.by_config.get(&(module.to_vec(), config_address)) else {
+                continue;
+            };
+            // Prefer instances of the referring module instance.
+            let local: Vec<usize> = candidates
+                .iter()
+                .copied()
+                .filter(|&i| Some(self.instances[i].module_instance.as_str()) == module_instance)
+                .collect();
+            let candidates = if local.is_empty() {
+                candidates.clone()
+            } else {
+                local
+            };
+            let attr = uses.iter().find_map(|(_, a)| a.clone());
+            let keys: Vec<&Value> = uses.iter().filter_map(|(k, _)| k.as_ref()).collect();
+            for i in candidates {
+                let inst_key = self.instances[i].key.as_ref();
+                if keys.is_empty()
+                    || inst_key.is_some_and(|k| keys.iter().any(|want| same_key(want, k)))
+                {
+                    out.targets.insert(Target {
+                        instance: i,
+                        attr: attr.clone(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    fn resolve_variable(
+        &self,
+        module: &[String],
+        module_instance: Option<&str>,
+        name: &str,
+        depth: usize,
+        out: &mut Resolution,
+    ) {
+        let Some((call, parent)) = module.split_last() else {
+            out.constants.push(format!("var.{name}"));
+            return;
+        };
+        let call_expression = self
+            .config_module(parent)
+            .and_then(|m| m.module_calls.get(call))
+            .and_then(|c| c.expressions.get(name));
+        let Some(expression) = call_expression else {
+            // Not set by the caller: the variable's default, a constant.
+            out.constants.push(format!("var.{name}"));
+            return;
+        };
+        let refs = references_of(expression);
+        if refs.is_empty() {
+            out.constants.push(format!("var.{name}"));
+            return;
+        }
+        let parent_instance = module_instance.map(parent_module_instance);
+        let inner = self.resolve(parent, parent_instance.as_deref(), &refs, depth + 1);
+        merge(out, inner);
+    }
+
+    fn resolve_output(
+        &self,
+        module: &[String],
+        call: &str,
+        output: &str,
+        depth: usize,
+        out: &mut Resolution,
+    ) {
+        let mut child = module.to_vec();
+        child.push(call.to_string());
+        let expression = self
+            .config_module(&child)
+            .and_then(|m| m.outputs.get(output))
+            .and_then(|o| o.expression.as_ref());
+        let Some(expression) = expression else {
+            out.problem = Some(format!(
+                "the plan does not describe output `{output}` of module `{call}`"
+            ));
+            return;
+        };
+        let refs = references_of(expression);
+        if refs.is_empty() {
+            out.constants.push(format!("module.{call}.{output}"));
+            return;
+        }
+        // Every instance of the called module (one unless it has count or for_each).
+        let inner = self.resolve(&child, None, &refs, depth + 1);
+        merge(out, inner);
+    }
+
+    /// The value a reference to `target` stands for in the snapshot.
+    pub fn target_value(&self, target: &Target) -> String {
+        let inst = &self.instances[target.instance];
+        let attr = target.attr.as_deref().unwrap_or("id");
+        match (inst.kind().as_str(), attr) {
+            ("aws_vpc" | "data.aws_vpc", "main_route_table_id" | "default_route_table_id") => {
+                vpc_default(inst, "main_route_table_id")
+            }
+            ("aws_vpc" | "data.aws_vpc", "default_security_group_id") => vpc_default(inst, attr),
+            ("aws_vpc" | "data.aws_vpc", "default_network_acl_id") => vpc_default(inst, attr),
+            ("aws_vpc_endpoint", "prefix_list_id") => self
+                .endpoint_prefix_list(inst)
+                .unwrap_or_else(|| format!("{}.prefix_list_id", inst.address)),
+            ("aws_ecs_cluster", _) => inst
+                .known_str(attr)
+                .or_else(|| inst.known_str("name"))
+                .unwrap_or(&inst.address)
+                .to_string(),
+            ("aws_iam_role" | "aws_ecr_repository", "id" | "name") => inst
+                .known_str("name")
+                .or_else(|| inst.known_str("id"))
+                .unwrap_or(&inst.address)
+                .to_string(),
+            (_, "id" | "arn") => match inst.known_str(attr) {
+                Some(v) => v.to_string(),
+                None => inst.snapshot_id(),
+            },
+            (_, other) => match inst.known_str(other) {
+                Some(v) => v.to_string(),
+                None => format!("{}.{other}", inst.address),
+            },
+        }
+    }
+
+    /// The id of the managed prefix list a Gateway endpoint routes to: its
+    /// known `prefix_list_id`, else the one a prefix-list data source of the
+    /// same service name read, else the endpoint's stand-in.
+    pub fn endpoint_prefix_list(&self, endpoint: &Instance) -> Option<String> {
+        if let Some(id) = endpoint.known_str("prefix_list_id") {
+            return Some(id.to_string());
+        }
+        let service = endpoint.known_str("service_name")?;
+        self.prefix_list_source(service)
+            .map(|(_, id)| id)
+            .or_else(|| Some(format!("{}.prefix_list_id", endpoint.address)))
+    }
+
+    /// The data source that reads the managed prefix list `name`, and its id
+    /// (the data source address when the id is unknown until apply).
+    pub fn prefix_list_source(&self, name: &str) -> Option<(usize, String)> {
+        self.instances.iter().enumerate().find_map(|(i, inst)| {
+            let kind = inst.kind();
+            if kind != "data.aws_prefix_list" && kind != "data.aws_ec2_managed_prefix_list" {
+                return None;
+            }
+            let listed = inst.known_str("name").or_else(|| configured_name(inst))?;
+            (listed == name).then(|| (i, inst.snapshot_id()))
+        })
+    }
+}
+
+/// A VPC's default resource id (`main_route_table_id`, …), or its stand-in.
+pub(crate) fn vpc_default(vpc: &Instance, attr: &str) -> String {
+    match vpc.known_str(attr) {
+        Some(v) => v.to_string(),
+        None => format!("{}.{attr}", vpc.address),
+    }
+}
+
+/// The `name` a prefix-list data source filters on, from its constant expression.
+fn configured_name<'a>(inst: &'a Instance) -> Option<&'a str> {
+    inst.expressions?
+        .get("name")?
+        .get("constant_value")?
+        .as_str()
+}
+
+fn merge(out: &mut Resolution, inner: Resolution) {
+    out.targets.extend(inner.targets);
+    out.constants.extend(inner.constants);
+    out.same_key |= inner.same_key;
+    if out.problem.is_none() {
+        out.problem = inner.problem;
+    }
+}
+
+fn quoted(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn path_text(path: &[Step]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Key(k) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(k);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+fn unknown_why(inst: &Instance, path: &[Step]) -> String {
+    if !config_nodes(inst, path).is_empty() {
+        format!("`{}` is known only after apply", path_text(path))
+    } else {
+        format!(
+            "`{}` is known only after apply and is not set in the configuration (AWS chooses it)",
+            path_text(path)
+        )
+    }
+}
+
+/// The expressions configured at `path`: an argument's expression object, or
+/// for a path into a list of nested blocks (whose order in a set need not
+/// match the values'), the expressions of every block at the rest of the path.
+fn expressions_at<'p>(inst: &Instance<'p>, path: &[Step]) -> Vec<&'p Value> {
+    config_nodes(inst, path)
+        .into_iter()
+        .filter(|n| is_expression(n))
+        .collect()
+}
+
+/// What the configuration has at `path`: expressions, nested blocks, or nothing.
+fn config_nodes<'p>(inst: &Instance<'p>, path: &[Step]) -> Vec<&'p Value> {
+    let Some(expressions) = inst.expressions else {
+        return Vec::new();
+    };
+    let Some((Step::Key(first), rest)) = path.split_first() else {
+        return Vec::new();
+    };
+    let mut nodes: Vec<&'p Value> = expressions.get(*first).into_iter().collect();
+    for step in rest {
+        let mut next = Vec::new();
+        for node in nodes {
+            if is_expression(node) {
+                next.push(node);
+                continue;
+            }
+            match (step, node) {
+                (Step::Key(k), Value::Object(m)) => next.extend(m.get(*k)),
+                // Every block: a set's order in the values need not match the configuration's.
+                (Step::Index(_), Value::Array(items)) => next.extend(items.iter()),
+                _ => {}
+            }
+        }
+        nodes = next;
+    }
+    nodes
+}
+
+fn is_expression(node: &Value) -> bool {
+    node.as_object()
+        .is_some_and(|m| m.contains_key("references") || m.contains_key("constant_value"))
+}
+
+/// The `references` of an expression object.
+pub(crate) fn references_of(expression: &Value) -> Vec<String> {
+    expression
+        .get("references")
+        .and_then(Value::as_array)
+        .map(|refs| {
+            refs.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What a reference string names.
+#[derive(Debug, PartialEq)]
+enum Subject {
+    Resource {
+        data: bool,
+        resource_type: String,
+        name: String,
+        key: Option<Value>,
+        attr: Option<String>,
+    },
+    Variable(String),
+    Local(String),
+    ModuleOutput {
+        call: String,
+        output: String,
+    },
+    /// `module.x` alone: the parent of an output reference.
+    Module,
+    /// `count.index`, `each.key`, `each.value`.
+    SameKey,
+    /// `path.*`, `terraform.*`: constants.
+    Constant(String),
+    /// `self`, anything unparsable.
+    Ignored,
+}
+
+/// One step of a reference: a name or an index.
+#[derive(Debug, PartialEq)]
+enum Part {
+    Name(String),
+    Key(Value),
+}
+
+fn parse_reference(text: &str) -> Subject {
+    let Some(parts) = parts(text) else {
+        return Subject::Ignored;
+    };
+    let name = |i: usize| match parts.get(i) {
+        Some(Part::Name(n)) => Some(n.clone()),
+        _ => None,
+    };
+    let Some(root) = name(0) else {
+        return Subject::Ignored;
+    };
+    match root.as_str() {
+        "var" => name(1).map_or(Subject::Ignored, Subject::Variable),
+        "local" => name(1).map_or(Subject::Ignored, Subject::Local),
+        "count" | "each" => Subject::SameKey,
+        "path" | "terraform" => Subject::Constant(text.to_string()),
+        "self" => Subject::Ignored,
+        "module" => {
+            let Some(call) = name(1) else {
+                return Subject::Ignored;
+            };
+            let next = if matches!(parts.get(2), Some(Part::Key(_))) {
+                3
+            } else {
+                2
+            };
+            match name(next) {
+                Some(output) => Subject::ModuleOutput { call, output },
+                None => Subject::Module,
+            }
+        }
+        "data" => resource_subject(true, &parts[1..]),
+        _ => resource_subject(false, &parts),
+    }
+}
+
+fn resource_subject(data: bool, parts: &[Part]) -> Subject {
+    let (Some(Part::Name(resource_type)), Some(Part::Name(name))) = (parts.first(), parts.get(1))
+    else {
+        return Subject::Ignored;
+    };
+    let (key, attr_at) = match parts.get(2) {
+        Some(Part::Key(k)) => (Some(k.clone()), 3),
+        _ => (None, 2),
+    };
+    let attr = match parts.get(attr_at) {
+        Some(Part::Name(a)) => Some(a.clone()),
+        _ => None,
+    };
+    Subject::Resource {
+        data,
+        resource_type: resource_type.clone(),
+        name: name.clone(),
+        key,
+        attr,
+    }
+}
+
+/// `aws_x.y["a.b"][0].id` → names and keys; `None` when malformed.
+fn parts(text: &str) -> Option<Vec<Part>> {
+    let mut out = Vec::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '.' => i += 1,
+            '[' => {
+                let start = i + 1;
+                let mut j = start;
+                let mut in_string = false;
+                while j < chars.len() {
+                    match chars[j] {
+                        '\\' if in_string => j += 1,
+                        '"' => in_string = !in_string,
+                        ']' if !in_string => break,
+                        _ => {}
+                    }
+                    j += 1;
+                }
+                if j >= chars.len() {
+                    return None;
+                }
+                let inner: String = chars[start..j].iter().collect();
+                let key = if inner.starts_with('"') {
+                    Value::String(serde_json::from_str::<String>(&inner).ok()?)
+                } else if let Ok(n) = inner.parse::<i64>() {
+                    Value::from(n)
+                } else {
+                    Value::String(inner)
+                };
+                out.push(Part::Key(key));
+                i = j + 1;
+            }
+            _ => {
+                let start = i;
+                while i < chars.len() && chars[i] != '.' && chars[i] != '[' {
+                    i += 1;
+                }
+                out.push(Part::Name(chars[start..i].iter().collect()));
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Whether an instance key equals a reference's key (`0` and `"a"`).
+fn same_key(want: &Value, have: &Value) -> bool {
+    match (want, have) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (a, b) => a == b,
+    }
+}
+
+/// `module.a[0].module.b["x"]` → `["a", "b"]`.
+pub(crate) fn module_calls(module_instance: &str) -> Vec<String> {
+    let Some(parts) = parts(module_instance) else {
+        return Vec::new();
+    };
+    let mut calls = Vec::new();
+    let mut iter = parts.iter().peekable();
+    while let Some(part) = iter.next() {
+        if part == &Part::Name("module".into())
+            && let Some(Part::Name(call)) = iter.next()
+        {
+            calls.push(call.clone());
+        }
+    }
+    calls
+}
+
+/// `module.a[0].module.b` → `module.a[0]`.
+fn parent_module_instance(module_instance: &str) -> String {
+    match module_instance.rfind(".module.") {
+        Some(i) => module_instance[..i].to_string(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_parse() {
+        assert_eq!(
+            parse_reference("aws_subnet.private_a.id"),
+            Subject::Resource {
+                data: false,
+                resource_type: "aws_subnet".into(),
+                name: "private_a".into(),
+                key: None,
+                attr: Some("id".into())
+            }
+        );
+        assert_eq!(
+            parse_reference("data.aws_prefix_list.s3[\"a.b\"].id"),
+            Subject::Resource {
+                data: true,
+                resource_type: "aws_prefix_list".into(),
+                name: "s3".into(),
+                key: Some(Value::String("a.b".into())),
+                attr: Some("id".into())
+            }
+        );
+        assert_eq!(
+            parse_reference("module.net[0].subnet_ids"),
+            Subject::ModuleOutput {
+                call: "net".into(),
+                output: "subnet_ids".into()
+            }
+        );
+        assert_eq!(parse_reference("module.net"), Subject::Module);
+        assert_eq!(parse_reference("count.index"), Subject::SameKey);
+        assert_eq!(parse_reference("var.x"), Subject::Variable("x".into()));
+        assert_eq!(parse_reference("x[\"unterminated"), Subject::Ignored);
+    }
+
+    #[test]
+    fn module_paths() {
+        assert_eq!(module_calls("module.a[0].module.b[\"x.y\"]"), ["a", "b"]);
+        assert!(module_calls("").is_empty());
+        assert_eq!(
+            parent_module_instance("module.a[0].module.b"),
+            "module.a[0]"
+        );
+        assert_eq!(parent_module_instance("module.a"), "");
+    }
+}

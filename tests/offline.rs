@@ -1,0 +1,373 @@
+//! Offline checks: policy files and Terraform plans, no AWS call and no
+//! credentials — what a fork pull request gets. No stand-ins needed.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+const REPOSITORY: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app";
+
+struct Run {
+    code: i32,
+    stderr: String,
+    report: Value,
+}
+
+impl Run {
+    fn errors(&self) -> Vec<&Value> {
+        self.report["findings"]
+            .as_array()
+            .map(|f| f.iter().filter(|f| f["severity"] == "error").collect())
+            .unwrap_or_default()
+    }
+
+    fn rules(&self, severity: &str) -> Vec<String> {
+        let mut v: Vec<String> = self.report["findings"]
+            .as_array()
+            .map(|f| {
+                f.iter()
+                    .filter(|f| f["severity"] == severity)
+                    .filter_map(|f| f["rule"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v.dedup();
+        v
+    }
+}
+
+/// Runs `check --format json` in `dir` with no credentials at all and no way to reach AWS.
+fn check(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_ecr-fargate-preflight"))
+        .current_dir(dir)
+        .args(["check", "--format", "json"])
+        .args(args)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_WORKSPACE")
+        .env("AWS_CONFIG_FILE", "/nonexistent/config")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .expect("binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !stderr.contains("panicked") && !stdout.contains("panicked"),
+        "{stderr}"
+    );
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        report: serde_json::from_str(&stdout).unwrap_or(Value::Null),
+        stderr,
+    }
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn plans() -> std::path::PathBuf {
+    root().join("tests/fixtures/plans")
+}
+
+#[test]
+fn readme_first_command_flags_layer_reads_in_the_documented_policy() {
+    let run = check(
+        root(),
+        &[
+            "--offline",
+            "--repository",
+            REPOSITORY,
+            "--policy",
+            "examples/policies/aws-documented-push-policy.json",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let errors = run.errors();
+    assert_eq!(errors.len(), 1, "{:#}", run.report);
+    assert_eq!(errors[0]["rule"], "push/access-denied");
+    assert_eq!(errors[0]["iam_action"], "ecr:GetDownloadUrlForLayer");
+    assert_eq!(
+        errors[0]["location"]["file"],
+        "examples/policies/aws-documented-push-policy.json"
+    );
+    assert!(
+        errors[0]["location"]["line"].as_u64().is_some(),
+        "{}",
+        errors[0]
+    );
+    assert_eq!(
+        errors[0]["fix"]["policy_statement"]["Resource"],
+        "arn:aws:ecr:us-east-1:123456789012:repository/team/app"
+    );
+    let fixed = check(
+        root(),
+        &[
+            "--offline",
+            "--repository",
+            REPOSITORY,
+            "--policy",
+            "examples/policies/buildx-push-policy.json",
+        ],
+    );
+    assert_eq!(fixed.code, 0, "{:#}", fixed.report);
+    assert!(fixed.report["findings"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn without_credentials_the_offline_inputs_still_answer() {
+    // Not --offline: the live probe is wanted but there are no credentials (a fork PR).
+    let run = check(
+        root(),
+        &[
+            "--repository",
+            REPOSITORY,
+            "--policy",
+            "examples/policies/aws-documented-push-policy.json",
+        ],
+    );
+    assert_eq!(
+        run.code, 1,
+        "a finding, not 'could not run': {}",
+        run.stderr
+    );
+    assert_eq!(run.rules("notice"), ["credentials/live-checks-skipped"]);
+    assert_eq!(run.rules("error"), ["push/access-denied"]);
+    // With nothing offline to check, it is exit 3 as before.
+    let nothing = check(root(), &["--repository", REPOSITORY]);
+    assert_eq!(nothing.code, 3);
+}
+
+#[test]
+fn an_explicit_deny_in_an_scp_points_at_its_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    let scp = dir.path().join("scp.json");
+    std::fs::write(
+        &scp,
+        r#"{
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Effect": "Allow", "Action": "*", "Resource": "*"},
+    {
+      "Sid": "NoPushes",
+      "Effect": "Deny",
+      "Action": "ecr:PutImage",
+      "Resource": "*"
+    }
+  ]
+}"#,
+    )
+    .unwrap();
+    let policy = root().join("examples/policies/buildx-push-policy.json");
+    let run = check(
+        root(),
+        &[
+            "--offline",
+            "--repository",
+            REPOSITORY,
+            "--policy",
+            policy.to_str().unwrap(),
+            "--scp",
+            scp.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 1);
+    let f = run.errors()[0];
+    assert_eq!(f["iam_action"], "ecr:PutImage");
+    assert_eq!(f["location"]["line"], 5, "{f}");
+    assert!(
+        f["fix"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("organization"),
+        "{f}"
+    );
+}
+
+#[test]
+fn a_boundary_caps_the_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let boundary = dir.path().join("boundary.json");
+    std::fs::write(
+        &boundary,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ecr:*"],"Resource":"*","Condition":{}},{"Effect":"Deny","NotAction":["ecr:GetAuthorizationToken","ecr:BatchCheckLayerAvailability","ecr:InitiateLayerUpload","ecr:UploadLayerPart","ecr:CompleteLayerUpload","ecr:PutImage","ecr:BatchGetImage","ecr:BatchDeleteImage"],"Resource":"*"}]}"#,
+    )
+    .unwrap();
+    let policy = root().join("examples/policies/buildx-push-policy.json");
+    let run = check(
+        root(),
+        &[
+            "--offline",
+            "--repository",
+            REPOSITORY,
+            "--policy",
+            policy.to_str().unwrap(),
+            "--boundary",
+            boundary.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 1, "{:#}", run.report);
+    assert_eq!(run.errors()[0]["iam_action"], "ecr:GetDownloadUrlForLayer");
+}
+
+#[test]
+fn plan_push_policy_points_at_the_terraform_resource() {
+    let run = check(
+        &plans(),
+        &[
+            "--offline",
+            "--terraform-plan",
+            "buildx-push-six-actions.json",
+            "--repository",
+            "team/app",
+            "--region",
+            "us-east-1",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let errors = run.errors();
+    assert_eq!(errors.len(), 1, "{:#}", run.report);
+    assert_eq!(errors[0]["iam_action"], "ecr:GetDownloadUrlForLayer");
+    assert_eq!(errors[0]["location"]["address"], "aws_iam_role_policy.push");
+    assert!(
+        errors[0]["location"]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("push/main.tf"),
+        "{}",
+        errors[0]
+    );
+    let complete = check(
+        &plans(),
+        &[
+            "--offline",
+            "--terraform-plan",
+            "buildx-push-complete.json",
+            "--repository",
+            "team/app",
+            "--region",
+            "us-east-1",
+        ],
+    );
+    assert!(complete.errors().is_empty(), "{:#}", complete.report);
+}
+
+/// The plan fixtures give the same network errors as the live scenarios in tests/network.rs.
+#[test]
+fn plans_give_the_live_scenarios_findings() {
+    for (plan, expected) in [
+        (
+            "fargate-1.4-upgrade-before.json",
+            vec!["network/endpoint-missing"],
+        ),
+        ("all-endpoints.json", vec![]),
+        (
+            "sg-without-s3-prefix-list.json",
+            vec!["network/task-egress-s3-prefix-list"],
+        ),
+        (
+            "s3-gateway-one-route-table.json",
+            vec!["network/s3-gateway-route-missing"],
+        ),
+        (
+            "private-dns-off.json",
+            vec!["network/endpoint-private-dns-disabled"],
+        ),
+        ("nat.json", vec![]),
+        (
+            "endpoint-sg-no-443.json",
+            vec!["network/endpoint-ingress-443"],
+        ),
+        (
+            "restrictive-s3-policy.json",
+            vec!["network/s3-endpoint-policy-blocks-layers"],
+        ),
+    ] {
+        let run = check(&plans(), &["--offline", "--terraform-plan", plan]);
+        assert_eq!(run.rules("error"), expected, "{plan}: {:#}", run.report);
+        assert_eq!(run.code, if expected.is_empty() { 0 } else { 1 }, "{plan}");
+        for f in run.errors() {
+            assert!(
+                f["location"]["address"].is_string(),
+                "{plan}: no location: {f}"
+            );
+        }
+    }
+    let upgrade = check(
+        &plans(),
+        &[
+            "--offline",
+            "--terraform-plan",
+            "fargate-1.4-upgrade-before.json",
+        ],
+    );
+    assert_eq!(
+        upgrade.errors()[0]["endpoint_service"],
+        "com.amazonaws.us-east-1.ecr.api"
+    );
+    assert_eq!(upgrade.report["network"]["source"], "terraform-plan");
+}
+
+#[test]
+fn bad_offline_inputs_are_exit_2_with_a_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [{\"Effect\": \"Maybe\", \"Action\": \"*\", \"Resource\": \"*\"}]\n}").unwrap();
+    let run = check(
+        root(),
+        &[
+            "--offline",
+            "--repository",
+            REPOSITORY,
+            "--policy",
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("bad.json:3"), "{}", run.stderr);
+    let plan = dir.path().join("plan.json");
+    std::fs::write(&plan, "{\"format_version\": \"1.2\", \"planned_values\": ").unwrap();
+    let run = check(
+        root(),
+        &["--offline", "--terraform-plan", plan.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains(":1:"), "{}", run.stderr);
+    let run = check(root(), &["--offline", "--cluster", "prod"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--offline"), "{}", run.stderr);
+}
+
+#[test]
+fn the_examples_report_what_examples_readme_says() {
+    for (plan, rule) in [
+        (
+            "examples/plans/fargate-1.4-upgrade-before.json",
+            "network/endpoint-missing",
+        ),
+        (
+            "examples/plans/sg-without-s3-prefix-list.json",
+            "network/task-egress-s3-prefix-list",
+        ),
+    ] {
+        let run = check(root(), &["--offline", "--terraform-plan", plan]);
+        assert_eq!(run.code, 1, "{plan}: {}", run.stderr);
+        assert_eq!(run.rules("error"), [rule], "{plan}: {:#}", run.report);
+    }
+    let snapshot = check(
+        root(),
+        &[
+            "--snapshot",
+            "examples/snapshots/fargate-1.4-upgrade-before.json",
+        ],
+    );
+    assert_eq!(snapshot.rules("error"), ["network/endpoint-missing"]);
+}
