@@ -217,8 +217,9 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
     };
 
     if let (Some(repository_ref), Some((session, region))) = (&config.repository, &session) {
-        let (summary, push_findings, push_trace) =
+        let (summary, mut push_findings, push_trace) =
             run_push(&config, repository_ref, session, region).await?;
+        explain_denials(&mut push_findings, session, &summary.repository_arn).await;
         push = Some(summary);
         findings.extend(push_findings);
         trace.extend(push_trace);
@@ -433,6 +434,33 @@ async fn run_push(
         cleaned_up: facts.cleanup.is_some() && facts.left_behind.is_empty(),
     };
     Ok((summary, findings, trace))
+}
+
+/// Live mode uses the evaluator too: a denied push action is explained from
+/// the assumed role's own policies when the role may read them, and
+/// cross-checked with `iam:SimulatePrincipalPolicy` when allowed. Only runs
+/// when something was denied, so a passing probe makes no extra calls.
+async fn explain_denials(
+    findings: &mut Vec<crate::report::Finding>,
+    session: &credentials::Session,
+    repository_arn: &str,
+) {
+    let denied: Vec<String> = findings
+        .iter()
+        .filter(|f| f.rule == "push/access-denied")
+        .filter_map(|f| f.iam_action.clone())
+        .collect();
+    if denied.is_empty() {
+        return;
+    }
+    let Some((role, role_arn)) = policy::live::role_of_session(&session.identity.arn) else {
+        return;
+    };
+    let (policies, simulation) = tokio::join!(
+        policy::live::read_role_policies(&session.config, &role),
+        policy::live::simulate(&session.config, &role_arn, &denied, repository_arn),
+    );
+    policy::live::explain(findings, &role_arn, &policies, simulation.as_ref());
 }
 
 /// The offline checks: the push flow over policy files and the plan's

@@ -795,3 +795,72 @@ fn markdown_and_output_file() {
     // The text report still goes to stdout.
     assert!(String::from_utf8_lossy(&out.stdout).contains("error[push/access-denied]"));
 }
+
+#[test]
+fn live_denial_is_explained_by_the_roles_own_policies() {
+    let role = format!("six-{}", std::process::id());
+    harness::create_role(
+        &role,
+        &serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "AwsDocumentedPush", "Effect": "Allow", "Action": [
+                "ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload",
+                "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage",
+                "ecr:BatchDeleteImage"], "Resource": "*"}]}),
+    );
+    // The gate denies what the policy lacks, and IAM's simulation (faked by the gate) agrees.
+    let gate = Gate::start(&[
+        "--deny",
+        "ecr:GetDownloadUrlForLayer",
+        "--simulate-deny",
+        "ecr:GetDownloadUrlForLayer",
+    ]);
+    let repo = new_repository("explained");
+    let run = check(
+        &gate,
+        &[
+            "--repository",
+            &repo,
+            "--role-to-assume",
+            &format!("arn:aws:iam::{ACCOUNT}:role/{role}"),
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 1);
+    let f = run.finding("push/access-denied");
+    let message = f["message"].as_str().unwrap();
+    assert!(message.contains(&format!("role `{role}`")), "{message}");
+    assert!(message.contains("do not allow it"), "{message}");
+    assert!(
+        run.all("policy/simulation-disagrees").is_empty(),
+        "{}",
+        run.stdout
+    );
+
+    // Denied live while the role's policies (and the simulation) allow it: look elsewhere.
+    let role2 = format!("all-{}", std::process::id());
+    harness::create_role(
+        &role2,
+        &serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ecr:*", "Resource": "*"}]}),
+    );
+    let gate = Gate::start(&["--deny", "ecr:PutImage", "--deny-reason", "resource"]);
+    let run = check(
+        &gate,
+        &[
+            "--repository",
+            &repo,
+            "--role-to-assume",
+            &format!("arn:aws:iam::{ACCOUNT}:role/{role2}"),
+        ],
+        &[],
+    );
+    let f = run.finding("push/access-denied");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("something outside them denies it"),
+        "{f}"
+    );
+    let d = run.finding("policy/simulation-disagrees");
+    assert_eq!(d["iam_action"], "ecr:PutImage");
+}

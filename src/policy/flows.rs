@@ -381,4 +381,9 @@ pub const PLAN_UNKNOWN: Rule = Rule {
 };
 
 /// The offline rules, for the registry.
-pub const RULES: &[Rule] = &[POLICY_UNDETERMINED, POLICY_UNREADABLE, PLAN_UNKNOWN];
+pub const RULES: &[Rule] = &[
+    POLICY_UNDETERMINED,
+    POLICY_UNREADABLE,
+    PLAN_UNKNOWN,
+    super::live::SIMULATION_DISAGREES,
+];

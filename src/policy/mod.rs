@@ -4,5 +4,6 @@ pub mod document;
 pub mod evaluate;
 pub mod flows;
 pub mod inputs;
+pub mod live;
 mod matching;
 pub mod terraform;

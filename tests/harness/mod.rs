@@ -107,6 +107,46 @@ pub fn ecr_api(operation: &str, body: &Value) -> Value {
     serde_json::from_str(&out).unwrap_or(Value::Null)
 }
 
+/// Calls an IAM (query protocol) action on moto directly.
+pub fn iam_api(action: &str, params: &[(&str, &str)]) {
+    let s = stand_ins();
+    let mut args: Vec<String> = vec![
+        "-X".into(),
+        "POST".into(),
+        format!("{}/", s.moto),
+        "-H".into(),
+        "Authorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0".into(),
+        "--data-urlencode".into(),
+        format!("Action={action}"),
+        "--data-urlencode".into(),
+        "Version=2010-05-08".into(),
+    ];
+    for (k, v) in params {
+        args.push("--data-urlencode".into());
+        args.push(format!("{k}={v}"));
+    }
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (out, code) = curl(&refs);
+    assert_eq!(code, "200", "{action} on moto failed: {out}");
+}
+
+/// Creates a role in moto with one inline policy.
+pub fn create_role(name: &str, inline_policy: &Value) {
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#;
+    iam_api(
+        "CreateRole",
+        &[("RoleName", name), ("AssumeRolePolicyDocument", trust)],
+    );
+    iam_api(
+        "PutRolePolicy",
+        &[
+            ("RoleName", name),
+            ("PolicyName", "push"),
+            ("PolicyDocument", &inline_policy.to_string()),
+        ],
+    );
+}
+
 /// Creates a repository in moto.
 pub fn create_repository(name: &str, immutable: bool) {
     let mutability = if immutable { "IMMUTABLE" } else { "MUTABLE" };
