@@ -7,7 +7,7 @@ use clap::Parser;
 use ecr_fargate_preflight::check::{self, CheckConfig};
 use ecr_fargate_preflight::cli::{Cli, Command, Format};
 use ecr_fargate_preflight::error::ExitCode;
-use ecr_fargate_preflight::{push, report, rules};
+use ecr_fargate_preflight::{github, push, report, rules};
 
 fn main() -> ProcessExit {
     let cli = Cli::parse();
@@ -64,23 +64,41 @@ fn run_check(args: ecr_fargate_preflight::cli::CheckArgs) -> ExitCode {
         Format::Json => report::render_json(&report),
         Format::Markdown => report::render_markdown(&report),
     };
+    let in_actions = github::in_actions();
+    let mut written = None;
     match output {
         Some(path) => {
             if let Err(e) = std::fs::write(&path, &rendered) {
                 eprintln!("error: cannot write --output {}: {e}", path.display());
                 code = ExitCode::Usage;
+            } else {
+                written = Some(path);
             }
             let text = report::render_text(
                 &report,
                 anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never,
             );
-            let _ = anstream::stdout().write_all(text.as_bytes());
+            print_report(&text, in_actions);
         }
+        None if format == Format::Text => print_report(&rendered, in_actions),
         None => {
             let _ = anstream::stdout().write_all(rendered.as_bytes());
         }
     }
+    if in_actions {
+        github::publish::publish(&report, written.as_deref());
+    }
     code
+}
+
+/// Prints the text report, inside a collapsible group under GitHub Actions.
+fn print_report(text: &str, in_actions: bool) {
+    let title = "ecr-fargate-preflight report";
+    let _ = if in_actions {
+        github::publish::print_grouped(&mut anstream::stdout(), title, text)
+    } else {
+        anstream::stdout().write_all(text.as_bytes())
+    };
 }
 
 fn usage(message: &str) -> ExitCode {

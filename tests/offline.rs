@@ -371,3 +371,44 @@ fn the_examples_report_what_examples_readme_says() {
     );
     assert_eq!(snapshot.rules("error"), ["network/endpoint-missing"]);
 }
+
+/// Under GitHub Actions: annotations on the policy file's line, the job summary, and step outputs.
+#[test]
+fn under_github_actions_findings_become_annotations_summary_and_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("output");
+    let summary = dir.path().join("summary.md");
+    let out = Command::new(env!("CARGO_BIN_EXE_ecr-fargate-preflight"))
+        .current_dir(root())
+        .args([
+            "check",
+            "--offline",
+            "--repository",
+            REPOSITORY,
+            "--policy",
+            "examples/policies/aws-documented-push-policy.json",
+        ])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &output)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env_remove("GITHUB_WORKSPACE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let annotation = stdout
+        .lines()
+        .find(|l| l.starts_with("::error "))
+        .unwrap_or_else(|| panic!("no error annotation: {stdout}"));
+    assert!(
+        annotation
+            .starts_with("::error file=examples/policies/aws-documented-push-policy.json,line="),
+        "{annotation}"
+    );
+    assert!(annotation.contains("push/access-denied"), "{annotation}");
+    let outputs = std::fs::read_to_string(&output).unwrap();
+    assert!(outputs.contains("verdict=fail"), "{outputs}");
+    assert!(outputs.contains("errors=1"), "{outputs}");
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.contains("ecr:GetDownloadUrlForLayer"), "{md}");
+}

@@ -1,6 +1,10 @@
 //! What the tool does differently inside a GitHub Actions job.
 
+pub mod annotations;
 pub mod oidc;
+pub mod outputs;
+pub mod publish;
+pub mod summary;
 
 use std::io::Write;
 
