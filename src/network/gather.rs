@@ -18,6 +18,27 @@ use tokio::sync::Mutex;
 use super::snapshot::*;
 use crate::aws::describe_error;
 
+/// Pages through a paginated call, counting each page; a failed page becomes
+/// a [`Gap`] (`$call` is both the API call and the permission that allows it)
+/// and ends the loop with what was read so far.
+macro_rules! paginate {
+    ($ctx:expr, $pages:expr, $what:expr, $call:literal, |$page:ident| $items:expr $(,)?) => {{
+        let mut out = Vec::new();
+        let mut pages = $pages;
+        while let Some(page) = pages.next().await {
+            $ctx.call();
+            match page {
+                Ok($page) => out.extend($items),
+                Err(e) => {
+                    $ctx.gap($what, $call, $call, &e).await;
+                    break;
+                }
+            }
+        }
+        out
+    }};
+}
+
 /// What to discover.
 #[derive(Debug, Clone, Default)]
 pub struct Scope {
@@ -682,197 +703,141 @@ fn target_of(r: &aws_sdk_ec2::types::Route) -> RouteTarget {
 }
 
 async fn route_tables(ctx: &Ctx, vpc_id: &str) -> Vec<RouteTable> {
-    let mut out = Vec::new();
-    let mut pages = ctx
-        .c
-        .ec2
-        .describe_route_tables()
-        .filters(vpc_filter(vpc_id))
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        ctx.call();
-        match page {
-            Ok(p) => out.extend(p.route_tables().iter().map(|t| {
-                RouteTable {
-                    id: t.route_table_id().unwrap_or_default().to_string(),
-                    vpc_id: t.vpc_id().unwrap_or_default().to_string(),
-                    main: t.associations().iter().any(|a| a.main() == Some(true)),
-                    subnet_ids: t
-                        .associations()
-                        .iter()
-                        .filter_map(|a| a.subnet_id().map(str::to_string))
-                        .collect(),
-                    routes: t
-                        .routes()
-                        .iter()
-                        .map(|r| Route {
-                            destination_cidr: r.destination_cidr_block().map(str::to_string),
-                            destination_ipv6_cidr: r
-                                .destination_ipv6_cidr_block()
-                                .map(str::to_string),
-                            destination_prefix_list: r
-                                .destination_prefix_list_id()
-                                .map(str::to_string),
-                            target: target_of(r),
-                            state: r.state().map(|s| s.as_str().to_string()),
-                        })
-                        .collect(),
-                }
-            })),
-            Err(e) => {
-                ctx.gap(
-                    format!("route tables of {vpc_id}"),
-                    "ec2:DescribeRouteTables",
-                    "ec2:DescribeRouteTables",
-                    &e,
-                )
-                .await;
-                break;
+    paginate!(
+        ctx,
+        ctx.c
+            .ec2
+            .describe_route_tables()
+            .filters(vpc_filter(vpc_id))
+            .into_paginator()
+            .send(),
+        format!("route tables of {vpc_id}"),
+        "ec2:DescribeRouteTables",
+        |p| p.route_tables().iter().map(|t| {
+            RouteTable {
+                id: t.route_table_id().unwrap_or_default().to_string(),
+                vpc_id: t.vpc_id().unwrap_or_default().to_string(),
+                main: t.associations().iter().any(|a| a.main() == Some(true)),
+                subnet_ids: t
+                    .associations()
+                    .iter()
+                    .filter_map(|a| a.subnet_id().map(str::to_string))
+                    .collect(),
+                routes: t
+                    .routes()
+                    .iter()
+                    .map(|r| Route {
+                        destination_cidr: r.destination_cidr_block().map(str::to_string),
+                        destination_ipv6_cidr: r.destination_ipv6_cidr_block().map(str::to_string),
+                        destination_prefix_list: r.destination_prefix_list_id().map(str::to_string),
+                        target: target_of(r),
+                        state: r.state().map(|s| s.as_str().to_string()),
+                    })
+                    .collect(),
             }
-        }
-    }
-    out
+        })
+    )
 }
 
 async fn nat_gateways(ctx: &Ctx, vpc_id: &str) -> Vec<NatGateway> {
-    let mut out = Vec::new();
-    let mut pages = ctx
-        .c
-        .ec2
-        .describe_nat_gateways()
-        .filter(vpc_filter(vpc_id))
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        ctx.call();
-        match page {
-            Ok(p) => out.extend(p.nat_gateways().iter().map(|n| {
-                NatGateway {
-                    id: n.nat_gateway_id().unwrap_or_default().to_string(),
-                    subnet_id: n.subnet_id().unwrap_or_default().to_string(),
-                    state: n
-                        .state()
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_default(),
-                    connectivity: n.connectivity_type().map(|c| c.as_str().to_string()),
-                }
-            })),
-            Err(e) => {
-                ctx.gap(
-                    format!("NAT gateways of {vpc_id}"),
-                    "ec2:DescribeNatGateways",
-                    "ec2:DescribeNatGateways",
-                    &e,
-                )
-                .await;
-                break;
+    paginate!(
+        ctx,
+        ctx.c
+            .ec2
+            .describe_nat_gateways()
+            .filter(vpc_filter(vpc_id))
+            .into_paginator()
+            .send(),
+        format!("NAT gateways of {vpc_id}"),
+        "ec2:DescribeNatGateways",
+        |p| p.nat_gateways().iter().map(|n| {
+            NatGateway {
+                id: n.nat_gateway_id().unwrap_or_default().to_string(),
+                subnet_id: n.subnet_id().unwrap_or_default().to_string(),
+                state: n
+                    .state()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                connectivity: n.connectivity_type().map(|c| c.as_str().to_string()),
             }
-        }
-    }
-    out
+        })
+    )
 }
 
 async fn endpoints(ctx: &Ctx, vpc_id: &str) -> Vec<VpcEndpoint> {
-    let mut out = Vec::new();
-    let mut pages = ctx
-        .c
-        .ec2
-        .describe_vpc_endpoints()
-        .filters(vpc_filter(vpc_id))
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        ctx.call();
-        match page {
-            Ok(p) => out.extend(p.vpc_endpoints().iter().map(|e| {
-                VpcEndpoint {
-                    id: e.vpc_endpoint_id().unwrap_or_default().to_string(),
-                    vpc_id: e.vpc_id().unwrap_or_default().to_string(),
-                    service_name: e.service_name().unwrap_or_default().to_string(),
-                    endpoint_type: e
-                        .vpc_endpoint_type()
-                        .map(|t| t.as_str().to_string())
-                        .unwrap_or_default(),
-                    state: e
-                        .state()
-                        .map(|s| s.as_str().to_lowercase())
-                        .unwrap_or_default(),
-                    private_dns_enabled: e.private_dns_enabled().unwrap_or(false),
-                    subnet_ids: e.subnet_ids().to_vec(),
-                    security_group_ids: e
-                        .groups()
-                        .iter()
-                        .filter_map(|g| g.group_id().map(str::to_string))
-                        .collect(),
-                    route_table_ids: e.route_table_ids().to_vec(),
-                    policy_document: e.policy_document().map(str::to_string),
-                }
-            })),
-            Err(e) => {
-                ctx.gap(
-                    format!("VPC endpoints of {vpc_id}"),
-                    "ec2:DescribeVpcEndpoints",
-                    "ec2:DescribeVpcEndpoints",
-                    &e,
-                )
-                .await;
-                break;
+    paginate!(
+        ctx,
+        ctx.c
+            .ec2
+            .describe_vpc_endpoints()
+            .filters(vpc_filter(vpc_id))
+            .into_paginator()
+            .send(),
+        format!("VPC endpoints of {vpc_id}"),
+        "ec2:DescribeVpcEndpoints",
+        |p| p.vpc_endpoints().iter().map(|e| {
+            VpcEndpoint {
+                id: e.vpc_endpoint_id().unwrap_or_default().to_string(),
+                vpc_id: e.vpc_id().unwrap_or_default().to_string(),
+                service_name: e.service_name().unwrap_or_default().to_string(),
+                endpoint_type: e
+                    .vpc_endpoint_type()
+                    .map(|t| t.as_str().to_string())
+                    .unwrap_or_default(),
+                state: e
+                    .state()
+                    .map(|s| s.as_str().to_lowercase())
+                    .unwrap_or_default(),
+                private_dns_enabled: e.private_dns_enabled().unwrap_or(false),
+                subnet_ids: e.subnet_ids().to_vec(),
+                security_group_ids: e
+                    .groups()
+                    .iter()
+                    .filter_map(|g| g.group_id().map(str::to_string))
+                    .collect(),
+                route_table_ids: e.route_table_ids().to_vec(),
+                policy_document: e.policy_document().map(str::to_string),
             }
-        }
-    }
-    out
+        })
+    )
 }
 
 async fn network_acls(ctx: &Ctx, vpc_id: &str) -> Vec<NetworkAcl> {
-    let mut out = Vec::new();
-    let mut pages = ctx
-        .c
-        .ec2
-        .describe_network_acls()
-        .filters(vpc_filter(vpc_id))
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        ctx.call();
-        match page {
-            Ok(p) => out.extend(p.network_acls().iter().map(|n| {
-                NetworkAcl {
-                    id: n.network_acl_id().unwrap_or_default().to_string(),
-                    vpc_id: n.vpc_id().unwrap_or_default().to_string(),
-                    subnet_ids: n
-                        .associations()
-                        .iter()
-                        .filter_map(|a| a.subnet_id().map(str::to_string))
-                        .collect(),
-                    entries: n
-                        .entries()
-                        .iter()
-                        .map(|e| NetworkAclEntry {
-                            rule_number: e.rule_number().unwrap_or(32767),
-                            egress: e.egress().unwrap_or(false),
-                            protocol: e.protocol().unwrap_or("-1").to_string(),
-                            allow: e.rule_action().is_some_and(|a| a.as_str() == "allow"),
-                            cidr_block: e.cidr_block().map(str::to_string),
-                            port_from: e.port_range().and_then(|p| p.from()),
-                            port_to: e.port_range().and_then(|p| p.to()),
-                        })
-                        .collect(),
-                }
-            })),
-            Err(e) => {
-                ctx.gap(
-                    format!("network ACLs of {vpc_id}"),
-                    "ec2:DescribeNetworkAcls",
-                    "ec2:DescribeNetworkAcls",
-                    &e,
-                )
-                .await;
-                break;
+    paginate!(
+        ctx,
+        ctx.c
+            .ec2
+            .describe_network_acls()
+            .filters(vpc_filter(vpc_id))
+            .into_paginator()
+            .send(),
+        format!("network ACLs of {vpc_id}"),
+        "ec2:DescribeNetworkAcls",
+        |p| p.network_acls().iter().map(|n| {
+            NetworkAcl {
+                id: n.network_acl_id().unwrap_or_default().to_string(),
+                vpc_id: n.vpc_id().unwrap_or_default().to_string(),
+                subnet_ids: n
+                    .associations()
+                    .iter()
+                    .filter_map(|a| a.subnet_id().map(str::to_string))
+                    .collect(),
+                entries: n
+                    .entries()
+                    .iter()
+                    .map(|e| NetworkAclEntry {
+                        rule_number: e.rule_number().unwrap_or(32767),
+                        egress: e.egress().unwrap_or(false),
+                        protocol: e.protocol().unwrap_or("-1").to_string(),
+                        allow: e.rule_action().is_some_and(|a| a.as_str() == "allow"),
+                        cidr_block: e.cidr_block().map(str::to_string),
+                        port_from: e.port_range().and_then(|p| p.from()),
+                        port_to: e.port_range().and_then(|p| p.to()),
+                    })
+                    .collect(),
             }
-        }
-    }
-    out
+        })
+    )
 }
 
 async fn security_groups(ctx: &Ctx, ids: &BTreeSet<String>) -> BTreeMap<String, SecurityGroup> {
@@ -882,71 +847,43 @@ async fn security_groups(ctx: &Ctx, ids: &BTreeSet<String>) -> BTreeMap<String, 
     }
     let list: Vec<String> = ids.iter().cloned().collect();
     let groups = async {
-        let mut found = Vec::new();
-        let mut pages = ctx
-            .c
-            .ec2
-            .describe_security_groups()
-            .set_group_ids(Some(list.clone()))
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            ctx.call();
-            match page {
-                Ok(p) => found.extend(p.security_groups().iter().map(|g| SecurityGroup {
-                    id: g.group_id().unwrap_or_default().to_string(),
-                    vpc_id: g.vpc_id().unwrap_or_default().to_string(),
-                    name: g.group_name().unwrap_or_default().to_string(),
-                    ingress: Vec::new(),
-                    egress: Vec::new(),
-                })),
-                Err(e) => {
-                    let what = format!("security groups {}", list.join(", "));
-                    ctx.gap(
-                        what,
-                        "ec2:DescribeSecurityGroups",
-                        "ec2:DescribeSecurityGroups",
-                        &e,
-                    )
-                    .await;
-                    break;
-                }
-            }
-        }
-        found
+        paginate!(
+            ctx,
+            ctx.c
+                .ec2
+                .describe_security_groups()
+                .set_group_ids(Some(list.clone()))
+                .into_paginator()
+                .send(),
+            format!("security groups {}", list.join(", ")),
+            "ec2:DescribeSecurityGroups",
+            |p| p.security_groups().iter().map(|g| SecurityGroup {
+                id: g.group_id().unwrap_or_default().to_string(),
+                vpc_id: g.vpc_id().unwrap_or_default().to_string(),
+                name: g.group_name().unwrap_or_default().to_string(),
+                ingress: Vec::new(),
+                egress: Vec::new(),
+            })
+        )
     };
     let rules = async {
-        let mut found = Vec::new();
-        let mut pages = ctx
-            .c
-            .ec2
-            .describe_security_group_rules()
-            .filters(
-                Filter::builder()
-                    .name("group-id")
-                    .set_values(Some(list.clone()))
-                    .build(),
-            )
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            ctx.call();
-            match page {
-                Ok(p) => found.extend(p.security_group_rules().iter().cloned()),
-                Err(e) => {
-                    let what = format!("rules of security groups {}", list.join(", "));
-                    ctx.gap(
-                        what,
-                        "ec2:DescribeSecurityGroupRules",
-                        "ec2:DescribeSecurityGroupRules",
-                        &e,
-                    )
-                    .await;
-                    break;
-                }
-            }
-        }
-        found
+        paginate!(
+            ctx,
+            ctx.c
+                .ec2
+                .describe_security_group_rules()
+                .filters(
+                    Filter::builder()
+                        .name("group-id")
+                        .set_values(Some(list.clone()))
+                        .build(),
+                )
+                .into_paginator()
+                .send(),
+            format!("rules of security groups {}", list.join(", ")),
+            "ec2:DescribeSecurityGroupRules",
+            |p| p.security_group_rules().iter().cloned()
+        )
     };
     let (groups, rules) = tokio::join!(groups, rules);
     for g in groups {
@@ -1093,35 +1030,21 @@ async fn prefix_lists(
         }
     }
     let entries = join_all(lists.iter().map(|(id, _)| async move {
-        let mut cidrs = Vec::new();
-        let mut pages = ctx
-            .c
-            .ec2
-            .get_managed_prefix_list_entries()
-            .prefix_list_id(id)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            ctx.call();
-            match page {
-                Ok(p) => cidrs.extend(
-                    p.entries()
-                        .iter()
-                        .filter_map(|e| e.cidr().map(str::to_string)),
-                ),
-                Err(e) => {
-                    ctx.gap(
-                        format!("entries of prefix list {id}"),
-                        "ec2:GetManagedPrefixListEntries",
-                        "ec2:GetManagedPrefixListEntries",
-                        &e,
-                    )
-                    .await;
-                    break;
-                }
-            }
-        }
-        cidrs
+        paginate!(
+            ctx,
+            ctx.c
+                .ec2
+                .get_managed_prefix_list_entries()
+                .prefix_list_id(id)
+                .into_paginator()
+                .send(),
+            format!("entries of prefix list {id}"),
+            "ec2:GetManagedPrefixListEntries",
+            |p| p
+                .entries()
+                .iter()
+                .filter_map(|e| e.cidr().map(str::to_string)),
+        )
     }))
     .await;
     lists
@@ -1169,37 +1092,23 @@ async fn simulate(ctx: &Ctx, role: &str, actions: &[&'static str]) -> RoleSimula
 }
 
 async fn pull_through_cache_prefixes(ctx: &Ctx, uses_ecr: bool) -> Vec<String> {
-    let mut out = Vec::new();
     if !uses_ecr {
-        return out;
+        return Vec::new();
     }
-    let mut pages = ctx
-        .c
-        .ecr
-        .describe_pull_through_cache_rules()
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        ctx.call();
-        match page {
-            Ok(p) => out.extend(
-                p.pull_through_cache_rules()
-                    .iter()
-                    .filter_map(|r| r.ecr_repository_prefix().map(str::to_string)),
-            ),
-            Err(e) => {
-                ctx.gap(
-                    "pull-through cache rules of the registry",
-                    "ecr:DescribePullThroughCacheRules",
-                    "ecr:DescribePullThroughCacheRules",
-                    &e,
-                )
-                .await;
-                break;
-            }
-        }
-    }
-    out
+    paginate!(
+        ctx,
+        ctx.c
+            .ecr
+            .describe_pull_through_cache_rules()
+            .into_paginator()
+            .send(),
+        "pull-through cache rules of the registry",
+        "ecr:DescribePullThroughCacheRules",
+        |p| p
+            .pull_through_cache_rules()
+            .iter()
+            .filter_map(|r| r.ecr_repository_prefix().map(str::to_string)),
+    )
 }
 
 /// The id of a VPC's `default` security group.
