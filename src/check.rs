@@ -8,6 +8,7 @@ use crate::aws::credentials::{self, CredentialOptions};
 use crate::aws::repository::{Repository, RepositoryRef};
 use crate::cli::{CheckArgs, FailOn};
 use crate::error::{ExitCode, UsageError};
+use crate::github::Group;
 use crate::network::{
     self,
     gather::{self, Scope},
@@ -175,6 +176,7 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
             || config.args.cluster.is_some()
             || config.args.task_definition.is_some());
     let session = if live {
+        let group = Group::start("Credentials");
         let base = credentials::load_base(config.credentials.region.clone()).await;
         let Some(region) = base.region().map(|r| r.to_string()) else {
             return Err(UsageError(
@@ -184,10 +186,12 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
         match credentials::establish(&config.credentials, base).await {
             Ok(s) => {
                 tracing::info!(arn = %s.identity.arn, "credentials");
+                group.line(&format!("{} ({})", s.identity.arn, s.identity.source));
                 identity = Some(s.identity.clone());
                 Some((s, region))
             }
             Err(failure) if has_offline => {
+                group.line(&format!("no credentials: {}", failure.message));
                 findings.push(
                     rules::LIVE_SKIPPED
                         .finding(
@@ -202,6 +206,7 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
                 None
             }
             Err(failure) => {
+                group.line(&format!("no credentials: {}", failure.message));
                 could_not_run = true;
                 findings.push(
                     rules::CREDENTIALS_UNAVAILABLE
@@ -217,8 +222,27 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
     };
 
     if let (Some(repository_ref), Some((session, region))) = (&config.repository, &session) {
+        let group = Group::start(&format!("Push probe: {}", repository_ref.name));
         let (summary, mut push_findings, push_trace) =
             run_push(&config, repository_ref, session, region).await?;
+        for t in &push_trace {
+            group.line(&format!(
+                "{:<18} {:<6} {:>4} {:>5} ms  {}{}",
+                t.step,
+                t.method,
+                t.status.map_or("-".to_string(), |s| s.to_string()),
+                t.ms,
+                t.path,
+                t.error
+                    .as_deref()
+                    .map(|e| format!("  ({e})"))
+                    .unwrap_or_default()
+            ));
+        }
+        group.line(&format!(
+            "{} requests, {} sequential round trips, {} ms",
+            summary.requests, summary.critical_path_round_trips, summary.wall_ms
+        ));
         explain_denials(&mut push_findings, session, &summary.repository_arn).await;
         push = Some(summary);
         findings.extend(push_findings);
@@ -230,6 +254,15 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
         (None, Some((session, region)))
             if config.args.cluster.is_some() || config.args.task_definition.is_some() =>
         {
+            let _group = Group::start(&format!(
+                "Network discovery: {}",
+                config
+                    .args
+                    .cluster
+                    .as_deref()
+                    .or(config.args.task_definition.as_deref())
+                    .unwrap_or_default()
+            ));
             let started = std::time::Instant::now();
             let scope = Scope {
                 cluster: config.args.cluster.clone(),
@@ -262,15 +295,30 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
                 .map_err(|e| UsageError(format!("--save-snapshot {}: {e}", path.display())))?;
         }
         findings.extend(network::rules::check_all(&snapshot));
-        network = Some(network_summary(&snapshot, source, api_calls, wall_ms));
+        let summary = network_summary(&snapshot, source, api_calls, wall_ms);
+        let group = Group::start(&format!("Network checks ({source})"));
+        for w in &summary.workloads {
+            for s in &w.subnets {
+                group.line(&format!("{} / {}: {}", w.name, s.id, s.egress));
+            }
+        }
+        group.line(&format!("{api_calls} API calls, {wall_ms} ms"));
+        drop(group);
+        network = Some(summary);
     }
 
-    findings.extend(offline_findings(
-        &config,
-        &inputs,
-        push.is_some(),
-        &mut network,
-    )?);
+    let group = inputs
+        .any()
+        .then(|| Group::start("Offline policies and plans"));
+    let offline = offline_findings(&config, &inputs, push.is_some(), &mut network)?;
+    if let Some(group) = &group {
+        group.line(&format!(
+            "{} finding(s) from the offline inputs",
+            offline.len()
+        ));
+    }
+    findings.extend(offline);
+    drop(group);
     let report = Report::new(identity, push, findings, trace).with_network(network);
     let code = if could_not_run {
         ExitCode::CouldNotRun

@@ -23,6 +23,10 @@ pub enum Command {
     Check(Box<CheckArgs>),
     /// Print the rules and the request → IAM action table.
     Rules(RulesArgs),
+    /// Run as the GitHub Action: the options come from the `INPUT_*`
+    /// variables of `action.yml` (also what runs with no arguments when
+    /// `GITHUB_ACTIONS=true`).
+    Action,
 }
 
 /// Output formats.

@@ -5,6 +5,7 @@
 //! Data flows one way: [`cli`] → [`check`] (gathers facts through [`aws`]
 //! and [`push`]) → [`push::diagnose`] (pure rules) → [`report`] renderers.
 
+pub mod action;
 pub mod aws;
 pub mod check;
 pub mod cli;

@@ -7,9 +7,14 @@ use clap::Parser;
 use ecr_fargate_preflight::check::{self, CheckConfig};
 use ecr_fargate_preflight::cli::{Cli, Command, Format};
 use ecr_fargate_preflight::error::ExitCode;
-use ecr_fargate_preflight::{github, push, report, rules};
+use ecr_fargate_preflight::{action, github, push, report, rules};
 
 fn main() -> ProcessExit {
+    // The image's entrypoint is the binary: with no arguments inside GitHub
+    // Actions it runs as the action.
+    if std::env::args_os().len() <= 1 && github::in_actions() {
+        return ProcessExit::from(run_action() as u8);
+    }
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Rules(args) => {
@@ -29,13 +34,36 @@ fn main() -> ProcessExit {
             }
             ExitCode::Clean
         }
-        Command::Check(args) => run_check(*args),
+        Command::Check(args) => run_check(*args, None),
+        Command::Action => run_action(),
     };
     ProcessExit::from(code as u8)
 }
 
-fn run_check(args: ecr_fargate_preflight::cli::CheckArgs) -> ExitCode {
+/// Runs as the GitHub Action: the inputs become a command line, parsed by
+/// the same declarations as a typed one.
+fn run_action() -> ExitCode {
+    let run = match action::from_env(&|name| std::env::var(name).ok()) {
+        Ok(run) => run,
+        Err(e) => return action_usage(&e.0),
+    };
+    github::Group::start("Inputs").line(&run.argv[1..].join(" "));
+    match &run.cli.command {
+        Command::Check(args) => run_check((**args).clone(), Some(&run)),
+        _ => usage("the `command` input names no action command"),
+    }
+}
+
+fn run_check(
+    args: ecr_fargate_preflight::cli::CheckArgs,
+    action: Option<&action::ActionRun>,
+) -> ExitCode {
     init_logging(args.verbose);
+    // In the action, a usage error names the input, as an annotation.
+    let usage = |message: &str| match action {
+        Some(_) => action_usage(&action::in_input_terms(message, "check")),
+        None => usage(message),
+    };
     let config = match CheckConfig::from_args(args) {
         Ok(c) => c,
         Err(e) => return usage(&e.to_string()),
@@ -66,6 +94,16 @@ fn run_check(args: ecr_fargate_preflight::cli::CheckArgs) -> ExitCode {
     };
     let in_actions = github::in_actions();
     let mut written = None;
+    let mut json_report = None;
+    if let Some(run) = action {
+        match std::fs::write(&run.report_file, report::render_json(&report)) {
+            Ok(()) => json_report = Some(run.report_file.clone()),
+            Err(e) => eprintln!(
+                "warning: cannot write the JSON report to {}: {e}",
+                run.report_file.display()
+            ),
+        }
+    }
     match output {
         Some(path) => {
             if let Err(e) = std::fs::write(&path, &rendered) {
@@ -86,7 +124,10 @@ fn run_check(args: ecr_fargate_preflight::cli::CheckArgs) -> ExitCode {
         }
     }
     if in_actions {
-        github::publish::publish(&report, written.as_deref());
+        let report_path =
+            json_report.or_else(|| (format == Format::Json).then_some(written).flatten());
+        let extra = Vec::new();
+        github::publish::publish(&report, report_path.as_deref(), &extra);
     }
     code
 }
@@ -99,6 +140,17 @@ fn print_report(text: &str, in_actions: bool) {
     } else {
         anstream::stdout().write_all(text.as_bytes())
     };
+}
+
+/// A bad input of the action: an error annotation, and the message on stderr; exit 2.
+fn action_usage(message: &str) -> ExitCode {
+    if github::in_actions() {
+        println!(
+            "::error title=ecr-fargate-preflight::{}",
+            github::annotations::escape_data(message)
+        );
+    }
+    usage(message)
 }
 
 fn usage(message: &str) -> ExitCode {

@@ -28,3 +28,51 @@ pub fn mask(secret: &str) {
     }
     let _ = out.flush();
 }
+
+/// A collapsible `::group::` in the job log for one phase of a run. It ends
+/// (`::endgroup::`) when dropped. Outside GitHub Actions nothing is printed.
+/// Only our own text goes in: [`Group::line`] makes sure no line can start a
+/// workflow command.
+pub struct Group {
+    open: bool,
+}
+
+impl Group {
+    /// Opens a group titled `title` (under GitHub Actions).
+    pub fn start(title: &str) -> Group {
+        let open = in_actions();
+        if open {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "::group::{}", title.replace(['\r', '\n'], " "));
+            let _ = out.flush();
+        }
+        Group { open }
+    }
+
+    /// Prints one line inside the group; a line that would start with `::`
+    /// is indented so the runner cannot take it for a command.
+    pub fn line(&self, text: &str) {
+        if !self.open {
+            return;
+        }
+        let mut out = std::io::stdout().lock();
+        for l in text.lines() {
+            let _ = if l.trim_start().starts_with("::") {
+                writeln!(out, "  {l}")
+            } else {
+                writeln!(out, "{l}")
+            };
+        }
+        let _ = out.flush();
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        if self.open {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "::endgroup::");
+            let _ = out.flush();
+        }
+    }
+}

@@ -26,9 +26,10 @@ pub fn print_grouped(out: &mut impl Write, title: &str, text: &str) -> std::io::
 
 /// Prints the annotations, appends the markdown report to the job summary
 /// (`GITHUB_STEP_SUMMARY`) and the outputs to `GITHUB_OUTPUT`. `report_path`
-/// is the `--output` file, when one was written. Failures are reported on
-/// stderr as `warning: …` and otherwise ignored: they never change the exit code.
-pub fn publish(report: &Report, report_path: Option<&Path>) {
+/// is the JSON report's file, when one was written; `extra` are further
+/// outputs (`comment-url`, `sarif-file`). Failures are reported on stderr as
+/// `warning: …` and otherwise ignored: they never change the exit code.
+pub fn publish(report: &Report, report_path: Option<&Path>, extra: &[(&'static str, String)]) {
     let mut out = std::io::stdout().lock();
     for line in annotations::annotations(report) {
         let _ = writeln!(out, "{line}");
@@ -47,7 +48,8 @@ pub fn publish(report: &Report, report_path: Option<&Path>) {
     }
     if let Some(path) = std::env::var_os("GITHUB_OUTPUT").filter(|p| !p.is_empty()) {
         let path = Path::new(&path);
-        let values = outputs::check_outputs(report, report_path);
+        let mut values = outputs::check_outputs(report, report_path);
+        values.extend(extra.iter().cloned());
         if let Err(e) = outputs::write_outputs(path, &values) {
             eprintln!(
                 "warning: cannot write the step outputs to {}: {e}",

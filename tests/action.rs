@@ -1,0 +1,519 @@
+//! The fake runner: the real binary run end to end the way GitHub's runner
+//! runs a container action — no arguments, `GITHUB_ACTIONS=true`, every input
+//! of `action.yml` as `INPUT_<NAME>` with hyphens kept and its default
+//! applied, temporary `GITHUB_OUTPUT` / `GITHUB_STEP_SUMMARY` files, a real
+//! `pull_request` payload at `GITHUB_EVENT_PATH`, the workspace as the
+//! working directory — against the moto / registry stand-ins behind the gate.
+
+mod harness;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use harness::{Gate, create_repository, unique_repository};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// action.yml's inputs and their defaults, as the runner reads them.
+fn action_defaults() -> BTreeMap<String, Option<String>> {
+    let text = std::fs::read_to_string(root().join("action.yml")).unwrap();
+    let doc: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    doc["inputs"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            let default = v.get("default").map(|d| match d {
+                serde_norway::Value::String(s) => s.clone(),
+                other => serde_norway::to_string(other).unwrap().trim().to_string(),
+            });
+            (k.as_str().unwrap().to_string(), default)
+        })
+        .collect()
+}
+
+/// One step run by the fake runner.
+struct Step {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    outputs: BTreeMap<String, String>,
+    summary: String,
+    workspace: tempfile::TempDir,
+}
+
+impl Step {
+    fn lines(&self, prefix: &str) -> Vec<&str> {
+        self.stdout
+            .lines()
+            .filter(|l| l.starts_with(prefix))
+            .collect()
+    }
+
+    fn report(&self) -> serde_json::Value {
+        let path = self.workspace.path().join(&self.outputs["report"]);
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn assert_no_panic(&self) {
+        for text in [&self.stdout, &self.stderr] {
+            assert!(!text.contains("panicked"), "panic: {text}");
+        }
+    }
+}
+
+/// Reads a `GITHUB_OUTPUT` file: `name=value` and `name<<DELIM … DELIM`.
+fn parse_outputs(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some((name, delim)) = line.split_once("<<") {
+            let mut value = Vec::new();
+            for l in lines.by_ref() {
+                if l == delim {
+                    break;
+                }
+                value.push(l);
+            }
+            out.insert(name.to_string(), value.join("\n"));
+        } else if let Some((name, value)) = line.split_once('=') {
+            out.insert(name.to_string(), value.to_string());
+        }
+    }
+    out
+}
+
+/// Runs the binary as the runner would, with these inputs (hyphenated
+/// names, as in `with:`) over action.yml's defaults, and `env` on top.
+fn run_step(
+    inputs: &[(&str, &str)],
+    env: &[(&str, &str)],
+    event: &str,
+    setup: impl FnOnce(&Path),
+) -> Step {
+    let workspace = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    setup(workspace.path());
+    let output = files.path().join("output");
+    let summary = files.path().join("summary");
+    std::fs::write(&output, "").unwrap();
+    std::fs::write(&summary, "").unwrap();
+
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecr-fargate-preflight"));
+    cmd.env_clear()
+        .current_dir(workspace.path())
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", files.path())
+        .env("GITHUB_ACTIONS", "true")
+        .env("CI", "true")
+        .env("GITHUB_WORKSPACE", workspace.path())
+        .env("GITHUB_OUTPUT", &output)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env(
+            "GITHUB_EVENT_PATH",
+            root().join("tests/fixtures/github").join(event),
+        )
+        .env("GITHUB_REPOSITORY", "octo-org/app")
+        .env("GITHUB_SHA", "e5bd3914e2e596debea16f433f57875b5b90bcd6")
+        .env("GITHUB_RUN_ID", "1658821493")
+        .env("GITHUB_RUN_ATTEMPT", "1")
+        .env("GITHUB_WORKFLOW", "build-push")
+        .env(
+            "GITHUB_WORKFLOW_REF",
+            "octo-org/app/.github/workflows/build-push.yml@refs/pull/42/merge",
+        )
+        .env("GITHUB_JOB", "preflight")
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        // Nothing listens there: a comment attempt fails fast, never reaches GitHub.
+        .env("GITHUB_API_URL", "http://127.0.0.1:9")
+        .env("AWS_CONFIG_FILE", "/nonexistent/config")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("ECR_FARGATE_PREFLIGHT_RETRY_BASE_MS", "5");
+    let given: BTreeMap<&str, &str> = inputs.iter().copied().collect();
+    for (name, default) in action_defaults() {
+        let value = match given.get(name.as_str()) {
+            Some(v) => v.to_string(),
+            None => match default {
+                // `${{ github.token }}`: the runner fills in the job's token.
+                Some(d) if d.contains("${{") => "ghs_fakeRunnerToken0000000000000000000".into(),
+                Some(d) => d,
+                None => String::new(),
+            },
+        };
+        cmd.env(format!("INPUT_{}", name.to_ascii_uppercase()), value);
+    }
+    for name in given.keys() {
+        assert!(
+            action_defaults().contains_key(*name),
+            "`{name}` is not an input of action.yml"
+        );
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("binary runs");
+    Step {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        outputs: parse_outputs(&std::fs::read_to_string(&output).unwrap()),
+        summary: std::fs::read_to_string(&summary).unwrap(),
+        workspace,
+    }
+}
+
+fn aws_env(gate: &Gate) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ENDPOINT_URL", gate.url.clone()),
+    ]
+}
+
+fn with_aws<'a>(gate_env: &'a [(&'static str, String)]) -> Vec<(&'a str, &'a str)> {
+    gate_env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// A push that fails on one denied action, run as the action on a pull
+/// request: outputs, the JSON report file, the summary, annotations and a
+/// group per phase.
+#[test]
+fn a_denied_push_on_a_pull_request_reports_everywhere() {
+    let gate = Gate::start(&["--deny", "ecr:CompleteLayerUpload"]);
+    let repo = unique_repository("action/denied");
+    create_repository(&repo, false);
+    let env = aws_env(&gate);
+    let step = run_step(
+        &[
+            ("repository", repo.as_str()),
+            ("registry-endpoint", gate.url.as_str()),
+            ("comment", "never"),
+        ],
+        &with_aws(&env),
+        "pull_request.opened.json",
+        |_| {},
+    );
+    step.assert_no_panic();
+    assert_eq!(step.code, 1, "{}\n{}", step.stdout, step.stderr);
+    assert_eq!(step.outputs["verdict"], "fail");
+    assert_eq!(step.outputs["errors"], "1", "{:?}", step.outputs);
+    assert_eq!(step.outputs["report"], "ecr-fargate-preflight-report.json");
+    let report = step.report();
+    assert_eq!(report["verdict"], "fail");
+    assert_eq!(
+        report["findings"][0]["iam_action"],
+        "ecr:CompleteLayerUpload"
+    );
+    let errors = step.lines("::error ");
+    assert_eq!(errors.len(), 1, "{}", step.stdout);
+    assert!(
+        errors[0].contains("ecr%3ACompleteLayerUpload"),
+        "{}",
+        errors[0]
+    );
+    assert!(step.summary.contains("## ECR Fargate preflight: ❌ fail"));
+    assert!(step.summary.contains("ecr:CompleteLayerUpload"));
+    // A group per phase, each closed.
+    for title in [
+        "::group::Inputs",
+        "::group::Credentials",
+        &format!("::group::Push probe: {repo}"),
+        "::group::ecr-fargate-preflight report",
+    ] {
+        assert!(
+            step.stdout.lines().any(|l| l == title),
+            "no `{title}` in {}",
+            step.stdout
+        );
+    }
+    assert_eq!(
+        step.lines("::group::").len(),
+        step.lines("::endgroup::").len(),
+        "{}",
+        step.stdout
+    );
+    // The inputs as flags, in the log; the token never.
+    assert!(
+        step.stdout.contains(&format!(
+            "check --repository={repo} --platforms=linux/amd64"
+        )),
+        "{}",
+        step.stdout
+    );
+    // The token: masked before anything else is printed, and never shown otherwise.
+    let first = step.stdout.lines().next().unwrap_or_default();
+    assert_eq!(first, "::add-mask::ghs_fakeRunnerToken0000000000000000000");
+    assert_eq!(step.stdout.matches("ghs_fakeRunnerToken").count(), 1);
+    assert!(!step.stderr.contains("ghs_fakeRunnerToken"));
+}
+
+/// The same inputs against a repository the role may push to: pass, exit 0.
+#[test]
+fn a_passing_push_sets_pass_outputs() {
+    let gate = Gate::start(&[]);
+    let repo = unique_repository("action/pass");
+    create_repository(&repo, false);
+    let env = aws_env(&gate);
+    let step = run_step(
+        &[
+            ("repository", repo.as_str()),
+            ("registry-endpoint", gate.url.as_str()),
+            ("platforms", "linux/amd64"),
+        ],
+        &with_aws(&env),
+        "pull_request.opened.json",
+        |_| {},
+    );
+    step.assert_no_panic();
+    assert_eq!(step.code, 0, "{}\n{}", step.stdout, step.stderr);
+    assert_eq!(step.outputs["verdict"], "pass");
+    assert_eq!(step.outputs["errors"], "0");
+    assert!(step.lines("::error").is_empty(), "{}", step.stdout);
+    assert_eq!(step.report()["push"]["platforms"][0], "linux/amd64");
+    assert!(step.summary.contains("✅ pass"));
+}
+
+/// A fork's pull request: no credentials, no OIDC. The offline inputs still
+/// answer, with annotations on the policy file's line; the live part is a notice.
+#[test]
+fn a_fork_pull_request_without_credentials_still_gets_the_offline_answer() {
+    let policy =
+        std::fs::read_to_string(root().join("examples/policies/aws-documented-push-policy.json"))
+            .unwrap();
+    let step = run_step(
+        &[
+            (
+                "repository",
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app",
+            ),
+            ("policy-files", "policies/push.json\n"),
+            ("role-to-assume", "arn:aws:iam::123456789012:role/ci-push"),
+        ],
+        &[],
+        "pull_request.fork.json",
+        |ws| {
+            std::fs::create_dir_all(ws.join("policies")).unwrap();
+            std::fs::write(ws.join("policies/push.json"), policy).unwrap();
+        },
+    );
+    step.assert_no_panic();
+    assert_eq!(step.code, 1, "{}\n{}", step.stdout, step.stderr);
+    assert_eq!(step.outputs["verdict"], "fail");
+    let error = step.lines("::error ");
+    assert!(
+        error
+            .iter()
+            .any(|l| l.starts_with("::error file=policies/push.json,line=")),
+        "{}",
+        step.stdout
+    );
+    assert!(
+        step.lines("::notice ")
+            .iter()
+            .any(|l| l.contains("credentials/live-checks-skipped")),
+        "{}",
+        step.stdout
+    );
+    let report = step.report();
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["iam_action"] == "ecr:GetDownloadUrlForLayer")
+    );
+}
+
+/// Bad inputs: exit 2, an error annotation naming the input, no outputs
+/// claiming a verdict.
+#[test]
+fn bad_inputs_fail_with_the_input_named() {
+    for (inputs, expected) in [
+        (
+            vec![("repository", "team/app"), ("dry-run", "maybe")],
+            "input `dry-run`: `maybe` is not a boolean",
+        ),
+        (vec![], "nothing to check: set at least one of the inputs"),
+        (
+            vec![("cluster", "prod"), ("mode", "push")],
+            "`mode: push` needs the `repository` input",
+        ),
+        (
+            vec![("repository", "team/app"), ("fail-on", "sometimes")],
+            "input `fail-on`",
+        ),
+        (
+            vec![("repository", "team/app")],
+            "no AWS region: pass input `aws-region`, use a repository URI, or set AWS_REGION",
+        ),
+        (
+            vec![
+                ("repository", "team/app"),
+                ("platforms", "linux/amd64,arm64"),
+            ],
+            "input `platforms`",
+        ),
+    ] {
+        let step = run_step(&inputs, &[], "pull_request.opened.json", |_| {});
+        step.assert_no_panic();
+        assert_eq!(step.code, 2, "{inputs:?}: {}\n{}", step.stdout, step.stderr);
+        let errors = step.lines("::error title=ecr-fargate-preflight::");
+        assert_eq!(errors.len(), 1, "{inputs:?}: {}", step.stdout);
+        assert!(errors[0].contains(expected), "{inputs:?}: {}", errors[0]);
+        assert!(!step.outputs.contains_key("verdict"), "{:?}", step.outputs);
+    }
+}
+
+/// `ecr-fargate-preflight action` outside a runner reads the same inputs;
+/// with no arguments outside GitHub Actions it prints usage and exits 2.
+#[test]
+fn the_action_command_and_a_bare_run() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ecr-fargate-preflight"))
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Usage"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ecr-fargate-preflight"))
+        .current_dir(root())
+        .arg("action")
+        .env_remove("GITHUB_ACTIONS")
+        .env(
+            "INPUT_REPOSITORY",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app",
+        )
+        .env(
+            "INPUT_POLICY_FILES",
+            "examples/policies/buildx-push-policy.json",
+        )
+        .env("INPUT_OFFLINE", "true")
+        .env("INPUT_REPORT_FILE", dir.path().join("r.json"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(!stdout.contains("::group::"), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    assert_eq!(report["verdict"], "pass");
+}
+
+/// The README's input table, as generated from action.yml.
+fn inputs_table() -> String {
+    let text = std::fs::read_to_string(root().join("action.yml")).unwrap();
+    let doc: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    let mut table = String::from("| input | CLI | default | what |\n|---|---|---|---|\n");
+    for (name, spec) in doc["inputs"].as_mapping().unwrap() {
+        let name = name.as_str().unwrap();
+        let cli = if ecr_fargate_preflight::action::ACTION_ONLY.contains(&name) {
+            "(action only)".to_string()
+        } else if name == "reports" {
+            "`merge FILE|DIR…`".replace('|', "\\|")
+        } else {
+            let flag = ecr_fargate_preflight::action::RENAMED
+                .iter()
+                .find(|(i, _)| *i == name)
+                .map_or(name, |(_, f)| f);
+            format!("`--{flag}`")
+        };
+        let default = spec
+            .get("default")
+            .and_then(|d| d.as_str())
+            .map(|d| format!("`{d}`"))
+            .unwrap_or_default();
+        let what = spec["description"]
+            .as_str()
+            .unwrap()
+            .replace('|', "\\|")
+            .replace('\n', " ");
+        table.push_str(&format!("| `{name}` | {cli} | {default} | {what} |\n"));
+    }
+    table.push_str("\n| output | what |\n|---|---|\n");
+    for (name, spec) in doc["outputs"].as_mapping().unwrap() {
+        table.push_str(&format!(
+            "| `{}` | {} |\n",
+            name.as_str().unwrap(),
+            spec["description"].as_str().unwrap().replace('|', "\\|")
+        ));
+    }
+    table
+}
+
+/// Every input and output of action.yml is documented in the README, with
+/// its flag and default.
+#[test]
+fn the_readme_documents_every_input_and_output() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let table = inputs_table();
+    assert!(
+        readme.contains(&table),
+        "README.md's action input table is out of date; replace it with:\n\n{table}"
+    );
+}
+
+/// Every input is a flag of a command (by the same name or the documented
+/// rename) or read by the action itself, and its default is the flag's.
+#[test]
+fn every_input_is_an_option_with_the_same_default() {
+    use clap::CommandFactory;
+    let cli = ecr_fargate_preflight::cli::Cli::command();
+    let defaults = action_defaults();
+    let mut flags = std::collections::BTreeMap::new();
+    for sub in ecr_fargate_preflight::action::COMMANDS {
+        let sub = cli.find_subcommand(sub).unwrap();
+        for arg in sub.get_arguments() {
+            let name = arg.get_long().map_or(
+                arg.get_id().as_str(),
+                ecr_fargate_preflight::action::input_name,
+            );
+            flags.entry(name.to_string()).or_insert_with(Vec::new).push(
+                Some(
+                    arg.get_default_values()
+                        .iter()
+                        .map(|v| v.to_string_lossy().into_owned())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                )
+                .filter(|d| d != "false")
+                .unwrap_or_default(),
+            );
+        }
+    }
+    for (input, default) in &defaults {
+        if ecr_fargate_preflight::action::ACTION_ONLY.contains(&input.as_str()) {
+            continue;
+        }
+        let Some(flag_defaults) = flags.get(input) else {
+            panic!(
+                "input `{input}` is no option of {:?}",
+                ecr_fargate_preflight::action::COMMANDS
+            );
+        };
+        let expected = default.clone().filter(|d| d != "false").unwrap_or_default();
+        assert!(
+            flag_defaults.iter().all(|d| *d == expected),
+            "input `{input}` defaults to {expected:?}, the flag to {flag_defaults:?}"
+        );
+    }
+    // And the other way: every option of `check` has its input.
+    let check = cli.find_subcommand("check").unwrap();
+    for arg in check.get_arguments() {
+        let Some(long) = arg.get_long() else { continue };
+        if matches!(long, "help") {
+            continue;
+        }
+        let input = ecr_fargate_preflight::action::input_name(long);
+        assert!(
+            defaults.contains_key(input),
+            "`check --{long}` has no input `{input}` in action.yml"
+        );
+    }
+}
