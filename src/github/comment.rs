@@ -411,15 +411,18 @@ fn finding_details(out: &mut String, f: &Finding) {
     if let Some(fix) = &f.fix {
         let _ = writeln!(out, "**Fix:** {}\n", escape_markdown(&fix.description));
         if let Some(s) = &fix.policy_statement {
+            out.push_str("Policy statement:\n\n");
             out.push_str(&fenced_code(
                 "json",
                 &serde_json::to_string_pretty(s).unwrap_or_default(),
             ));
         }
         if let Some(t) = &fix.terraform {
+            out.push_str("\nTerraform:\n\n");
             out.push_str(&fenced_code("hcl", t));
         }
         if let Some(c) = &fix.aws_cli {
+            out.push_str("\nAWS CLI:\n\n");
             out.push_str(&fenced_code("sh", c));
         }
     }
