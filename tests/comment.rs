@@ -804,3 +804,36 @@ async fn markdown_and_html_injection_is_escaped() {
     assert_eq!(body.matches("</details>").count(), 1, "{body}");
     assert_balanced(&body);
 }
+
+#[tokio::test]
+async fn a_comment_deleted_before_the_update_is_posted_anew() {
+    let server = MockServer::start().await;
+    let f = context(&server.uri(), "acme/app", "preflight", None);
+    let ours = format!("{}\nold", f.ctx.marker);
+    Mock::given(method("GET"))
+        .and(path(COMMENTS))
+        .respond_with(list(vec![comment(71, &ours, bot())]))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/repos/acme/app/issues/comments/71"))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"message": "Not Found", "status": "404"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(COMMENTS))
+        .respond_with(echo(72))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let outcome = upsert(&failing_report(), &f.ctx, CommentMode::OnFailure).await;
+    assert!(
+        matches!(outcome, CommentOutcome::Created { id: 72, .. }),
+        "{outcome:?}"
+    );
+    server.verify().await;
+}

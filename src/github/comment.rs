@@ -717,6 +717,14 @@ fn api_error(doing: &str, err: &octocrab::Error) -> CommentOutcome {
     }
 }
 
+/// The HTTP status of an error GitHub answered.
+fn status(err: &octocrab::Error) -> Option<u16> {
+    match err {
+        octocrab::Error::GitHub { source, .. } => Some(source.status_code.as_u16()),
+        _ => None,
+    }
+}
+
 /// Whether GitHub refused the body as too long (422).
 fn too_long(err: &octocrab::Error) -> bool {
     let octocrab::Error::GitHub { source, .. } = err else {
@@ -808,11 +816,6 @@ pub async fn upsert(report: &Report, ctx: &CommentContext, mode: CommentMode) ->
     if existing.is_none() && mode == CommentMode::OnFailure && report.verdict == Verdict::Pass {
         return skipped("the run passes and there is no earlier comment to update");
     }
-    let doing = if existing.is_some() {
-        "updating the pull-request comment"
-    } else {
-        "posting the pull-request comment"
-    };
     let mut result = write_comment(
         &client,
         owner,
@@ -822,12 +825,34 @@ pub async fn upsert(report: &Report, ctx: &CommentContext, mode: CommentMode) ->
         &render_comment(report, ctx),
     )
     .await;
+    let mut existing = existing;
+    if existing.is_some()
+        && let Err(e) = &result
+        && status(e) == Some(404)
+    {
+        // Deleted between listing and updating: post it anew.
+        existing = None;
+        result = write_comment(
+            &client,
+            owner,
+            repo,
+            pr.number,
+            None,
+            &render_comment(report, ctx),
+        )
+        .await;
+    }
     if let Err(e) = &result
         && too_long(e)
     {
         let harder = render_fitted(report, ctx, COMMENT_LIMIT / 2, Measure::Bytes);
         result = write_comment(&client, owner, repo, pr.number, existing, &harder).await;
     }
+    let doing = if existing.is_some() {
+        "updating the pull-request comment"
+    } else {
+        "posting the pull-request comment"
+    };
     match result {
         Ok(c) => {
             let (id, url) = (c.id.into_inner(), c.html_url.to_string());
