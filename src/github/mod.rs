@@ -1,6 +1,8 @@
 //! What the tool does differently inside a GitHub Actions job.
 
 pub mod annotations;
+pub mod comment;
+pub mod event;
 pub mod oidc;
 pub mod outputs;
 pub mod publish;

@@ -47,9 +47,8 @@ impl State {
         }
     }
 
-    /// What closes the open blocks and says what was cut, given the number
-    /// of finding blocks in the whole document.
-    fn tail(&self, findings_total: usize) -> String {
+    /// What closes the open blocks, followed by `notice`.
+    fn tail(&self, notice: &str) -> String {
         let mut tail = String::new();
         if self.fence > 0 {
             tail.push_str(&"`".repeat(self.fence));
@@ -58,11 +57,45 @@ impl State {
         for _ in 0..self.details {
             tail.push_str("\n</details>\n");
         }
-        tail.push_str(&format!(
-            "\n> Truncated: {} findings and the rest of the trace are in the JSON report (--output).\n",
-            findings_total.saturating_sub(self.findings_done)
-        ));
+        tail.push_str(notice);
         tail
+    }
+}
+
+/// How a size limit is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// UTF-8 bytes: the job summary's 1 MiB limit.
+    Bytes,
+    /// UTF-16 code units, as JavaScript's `length` counts. Never fewer than
+    /// the Unicode characters a server counts, so a text within a limit of
+    /// "characters" by this measure is within it by either count.
+    Utf16,
+}
+
+impl Measure {
+    /// The size of `text` in this measure.
+    pub fn of(self, text: &str) -> usize {
+        match self {
+            Measure::Bytes => text.len(),
+            Measure::Utf16 => text.encode_utf16().count(),
+        }
+    }
+
+    /// The longest prefix of `text` (ending on a character boundary) whose
+    /// size is at most `limit`.
+    fn prefix(self, text: &str, limit: usize) -> &str {
+        let mut size = 0;
+        for (at, c) in text.char_indices() {
+            size += match self {
+                Measure::Bytes => c.len_utf8(),
+                Measure::Utf16 => c.len_utf16(),
+            };
+            if size > limit {
+                return &text[..at];
+            }
+        }
+        text
     }
 }
 
@@ -73,7 +106,27 @@ impl State {
 /// block did not fit whole. The result is at most `limit` bytes and never
 /// splits a UTF-8 character.
 pub fn fit_summary(markdown: &str, limit: usize) -> String {
-    if markdown.len() <= limit {
+    fit_markdown(markdown, limit, Measure::Bytes, |cut| {
+        format!(
+            "\n> Truncated: {cut} findings and the rest of the trace are in the JSON report (--output).\n"
+        )
+    })
+}
+
+/// Fits `markdown` into `limit` counted by `measure`. Under the limit it is
+/// returned unchanged. Over it, it is cut at a line boundary, any open code
+/// fence and `<details>` block is closed, and `notice(N)` is appended, N
+/// being the finding blocks (`<details><summary>error: …`, `warning: …` or
+/// `notice: …`) that did not fit whole. The result is at most `limit` and
+/// never splits a character: should the limit be smaller than the notice
+/// itself, the notice is cut too.
+pub fn fit_markdown(
+    markdown: &str,
+    limit: usize,
+    measure: Measure,
+    notice: impl Fn(usize) -> String,
+) -> String {
+    if measure.of(markdown) <= limit {
         return markdown.to_string();
     }
     let mut total = State::default();
@@ -81,31 +134,34 @@ pub fn fit_summary(markdown: &str, limit: usize) -> String {
         total.advance(line);
     }
     let findings_total = total.findings_done;
+    let tail =
+        |state: &State| state.tail(&notice(findings_total.saturating_sub(state.findings_done)));
 
     let mut state = State::default();
-    let mut best = (0, state.tail(findings_total));
+    let first = tail(&state);
+    let mut best = (0, measure.of(&first), first);
     let mut kept = 0;
+    let mut kept_size = 0;
     for line in markdown.split_inclusive('\n') {
         kept += line.len();
-        if kept > limit {
+        kept_size += measure.of(line);
+        if kept_size > limit {
             break;
         }
         state.advance(line);
-        let tail = state.tail(findings_total);
-        if kept + tail.len() <= limit {
-            best = (kept, tail);
+        let tail = tail(&state);
+        let size = measure.of(&tail);
+        if kept_size + size <= limit {
+            best = (kept, size, tail);
         }
     }
-    let (kept, tail) = best;
+    let (kept, _, tail) = best;
     let mut out = String::with_capacity(kept + tail.len());
     out.push_str(&markdown[..kept]);
     out.push_str(&tail);
-    if out.len() > limit {
+    if measure.of(&out) > limit {
         // Only when the limit is smaller than the notice itself.
-        let mut end = limit;
-        while !out.is_char_boundary(end) {
-            end -= 1;
-        }
+        let end = measure.prefix(&out, limit).len();
         out.truncate(end);
     }
     out
@@ -197,6 +253,29 @@ mod tests {
         let md = sample(5, 50);
         for limit in (0..md.len()).step_by(7) {
             assert!(fit_summary(&md, limit).len() <= limit);
+        }
+    }
+
+    #[test]
+    fn utf16_counts_what_javascript_counts() {
+        assert_eq!(Measure::Utf16.of("a✅🚀"), 4);
+        assert_eq!(Measure::Bytes.of("a✅🚀"), 8);
+        let md = sample(20, 200);
+        for limit in [300, 1000, 2000] {
+            let out = fit_markdown(&md, limit, Measure::Utf16, |n| format!("\n> cut {n}\n"));
+            assert!(Measure::Utf16.of(&out) <= limit, "{limit}");
+            assert!(out.contains("\n> cut "), "{out}");
+            assert_eq!(
+                out.matches("<details>").count(),
+                out.matches("</details>").count()
+            );
+        }
+        // A limit smaller than the notice: cut on a character boundary.
+        for limit in 0..8 {
+            let out = fit_markdown(&"🚀".repeat(100), limit, Measure::Utf16, |_| {
+                "🚀🚀🚀🚀".into()
+            });
+            assert!(Measure::Utf16.of(&out) <= limit, "{limit}: {out}");
         }
     }
 

@@ -25,8 +25,9 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// A fenced code block whose fence cannot be closed by the content.
-fn fenced(lang: &str, body: &str) -> String {
+/// A fenced code block whose fence cannot be closed by the content: its
+/// backtick run is longer than any run in `body`. Ends with a newline.
+pub fn fenced(lang: &str, body: &str) -> String {
     let longest = body
         .split(|c| c != '`')
         .map(str::len)

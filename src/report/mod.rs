@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 pub use json::render as render_json;
 pub use markdown::render as render_markdown;
+pub use markdown::{escape as escape_markdown, fenced as fenced_code};
 pub use text::render as render_text;
 
 /// Version of the JSON report's shape. Bumped on any incompatible change.
