@@ -17,6 +17,7 @@ use secrecy::SecretString;
 
 use crate::cli::Cli;
 use crate::error::UsageError;
+use crate::github::comment::{CommentMode, discriminator};
 
 /// Inputs whose name is not their flag's long name: `(input, flag)`.
 pub const RENAMED: &[(&str, &str)] = &[
@@ -83,8 +84,8 @@ pub struct ActionRun {
     pub argv: Vec<String>,
     /// Where the JSON report goes (`report-file`).
     pub report_file: PathBuf,
-    /// The `comment` input, validated: `on-failure`, `always` or `never`.
-    pub comment: String,
+    /// The `comment` input.
+    pub comment: CommentMode,
     /// A key that tells this step's comment apart from other steps' and
     /// matrix jobs': the `comment-key` input plus the target inputs.
     pub comment_key: String,
@@ -162,12 +163,10 @@ pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<ActionRun, Usage
             )));
         }
     };
-    let comment = read(get, "comment").unwrap_or_else(|| "on-failure".into());
-    if !["on-failure", "always", "never"].contains(&comment.as_str()) {
-        return Err(UsageError(format!(
-            "input `comment`: `{comment}` is not one of on-failure, always, never"
-        )));
-    }
+    let comment: CommentMode = read(get, "comment")
+        .unwrap_or_default()
+        .parse()
+        .map_err(|e| UsageError(format!("input `comment`: {e}")))?;
     let github_token = read(get, "github-token").map(|t| {
         crate::github::mask(&t);
         SecretString::from(t)
@@ -247,9 +246,9 @@ pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<ActionRun, Usage
     let cli = Cli::from_arg_matches(&matches)
         .map_err(|e| UsageError(in_input_terms(&e.to_string(), &command)))?;
 
-    let mut key_parts: Vec<String> = vec![command.clone()];
-    for input in [
-        "comment-key",
+    // The comment's key: what this step checks, so matrix legs (another
+    // account, region or cluster) keep comments of their own.
+    let targets: Vec<(&str, String)> = [
         "repository",
         "repositories",
         "repository-prefix",
@@ -259,11 +258,14 @@ pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<ActionRun, Usage
         "role-to-assume",
         "terraform-plan",
         "snapshot",
-    ] {
-        if let Some(v) = read(get, input) {
-            key_parts.push(format!("{input}={v}"));
-        }
-    }
+        "reports",
+    ]
+    .into_iter()
+    .filter_map(|input| read(get, input).map(|v| (input, v)))
+    .chain([("command", command.clone()), ("mode", mode.clone())])
+    .collect();
+    let pairs: Vec<(&str, &str)> = targets.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let comment_key = discriminator(&pairs, read(get, "comment-key").as_deref());
     Ok(ActionRun {
         cli,
         argv,
@@ -271,7 +273,7 @@ pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<ActionRun, Usage
             read(get, "report-file").unwrap_or_else(|| DEFAULT_REPORT_FILE.into()),
         ),
         comment,
-        comment_key: key_parts.join(";"),
+        comment_key,
         github_token,
     })
 }
@@ -381,7 +383,7 @@ mod tests {
             r.argv
         );
         assert_eq!(r.report_file, PathBuf::from(DEFAULT_REPORT_FILE));
-        assert_eq!(r.comment, "on-failure");
+        assert_eq!(r.comment, CommentMode::OnFailure);
     }
 
     #[test]

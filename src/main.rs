@@ -1,6 +1,8 @@
 //! The binary: parse, run, render, exit. The work happens in the library.
 
 use std::io::Write;
+
+use secrecy::ExposeSecret;
 use std::process::ExitCode as ProcessExit;
 
 use clap::Parser;
@@ -80,54 +82,112 @@ fn run_check(
     };
     let format = config.args.format;
     let output = config.args.output.clone();
-    let (report, mut code) = match runtime.block_on(check::run(config)) {
+    let (report, code) = match runtime.block_on(check::run(config)) {
         Ok(r) => r,
         Err(e) => return usage(&e.to_string()),
     };
-    let rendered = match format {
-        Format::Text => report::render_text(
-            &report,
-            anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never,
-        ),
-        Format::Json => report::render_json(&report),
-        Format::Markdown => report::render_markdown(&report),
+    deliver(
+        &report,
+        code,
+        &Delivery {
+            format,
+            output,
+            action,
+        },
+        &runtime,
+    )
+}
+
+/// Where a finished report goes besides stdout.
+struct Delivery<'a> {
+    /// `--format`.
+    format: Format,
+    /// `--output`.
+    output: Option<std::path::PathBuf>,
+    /// The action's run, when running as the action.
+    action: Option<&'a action::ActionRun>,
+}
+
+/// Renders and writes the report everywhere it goes: stdout, `--output`,
+/// and as the action the JSON report file and the pull-request comment;
+/// under GitHub Actions the annotations, summary and outputs. A file that
+/// cannot be written makes the exit code 2 but stops nothing else.
+fn deliver(
+    report: &report::Report,
+    mut code: ExitCode,
+    delivery: &Delivery<'_>,
+    runtime: &tokio::runtime::Runtime,
+) -> ExitCode {
+    let color = anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never;
+    let rendered = match delivery.format {
+        Format::Text => report::render_text(report, color),
+        Format::Json => report::render_json(report),
+        Format::Markdown => report::render_markdown(report),
     };
     let in_actions = github::in_actions();
     let mut written = None;
     let mut json_report = None;
-    if let Some(run) = action {
-        match std::fs::write(&run.report_file, report::render_json(&report)) {
+    if let Some(run) = delivery.action {
+        match std::fs::write(&run.report_file, report::render_json(report)) {
             Ok(()) => json_report = Some(run.report_file.clone()),
-            Err(e) => eprintln!(
-                "warning: cannot write the JSON report to {}: {e}",
-                run.report_file.display()
-            ),
+            Err(e) => {
+                eprintln!(
+                    "error: cannot write the JSON report to {}: {e}",
+                    run.report_file.display()
+                );
+                code = ExitCode::Usage;
+            }
         }
     }
-    match output {
+    match &delivery.output {
         Some(path) => {
-            if let Err(e) = std::fs::write(&path, &rendered) {
+            if let Err(e) = std::fs::write(path, &rendered) {
                 eprintln!("error: cannot write --output {}: {e}", path.display());
                 code = ExitCode::Usage;
             } else {
-                written = Some(path);
+                written = Some(path.clone());
             }
-            let text = report::render_text(
-                &report,
-                anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never,
-            );
-            print_report(&text, in_actions);
+            print_report(&report::render_text(report, color), in_actions);
         }
-        None if format == Format::Text => print_report(&rendered, in_actions),
+        None if delivery.format == Format::Text => print_report(&rendered, in_actions),
         None => {
             let _ = anstream::stdout().write_all(rendered.as_bytes());
         }
     }
+    let mut extra = Vec::new();
+    if let Some(run) = delivery.action
+        && in_actions
+        && run.comment != github::comment::CommentMode::Never
+    {
+        let _group = github::Group::start("Pull-request comment");
+        match &run.github_token {
+            None => println!(
+                "::notice title=ecr-fargate-preflight::No pull-request comment: the github-token input is empty. The findings are in the job summary and the annotations."
+            ),
+            Some(token) => {
+                let outcome = runtime.block_on(github::comment::upsert_from_env(
+                    report,
+                    token.expose_secret(),
+                    Some(&run.comment_key),
+                    run.comment,
+                ));
+                if let Some(command) = outcome.workflow_command() {
+                    println!("{command}");
+                }
+                if let Some(url) = outcome.url() {
+                    println!("{url}");
+                    extra.push(("comment-url", url.to_string()));
+                }
+            }
+        }
+    }
     if in_actions {
-        let report_path =
-            json_report.or_else(|| (format == Format::Json).then_some(written).flatten());
-        let extra = Vec::new();
-        github::publish::publish(&report, report_path.as_deref(), &extra);
+        let report_path = json_report.or_else(|| {
+            (delivery.format == Format::Json)
+                .then_some(written)
+                .flatten()
+        });
+        github::publish::publish(report, report_path.as_deref(), &extra);
     }
     code
 }

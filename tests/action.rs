@@ -517,3 +517,137 @@ fn every_input_is_an_option_with_the_same_default() {
         );
     }
 }
+
+/// The sticky comment through the action, against a local GitHub API: the
+/// first run creates it (with the marker, the findings and a link to the
+/// run) and sets `comment-url`; a read-only token is a notice, not a failure.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pull_request_comment_is_posted_and_its_url_is_an_output() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let comments = "/repos/octo-org/app/issues/42/comments";
+    let inputs = [
+        (
+            "repository",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app",
+        ),
+        (
+            "policy-files",
+            "examples/policies/aws-documented-push-policy.json",
+        ),
+        ("offline", "true"),
+    ];
+    let copy_examples = |ws: &Path| {
+        std::fs::create_dir_all(ws.join("examples/policies")).unwrap();
+        std::fs::copy(
+            root().join("examples/policies/aws-documented-push-policy.json"),
+            ws.join("examples/policies/aws-documented-push-policy.json"),
+        )
+        .unwrap();
+    };
+
+    let github = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(comments))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
+        .mount(&github)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(comments))
+        .respond_with(|req: &wiremock::Request| {
+            let sent: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+            ResponseTemplate::new(201).set_body_json(harness::github::comment(
+                7001,
+                sent["body"].as_str().unwrap(),
+                harness::github::bot(),
+            ))
+        })
+        .mount(&github)
+        .await;
+    let api = github.uri();
+    let step = tokio::task::spawn_blocking(move || {
+        run_step(
+            &inputs,
+            &[("GITHUB_API_URL", api.as_str())],
+            "pull_request.opened.json",
+            copy_examples,
+        )
+    })
+    .await
+    .unwrap();
+    step.assert_no_panic();
+    assert_eq!(step.code, 1, "{}\n{}", step.stdout, step.stderr);
+    assert_eq!(
+        step.outputs.get("comment-url").map(String::as_str),
+        Some("https://github.com/acme/app/pull/42#issuecomment-7001"),
+        "{}",
+        step.stdout
+    );
+    let posts: Vec<_> = github
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .collect();
+    assert_eq!(posts.len(), 1);
+    let auth = posts[0]
+        .headers
+        .get("authorization")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(
+        auth.ends_with("ghs_fakeRunnerToken0000000000000000000"),
+        "{auth}"
+    );
+    let body: serde_json::Value = serde_json::from_slice(&posts[0].body).unwrap();
+    let body = body["body"].as_str().unwrap();
+    assert!(
+        body.starts_with("<!-- ecr-fargate-preflight:build-push:preflight:"),
+        "{body}"
+    );
+    assert!(body.contains("ecr:GetDownloadUrlForLayer"), "{body}");
+    assert!(
+        body.contains("https://github.com/octo-org/app/actions/runs/1658821493"),
+        "{body}"
+    );
+
+    // A read-only token: 403 → a notice; the step's result is the findings' (1), not a failure of its own.
+    let github = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(comments))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
+        .mount(&github)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(comments))
+        .respond_with(ResponseTemplate::new(403).set_body_json(serde_json::json!({
+            "message": "Resource not accessible by integration",
+            "documentation_url": "https://docs.github.com/rest/issues/comments#create-an-issue-comment",
+            "status": "403"
+        })))
+        .mount(&github)
+        .await;
+    let api = github.uri();
+    let step = tokio::task::spawn_blocking(move || {
+        run_step(
+            &inputs,
+            &[("GITHUB_API_URL", api.as_str())],
+            "pull_request.opened.json",
+            copy_examples,
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(step.code, 1, "{}\n{}", step.stdout, step.stderr);
+    assert!(!step.outputs.contains_key("comment-url"));
+    assert!(
+        step.lines("::notice ")
+            .iter()
+            .any(|l| l.contains("pull-requests: write")),
+        "{}",
+        step.stdout
+    );
+    assert!(step.summary.contains("ecr:GetDownloadUrlForLayer"));
+}

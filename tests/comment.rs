@@ -1,6 +1,8 @@
 //! The sticky pull-request comment against a local GitHub REST API
 //! (wiremock) answering with bodies shaped like GitHub's documented ones.
 
+mod harness;
+
 use std::collections::HashMap;
 
 use ecr_fargate_preflight::github::comment::{
@@ -8,6 +10,7 @@ use ecr_fargate_preflight::github::comment::{
 };
 use ecr_fargate_preflight::report::{Finding, Fix, Report};
 use ecr_fargate_preflight::rules;
+use harness::github::{bot, comment, person};
 use serde_json::{Value, json};
 use wiremock::matchers::{bearer_token, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -65,48 +68,6 @@ fn context(api_url: &str, head_repo: &str, job: &str, key: Option<&str>) -> Fixt
     ]);
     let ctx = CommentContext::from_lookup(|k| env.get(k).cloned(), TOKEN, key).unwrap();
     Fixture { _dir: dir, ctx }
-}
-
-fn user(login: &str, id: u64, kind: &str) -> Value {
-    let u = format!("https://api.github.com/users/{login}");
-    json!({
-        "login": login, "id": id, "node_id": "MDQ6VXNlcjE=",
-        "avatar_url": "https://avatars.githubusercontent.com/u/1?v=4", "gravatar_id": "",
-        "url": u, "html_url": format!("https://github.com/{login}"),
-        "followers_url": format!("{u}/followers"),
-        "following_url": format!("{u}/following{{/other_user}}"),
-        "gists_url": format!("{u}/gists{{/gist_id}}"),
-        "starred_url": format!("{u}/starred{{/owner}}{{/repo}}"),
-        "subscriptions_url": format!("{u}/subscriptions"),
-        "organizations_url": format!("{u}/orgs"), "repos_url": format!("{u}/repos"),
-        "events_url": format!("{u}/events{{/privacy}}"),
-        "received_events_url": format!("{u}/received_events"),
-        "type": kind, "user_view_type": "public", "site_admin": false
-    })
-}
-
-fn bot() -> Value {
-    user("github-actions[bot]", 41898282, "Bot")
-}
-
-fn person() -> Value {
-    user("octocat", 1, "User")
-}
-
-/// An issue comment as `GET /repos/{owner}/{repo}/issues/{n}/comments` returns it.
-fn comment(id: u64, body: &str, author: Value) -> Value {
-    json!({
-        "id": id, "node_id": "IC_kwDOA", "url": format!("https://api.github.com/repos/acme/app/issues/comments/{id}"),
-        "html_url": format!("https://github.com/acme/app/pull/42#issuecomment-{id}"),
-        "body": body, "user": author,
-        "created_at": "2026-11-20T16:00:49Z", "updated_at": "2026-11-20T16:00:49Z",
-        "issue_url": "https://api.github.com/repos/acme/app/issues/42",
-        "author_association": "NONE",
-        "performed_via_github_app": null,
-        "reactions": {"url": format!("https://api.github.com/repos/acme/app/issues/comments/{id}/reactions"),
-            "total_count": 0, "+1": 0, "-1": 0, "laugh": 0, "hooray": 0, "confused": 0,
-            "heart": 0, "rocket": 0, "eyes": 0}
-    })
 }
 
 fn failing_report() -> Report {

@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 
+pub mod github;
+
 /// The long-running stand-ins, from the environment `scripts/test` sets.
 pub struct StandIns {
     /// moto server base URL.
