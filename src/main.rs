@@ -52,6 +52,7 @@ fn run_check(args: ecr_fargate_preflight::cli::CheckArgs) -> ExitCode {
     };
     let format = config.args.format;
     let output = config.args.output.clone();
+    let sarif = config.args.sarif.clone();
     let (report, mut code) = match runtime.block_on(check::run(config)) {
         Ok(r) => r,
         Err(e) => return usage(&e.to_string()),
@@ -64,6 +65,12 @@ fn run_check(args: ecr_fargate_preflight::cli::CheckArgs) -> ExitCode {
         Format::Json => report::render_json(&report),
         Format::Markdown => report::render_markdown(&report),
     };
+    if let Some(path) = &sarif
+        && let Err(e) = report::sarif::write_sarif_for_run(path, &report, code)
+    {
+        eprintln!("error: cannot write --sarif {}: {e}", path.display());
+        code = ExitCode::Usage;
+    }
     let in_actions = github::in_actions();
     let mut written = None;
     match output {
