@@ -305,6 +305,7 @@ fn locations_with_and_without_file_and_line() {
             Some("aws_iam_policy.push"),
         ),
         located(Some("./policies/other.json"), None, None),
+        located(Some("policies/zero.json"), Some(0), None),
         located(Some("/tmp/outside.json"), Some(3), None),
         located(None, None, Some("aws_iam_role.deploy")),
         rules::PUSH_REPOSITORY_NOT_FOUND.finding("team/app does not exist", ""),
@@ -328,6 +329,11 @@ fn locations_with_and_without_file_and_line() {
         artifact(by_title("policies/other.json")[0]).1,
         1,
         "no line: line 1"
+    );
+    assert_eq!(
+        artifact(by_title("policies/zero.json")[0]).1,
+        1,
+        "never line 0"
     );
     let fallback = by_title(".github/workflows/deploy.yml");
     assert_eq!(
