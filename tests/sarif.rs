@@ -649,3 +649,30 @@ fn an_unwritable_sarif_path_is_exit_2_but_the_report_still_prints() {
     let report: Value = serde_json::from_slice(&out.stdout).expect("the report still prints");
     assert_eq!(report["findings"][0]["rule"], "push/access-denied");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Whatever a finding holds (paths with `..`, `\`, `:`, `%`, spaces or
+    /// unicode, any text), the file is valid SARIF and every URI stays a
+    /// relative reference inside the root.
+    #[test]
+    fn any_finding_gives_valid_sarif(
+        file in proptest::option::of("[a-zA-Z0-9 ./\\\\:%#?éü🚀-]{0,40}"),
+        line in proptest::option::of(0usize..100_000),
+        title in "\\PC{0,80}",
+        resource in "\\PC{0,80}",
+        workflow in proptest::option::of("[a-zA-Z0-9 ./\\\\:%-]{0,30}"),
+    ) {
+        let finding = rules::PUSH_ACCESS_DENIED
+            .finding(title.clone(), title)
+            .with_resources([resource])
+            .with_location(Some(Location { file, line, address: None }));
+        let options = SarifOptions {
+            fallback_uri: workflow,
+            ..root_options()
+        };
+        let doc = valid(&render_sarif(&report(vec![finding]), &options));
+        assert_github_properties(&doc);
+    }
+}
