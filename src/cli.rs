@@ -184,6 +184,10 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    /// Also write the findings as SARIF 2.1.0 to this file (for github/codeql-action/upload-sarif).
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
+
     /// Exit 1 when a finding of this severity or worse exists.
     #[arg(long, value_enum, default_value = "error")]
     pub fail_on: FailOn,

@@ -82,6 +82,7 @@ fn run_check(
     };
     let format = config.args.format;
     let output = config.args.output.clone();
+    let sarif = config.args.sarif.clone();
     let (report, code) = match runtime.block_on(check::run(config)) {
         Ok(r) => r,
         Err(e) => return usage(&e.to_string()),
@@ -92,6 +93,7 @@ fn run_check(
         &Delivery {
             format,
             output,
+            sarif,
             action,
         },
         &runtime,
@@ -104,6 +106,8 @@ struct Delivery<'a> {
     format: Format,
     /// `--output`.
     output: Option<std::path::PathBuf>,
+    /// `--sarif`.
+    sarif: Option<std::path::PathBuf>,
     /// The action's run, when running as the action.
     action: Option<&'a action::ActionRun>,
 }
@@ -124,6 +128,16 @@ fn deliver(
         Format::Json => report::render_json(report),
         Format::Markdown => report::render_markdown(report),
     };
+    let mut sarif_written = None;
+    if let Some(path) = &delivery.sarif {
+        match report::sarif::write_sarif_for_run(path, report, code) {
+            Ok(()) => sarif_written = Some(path.display().to_string()),
+            Err(e) => {
+                eprintln!("error: cannot write --sarif {}: {e}", path.display());
+                code = ExitCode::Usage;
+            }
+        }
+    }
     let in_actions = github::in_actions();
     let mut written = None;
     let mut json_report = None;
@@ -154,7 +168,10 @@ fn deliver(
             let _ = anstream::stdout().write_all(rendered.as_bytes());
         }
     }
-    let mut extra = Vec::new();
+    let mut extra: Vec<(&'static str, String)> = sarif_written
+        .map(|path| ("sarif-file", path))
+        .into_iter()
+        .collect();
     if let Some(run) = delivery.action
         && in_actions
         && run.comment != github::comment::CommentMode::Never

@@ -1,10 +1,12 @@
 //! The report: what every check produces and every renderer consumes.
 //!
 //! Findings and the request trace are plain data. Checks fill them in; the
-//! renderers in this module's children turn them into text, JSON or markdown.
+//! renderers in this module's children turn them into text, JSON, markdown
+//! or SARIF.
 
 mod json;
 mod markdown;
+pub mod sarif;
 mod text;
 
 use serde::{Deserialize, Serialize};
@@ -12,6 +14,7 @@ use serde::{Deserialize, Serialize};
 pub use json::render as render_json;
 pub use markdown::render as render_markdown;
 pub use markdown::{escape as escape_markdown, fenced as fenced_code};
+pub use sarif::{SarifOptions, render_sarif};
 pub use text::render as render_text;
 
 /// Version of the JSON report's shape. Bumped on any incompatible change.
