@@ -294,6 +294,7 @@ fn a_fork_pull_request_without_credentials_still_gets_the_offline_answer() {
             ),
             ("policy-files", "policies/push.json\n"),
             ("role-to-assume", "arn:aws:iam::123456789012:role/ci-push"),
+            ("sarif-file", "preflight.sarif"),
         ],
         &[],
         "pull_request.fork.json",
@@ -327,6 +328,18 @@ fn a_fork_pull_request_without_credentials_still_gets_the_offline_answer() {
             .unwrap()
             .iter()
             .any(|f| f["iam_action"] == "ecr:GetDownloadUrlForLayer")
+    );
+    // SARIF for code scanning, pointing at the policy file.
+    assert_eq!(step.outputs["sarif-file"], "preflight.sarif");
+    let sarif: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(step.workspace.path().join("preflight.sarif")).unwrap(),
+    )
+    .unwrap();
+    let result = &sarif["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "push/access-denied");
+    assert_eq!(
+        result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "policies/push.json"
     );
 }
 
