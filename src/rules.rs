@@ -38,6 +38,7 @@ impl Rule {
             fix: None,
             location: None,
             docs: self.docs.to_string(),
+            targets: Vec::new(),
         }
     }
 }
