@@ -30,6 +30,11 @@ fn main() -> ProcessExit {
             ExitCode::Clean
         }
         Command::Check(args) => run_check(*args),
+        Command::Audit(args) => {
+            init_logging(args.verbose);
+            ecr_fargate_preflight::audit::run_audit(*args)
+        }
+        Command::Merge(args) => ecr_fargate_preflight::merge::run_merge(args),
     };
     ProcessExit::from(code as u8)
 }

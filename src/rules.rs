@@ -292,6 +292,7 @@ pub fn all() -> impl Iterator<Item = &'static Rule> {
     PUSH.iter()
         .chain(crate::network::rules::RULES)
         .chain(crate::policy::flows::RULES)
+        .chain(crate::audit::RULES)
         .chain(GENERAL)
 }
 
