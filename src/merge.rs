@@ -117,11 +117,25 @@ fn read_report(path: &Path, in_directory: bool) -> Result<Option<Report>, UsageE
 /// The target a `check` report stands for in a merge: named by its push
 /// repository, else its network's clusters, else its identity's account.
 pub fn check_target(report: &Report) -> Target {
+    // An offline check has no push section: its findings name the repository.
+    let repository_arn = report
+        .push
+        .as_ref()
+        .map(|p| p.repository_arn.clone())
+        .or_else(|| {
+            report
+                .findings
+                .iter()
+                .flat_map(|f| &f.resources)
+                .find(|r| {
+                    r.starts_with("arn:") && r.contains(":ecr:") && r.contains(":repository/")
+                })
+                .cloned()
+        });
     let arn_part = |i: usize| {
-        report
-            .push
-            .as_ref()
-            .and_then(|p| p.repository_arn.split(':').nth(i))
+        repository_arn
+            .as_deref()
+            .and_then(|a| a.splitn(6, ':').nth(i))
             .filter(|s| !s.is_empty())
             .map(str::to_string)
     };
@@ -133,8 +147,9 @@ pub fn check_target(report: &Report) -> Target {
         .or_else(|| arn_part(4));
     let region = arn_part(3).or_else(|| report.network.as_ref().map(|n| n.region.clone()));
     let mut names: Vec<String> = Vec::new();
-    if let Some(p) = &report.push {
-        names.push(p.repository.clone());
+    if let Some(name) = arn_part(5).and_then(|r| r.strip_prefix("repository/").map(str::to_string))
+    {
+        names.push(name);
     }
     if let Some(n) = &report.network {
         for w in &n.workloads {
@@ -389,6 +404,22 @@ mod tests {
         assert_eq!(merged.identity.unwrap().account, "111111111111");
         assert_eq!(merged.targets[1].name, "web");
         assert_eq!(merged.targets[1].region.as_deref(), Some("us-east-1"));
+    }
+
+    #[test]
+    fn an_offline_check_is_named_by_the_repository_its_findings_name() {
+        let mut offline = check_report("111111111111", "app", vec![denied("222222222222")]);
+        offline.push = None;
+        offline.identity = None;
+        let t = check_target(&offline);
+        assert_eq!(t.name, "app");
+        assert_eq!(t.account.as_deref(), Some("222222222222"));
+        assert_eq!(t.region.as_deref(), Some("us-east-1"));
+        let mut nothing = offline.clone();
+        nothing.findings.clear();
+        assert_eq!(check_target(&nothing).label(), "check account");
+        let merged = merge(vec![nothing.clone(), nothing]);
+        assert_eq!(merged.targets[1].label(), "check account #2");
     }
 
     fn write(dir: &Path, name: &str, text: &str) -> PathBuf {

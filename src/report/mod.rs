@@ -186,11 +186,17 @@ impl Target {
             .into_iter()
             .flatten()
             .collect();
+        // A merge numbers a target id it sees again; the label must tell them apart too.
+        let copy = self
+            .id
+            .rsplit_once('#')
+            .map(|(_, n)| format!(" #{n}"))
+            .unwrap_or_default();
         if place.is_empty() {
-            format!("{} {}", self.kind.as_str(), self.name)
+            format!("{} {}{copy}", self.kind.as_str(), self.name)
         } else {
             format!(
-                "{} {} ({})",
+                "{} {} ({}){copy}",
                 self.kind.as_str(),
                 self.name,
                 place.join(", ")
