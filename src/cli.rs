@@ -210,10 +210,11 @@ pub struct RulesArgs {
 
 /// `audit` options.
 #[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["repositories", "repository_prefix", "cluster"])))]
 pub struct AuditArgs {
     /// Repositories to audit, comma-separated: names (in the caller's
     /// registry) or URIs.
-    #[arg(long, value_name = "LIST", value_delimiter = ',', required_unless_present_any = ["repository_prefix", "cluster"])]
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub repositories: Vec<String>,
 
     /// Also audit every repository of the caller's registry (in `--region`)

@@ -343,3 +343,28 @@ fn merge_combines_the_reports_of_two_accounts() {
         failed.stderr
     );
 }
+
+#[test]
+fn a_prefix_that_cannot_be_listed_is_a_finding_and_the_rest_is_still_audited() {
+    let gate = Gate::start(&["--deny", "ecr:DescribeRepositories"]);
+    let repo = unique_repository("audit-listdenied");
+    create_repository(&repo, false);
+    let role = auditor("audit-listdenied");
+    let run = audit(
+        &gate,
+        &[
+            "--repository-prefix",
+            "it/",
+            "--repositories",
+            &repo,
+            "--role-to-assume",
+            &role,
+        ],
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let failed = run.finding("audit/target-failed");
+    assert_eq!(failed["iam_action"], "ecr:DescribeRepositories");
+    assert!(failed.get("targets").is_none(), "{failed}");
+    assert_eq!(target(&run.report, &repo)["verdict"], "pass");
+    assert_eq!(run.report["targets"].as_array().unwrap().len(), 1);
+}
