@@ -26,6 +26,7 @@ pub const RENAMED: &[(&str, &str)] = &[
     ("policy-files", "policy"),
     ("scp-files", "scp"),
     ("sarif-file", "sarif"),
+    ("reports", "inputs"),
 ];
 
 /// Inputs the action itself reads; they have no command-line flag.
@@ -184,10 +185,8 @@ pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<ActionRun, Usage
         if matches!(id, "help" | "version") {
             continue;
         }
-        let (flag, input) = match arg.get_long() {
-            Some(long) => (Some(long), input_name(long)),
-            None => (None, id),
-        };
+        let flag = arg.get_long();
+        let input = input_name(flag.unwrap_or(id));
         let Some(value) = read(get, input) else {
             continue;
         };

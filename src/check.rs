@@ -224,7 +224,7 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
     if let (Some(repository_ref), Some((session, region))) = (&config.repository, &session) {
         let group = Group::start(&format!("Push probe: {}", repository_ref.name));
         let (summary, mut push_findings, push_trace) =
-            run_push(&config, repository_ref, session, region).await?;
+            run_push(&PushOptions::of(&config), repository_ref, session, region).await?;
         for t in &push_trace {
             group.line(&format!(
                 "{:<18} {:<6} {:>4} {:>5} ms  {}{}",
@@ -350,7 +350,8 @@ pub fn load_snapshot(path: &std::path::Path) -> Result<NetworkSnapshot, UsageErr
     Ok(snapshot)
 }
 
-fn network_summary(
+/// The report's network section for a snapshot.
+pub fn network_summary(
     snapshot: &NetworkSnapshot,
     source: &str,
     api_calls: usize,
@@ -394,8 +395,45 @@ fn network_summary(
     }
 }
 
-async fn run_push(
-    config: &CheckConfig,
+/// How the push probe runs: the part of [`CheckConfig`] that `audit`
+/// shares with `check`.
+#[derive(Debug, Clone)]
+pub struct PushOptions {
+    /// `--mount-from`, as given.
+    pub mount_from: Option<RepositoryRef>,
+    /// Platforms to replay.
+    pub platforms: Vec<Platform>,
+    /// `--registry-endpoint`.
+    pub registry_endpoint: Option<Url>,
+    /// `--attestations`.
+    pub attestations: crate::push::image::Attestations,
+    /// Delete the probe's image afterwards (not `--no-cleanup`).
+    pub cleanup: bool,
+    /// `--dry-run`: push nothing.
+    pub dry_run: bool,
+    /// `--read-tag`.
+    pub read_tag: Option<String>,
+}
+
+impl PushOptions {
+    /// The push options of a `check`.
+    pub fn of(config: &CheckConfig) -> PushOptions {
+        PushOptions {
+            mount_from: config.mount_from.clone(),
+            platforms: config.platforms.clone(),
+            registry_endpoint: config.registry_endpoint.clone(),
+            attestations: config.args.attestations,
+            cleanup: !config.args.no_cleanup,
+            dry_run: config.args.dry_run,
+            read_tag: config.args.read_tag.clone(),
+        }
+    }
+}
+
+/// Runs the push probe (or its dry run) against one repository and judges
+/// it: the summary, the findings and the trace.
+pub async fn run_push(
+    config: &PushOptions,
     repository_ref: &RepositoryRef,
     session: &credentials::Session,
     region: &str,
@@ -442,11 +480,11 @@ async fn run_push(
         repository: repository.clone(),
         registry: registry.clone(),
         platforms: config.platforms.clone(),
-        attestations: config.args.attestations,
+        attestations: config.attestations,
         mount_from: mount_source.as_ref().map(|m| m.name.clone()),
-        cleanup: !config.args.no_cleanup,
-        dry_run: config.args.dry_run,
-        read_tag: config.args.read_tag.clone(),
+        cleanup: config.cleanup,
+        dry_run: config.dry_run,
+        read_tag: config.read_tag.clone(),
         run_id: run_id(),
         retry_base: retry_base(),
     };
@@ -488,7 +526,7 @@ async fn run_push(
 /// the assumed role's own policies when the role may read them, and
 /// cross-checked with `iam:SimulatePrincipalPolicy` when allowed. Only runs
 /// when something was denied, so a passing probe makes no extra calls.
-async fn explain_denials(
+pub async fn explain_denials(
     findings: &mut Vec<crate::report::Finding>,
     session: &credentials::Session,
     repository_arn: &str,

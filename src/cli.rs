@@ -23,6 +23,11 @@ pub enum Command {
     Check(Box<CheckArgs>),
     /// Print the rules and the request → IAM action table.
     Rules(RulesArgs),
+    /// Audit many repositories and every service of clusters in one report,
+    /// read-only unless `--push-probe` is given.
+    Audit(Box<AuditArgs>),
+    /// Combine JSON reports (of matrix jobs: one per account or region) into one.
+    Merge(MergeArgs),
     /// Run as the GitHub Action: the options come from the `INPUT_*`
     /// variables of `action.yml` (also what runs with no arguments when
     /// `GITHUB_ACTIONS=true`).
@@ -209,4 +214,108 @@ pub struct RulesArgs {
     /// Print the README's endpoint matrix.
     #[arg(long)]
     pub endpoints: bool,
+}
+
+/// `audit` options.
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["repositories", "repository_prefix", "cluster"])))]
+pub struct AuditArgs {
+    /// Repositories to audit, comma-separated: names (in the caller's
+    /// registry) or URIs.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub repositories: Vec<String>,
+
+    /// Also audit every repository of the caller's registry (in `--region`)
+    /// whose name starts with this prefix (`ecr:DescribeRepositories`).
+    #[arg(long, value_name = "PREFIX")]
+    pub repository_prefix: Option<String>,
+
+    /// ECS cluster whose every service to check for network readiness (repeatable).
+    #[arg(long, value_name = "NAME|ARN")]
+    pub cluster: Vec<String>,
+
+    /// Run the real push probe against each repository: pushes a throwaway
+    /// tag and deletes it again. Without it the audit only reads.
+    #[arg(long)]
+    pub push_probe: bool,
+
+    /// Platforms the push probe replays, comma-separated.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "linux/amd64,linux/arm64"
+    )]
+    pub platforms: Vec<String>,
+
+    /// Targets checked at once.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+
+    /// Role to assume: with a GitHub OIDC token via AssumeRoleWithWebIdentity,
+    /// otherwise with the existing credentials via AssumeRole.
+    #[arg(long, value_name = "ARN")]
+    pub role_to_assume: Option<String>,
+
+    /// Session name for the assumed role.
+    #[arg(long, value_name = "NAME", default_value = "GitHubActions")]
+    pub role_session_name: String,
+
+    /// Audience of the GitHub OIDC token.
+    #[arg(long, value_name = "AUD", default_value = "sts.amazonaws.com")]
+    pub audience: String,
+
+    /// AWS region; default: the SDK's usual sources. Repository URIs keep their own region.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Registry base URL to send registry requests to instead of each
+    /// repository's registry (proxies, tests).
+    #[arg(long, value_name = "URL")]
+    pub registry_endpoint: Option<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+
+    /// Write the report in `--format` to this file (the text report still goes to stdout).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Exit 1 when a finding of this severity or worse exists.
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: FailOn,
+
+    /// Also write the findings as SARIF 2.1.0 to this file (for github/codeql-action/upload-sarif).
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
+
+    /// Log progress to stderr (never secrets, at any level).
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// `merge` options.
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// JSON reports written by `check` or `audit` (`--format json`), or
+    /// directories searched recursively for `*.json` reports (downloaded artifacts).
+    #[arg(value_name = "FILE|DIR", required = true)]
+    pub inputs: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+
+    /// Write the report in `--format` to this file (the text report still goes to stdout).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Exit 1 when a finding of this severity or worse exists.
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: FailOn,
+
+    /// Also write the findings as SARIF 2.1.0 to this file (for github/codeql-action/upload-sarif).
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
 }

@@ -6,12 +6,15 @@
 //! and [`push`]) → [`push::diagnose`] (pure rules) → [`report`] renderers.
 
 pub mod action;
+pub mod audit;
 pub mod aws;
 pub mod check;
 pub mod cli;
 pub mod error;
 pub mod github;
+pub mod merge;
 pub mod network;
+pub mod output;
 pub mod policy;
 pub mod push;
 pub mod report;

@@ -38,6 +38,7 @@ impl Rule {
             fix: None,
             location: None,
             docs: self.docs.to_string(),
+            targets: Vec::new(),
         }
     }
 }
@@ -291,6 +292,7 @@ pub fn all() -> impl Iterator<Item = &'static Rule> {
     PUSH.iter()
         .chain(crate::network::rules::RULES)
         .chain(crate::policy::flows::RULES)
+        .chain(crate::audit::RULES)
         .chain(GENERAL)
 }
 

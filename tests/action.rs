@@ -483,9 +483,8 @@ fn every_input_is_an_option_with_the_same_default() {
     for sub in ecr_fargate_preflight::action::COMMANDS {
         let sub = cli.find_subcommand(sub).unwrap();
         for arg in sub.get_arguments() {
-            let name = arg.get_long().map_or(
-                arg.get_id().as_str(),
-                ecr_fargate_preflight::action::input_name,
+            let name = ecr_fargate_preflight::action::input_name(
+                arg.get_long().unwrap_or(arg.get_id().as_str()),
             );
             flags.entry(name.to_string()).or_insert_with(Vec::new).push(
                 Some(
@@ -663,4 +662,67 @@ async fn the_pull_request_comment_is_posted_and_its_url_is_an_output() {
         step.stdout
     );
     assert!(step.summary.contains("ecr:GetDownloadUrlForLayer"));
+}
+
+/// The last job of the audit workflow: `command: merge` over the matrix
+/// jobs' downloaded report artifacts gives one report, one summary and one
+/// SARIF file.
+#[test]
+fn merge_combines_the_matrix_jobs_reports() {
+    let step = run_step(
+        &[
+            ("command", "merge"),
+            ("reports", "artifacts/"),
+            ("sarif-file", "merged.sarif"),
+            ("comment", "never"),
+        ],
+        &[],
+        "pull_request.opened.json",
+        |ws| {
+            // Two matrix legs (here: two roles' policies) on one repository.
+            for (leg, policy) in [
+                ("documented", "aws-documented-push-policy.json"),
+                ("buildx", "buildx-push-policy.json"),
+            ] {
+                let dir = ws.join(format!("artifacts/report-{leg}"));
+                std::fs::create_dir_all(&dir).unwrap();
+                let out = Command::new(env!("CARGO_BIN_EXE_ecr-fargate-preflight"))
+                    .current_dir(root())
+                    .env_remove("GITHUB_ACTIONS")
+                    .args([
+                        "check",
+                        "--offline",
+                        "--format",
+                        "json",
+                        "--repository",
+                        "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app",
+                        "--policy",
+                        &format!("examples/policies/{policy}"),
+                        "--output",
+                    ])
+                    .arg(dir.join("ecr-fargate-preflight-report.json"))
+                    .output()
+                    .unwrap();
+                assert!(out.status.code().is_some_and(|c| c < 2), "{out:?}");
+            }
+        },
+    );
+    step.assert_no_panic();
+    assert_eq!(step.code, 1, "{}\n{}", step.stdout, step.stderr);
+    assert_eq!(step.outputs["verdict"], "fail");
+    assert_eq!(step.outputs["errors"], "1", "{:?}", step.outputs);
+    assert_eq!(step.outputs["sarif-file"], "merged.sarif");
+    let report = step.report();
+    assert_eq!(
+        report["targets"].as_array().map(Vec::len),
+        Some(2),
+        "{report}"
+    );
+    assert!(step.workspace.path().join("merged.sarif").exists());
+    assert!(step.summary.contains("ecr:GetDownloadUrlForLayer"));
+    assert!(
+        step.stdout.contains("merge --sarif=merged.sarif") || step.stdout.contains("merge "),
+        "{}",
+        step.stdout
+    );
 }

@@ -94,6 +94,7 @@ mod tests {
             fix: None,
             location,
             docs: String::new(),
+            targets: Vec::new(),
         }
     }
 

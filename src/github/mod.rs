@@ -31,6 +31,16 @@ pub fn mask(secret: &str) {
     let _ = out.flush();
 }
 
+/// Whether phase groups are printed: off when stdout carries the JSON or
+/// markdown report itself (`--format json` without `--output`), so the
+/// report stays parseable.
+static GROUPS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
+/// Turns phase groups ([`Group`]) on or off for this process.
+pub fn set_groups(enabled: bool) {
+    GROUPS.store(enabled, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// A collapsible `::group::` in the job log for one phase of a run. It ends
 /// (`::endgroup::`) when dropped. Outside GitHub Actions nothing is printed.
 /// Only our own text goes in: [`Group::line`] makes sure no line can start a
@@ -42,7 +52,7 @@ pub struct Group {
 impl Group {
     /// Opens a group titled `title` (under GitHub Actions).
     pub fn start(title: &str) -> Group {
-        let open = in_actions();
+        let open = in_actions() && GROUPS.load(std::sync::atomic::Ordering::Relaxed);
         if open {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "::group::{}", title.replace(['\r', '\n'], " "));

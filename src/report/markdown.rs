@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{Report, Verdict};
+use super::{Finding, Report, Verdict};
 
 /// Escapes text that came from AWS or the user so it cannot inject markdown or HTML.
 pub fn escape(text: &str) -> String {
@@ -99,65 +99,13 @@ pub fn render(report: &Report) -> String {
             escape(&id.source)
         );
     }
-    if !report.findings.is_empty() {
-        let _ = writeln!(
-            out,
-            "| severity | rule | finding | IAM action | resources |\n|---|---|---|---|---|"
-        );
-        for f in &report.findings {
-            let _ = writeln!(
-                out,
-                "| {} | [{}]({}) | {} | {} | {} |",
-                f.severity.as_str(),
-                escape(&f.rule),
-                f.docs,
-                escape(&f.title),
-                f.iam_action.as_deref().map(escape).unwrap_or_default(),
-                f.resources
-                    .iter()
-                    .map(|r| escape(r))
-                    .collect::<Vec<_>>()
-                    .join("<br>")
-            );
+    if report.targets.is_empty() {
+        if !report.findings.is_empty() {
+            let findings: Vec<&Finding> = report.findings.iter().collect();
+            write_findings(&mut out, &findings);
         }
-        out.push('\n');
-        for f in &report.findings {
-            let _ = writeln!(
-                out,
-                "<details><summary>{}: {}</summary>\n\n{}\n",
-                f.severity.as_str(),
-                escape(&f.title),
-                escape(&f.message)
-            );
-            if let Some(l) = &f.location {
-                let _ = writeln!(
-                    out,
-                    "**Where:** {}{}{}\n",
-                    l.file.as_deref().map(escape).unwrap_or_default(),
-                    l.line.map(|n| format!(":{n}")).unwrap_or_default(),
-                    l.address
-                        .as_deref()
-                        .map(|a| format!(" ({})", escape(a)))
-                        .unwrap_or_default()
-                );
-            }
-            if let Some(fix) = &f.fix {
-                let _ = writeln!(out, "**Fix:** {}\n", escape(&fix.description));
-                if let Some(s) = &fix.policy_statement {
-                    out.push_str(&fenced(
-                        "json",
-                        &serde_json::to_string_pretty(s).unwrap_or_default(),
-                    ));
-                }
-                if let Some(t) = &fix.terraform {
-                    out.push_str(&fenced("hcl", t));
-                }
-                if let Some(c) = &fix.aws_cli {
-                    out.push_str(&fenced("sh", c));
-                }
-            }
-            let _ = writeln!(out, "\n</details>\n");
-        }
+    } else {
+        write_targets(&mut out, report);
     }
     if !report.trace.is_empty() {
         let _ = writeln!(
@@ -181,6 +129,105 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(out, "\n</details>");
     }
     out
+}
+
+/// The findings table, then a collapsible block per finding with its fix.
+fn write_findings(out: &mut String, findings: &[&Finding]) {
+    let _ = writeln!(
+        out,
+        "| severity | rule | finding | IAM action | resources |\n|---|---|---|---|---|"
+    );
+    for f in findings {
+        let _ = writeln!(
+            out,
+            "| {} | [{}]({}) | {} | {} | {} |",
+            f.severity.as_str(),
+            escape(&f.rule),
+            f.docs,
+            escape(&f.title),
+            f.iam_action.as_deref().map(escape).unwrap_or_default(),
+            f.resources
+                .iter()
+                .map(|r| escape(r))
+                .collect::<Vec<_>>()
+                .join("<br>")
+        );
+    }
+    out.push('\n');
+    for f in findings {
+        let _ = writeln!(
+            out,
+            "<details><summary>{}: {}</summary>\n\n{}\n",
+            f.severity.as_str(),
+            escape(&f.title),
+            escape(&f.message)
+        );
+        if let Some(l) = &f.location {
+            let _ = writeln!(
+                out,
+                "**Where:** {}{}{}\n",
+                l.file.as_deref().map(escape).unwrap_or_default(),
+                l.line.map(|n| format!(":{n}")).unwrap_or_default(),
+                l.address
+                    .as_deref()
+                    .map(|a| format!(" ({})", escape(a)))
+                    .unwrap_or_default()
+            );
+        }
+        if let Some(fix) = &f.fix {
+            let _ = writeln!(out, "**Fix:** {}\n", escape(&fix.description));
+            if let Some(s) = &fix.policy_statement {
+                out.push_str(&fenced(
+                    "json",
+                    &serde_json::to_string_pretty(s).unwrap_or_default(),
+                ));
+            }
+            if let Some(t) = &fix.terraform {
+                out.push_str(&fenced("hcl", t));
+            }
+            if let Some(c) = &fix.aws_cli {
+                out.push_str(&fenced("sh", c));
+            }
+        }
+        let _ = writeln!(out, "\n</details>\n");
+    }
+}
+
+/// A table of the targets of an `audit` or `merge` report, then the findings
+/// grouped by the resource (or resources) they belong to.
+fn write_targets(out: &mut String, report: &Report) {
+    let _ = writeln!(
+        out,
+        "| target | verdict | errors | warnings | notices |\n|---|---|---|---|---|"
+    );
+    for t in &report.targets {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            escape(&t.label()),
+            match t.verdict {
+                Verdict::Pass => "✅ pass",
+                Verdict::Fail => "❌ fail",
+            },
+            t.summary.errors,
+            t.summary.warnings,
+            t.summary.notices
+        );
+    }
+    out.push('\n');
+    for (targets, findings) in report.grouped() {
+        let heading = if targets.is_empty() {
+            "General".to_string()
+        } else {
+            targets
+                .iter()
+                .map(|t| escape(&t.label()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(out, "### {heading}\n");
+        write_findings(out, &findings);
+    }
 }
 
 #[cfg(test)]

@@ -98,6 +98,115 @@ pub struct Finding {
     pub location: Option<Location>,
     /// Where to read more.
     pub docs: String,
+    /// The ids of the [`Target`]s the finding belongs to, in a report that
+    /// covers several (`audit`, `merge`); after a merge, every target it
+    /// was found for. Empty (and absent from the JSON) in a `check` report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
+}
+
+/// What kind of resource a [`Target`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    /// An ECR repository (`audit --repositories`, `--repository-prefix`).
+    Repository,
+    /// An ECS cluster and its services (`audit --cluster`).
+    Cluster,
+    /// A whole `check` report folded into a merge.
+    Check,
+}
+
+impl TargetKind {
+    /// The lowercase name used in every output format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Repository => "repository",
+            TargetKind::Cluster => "cluster",
+            TargetKind::Check => "check",
+        }
+    }
+}
+
+/// One resource a multi-resource report covers, with its own verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    /// Unique within the report: `<kind>:<account>:<region>:<name>`, as
+    /// findings' `targets` name it.
+    pub id: String,
+    /// What it is.
+    pub kind: TargetKind,
+    /// Repository name, cluster name, or what a merged `check` covered.
+    pub name: String,
+    /// Account id, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Region, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// `fail` when one of its findings is an error.
+    pub verdict: Verdict,
+    /// Counts of its findings by severity.
+    pub summary: Counts,
+    /// Its push probe or read-only push evaluation, when one ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push: Option<PushSummary>,
+    /// Its network checks, when they ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkSummary>,
+}
+
+impl Target {
+    /// A target with no findings yet; [`Report::with_targets`] fills in the
+    /// verdict and counts.
+    pub fn new(
+        kind: TargetKind,
+        name: impl Into<String>,
+        account: Option<String>,
+        region: Option<String>,
+    ) -> Target {
+        let name = name.into();
+        Target {
+            id: format!(
+                "{}:{}:{}:{name}",
+                kind.as_str(),
+                account.as_deref().unwrap_or(""),
+                region.as_deref().unwrap_or("")
+            ),
+            kind,
+            name,
+            account,
+            region,
+            verdict: Verdict::Pass,
+            summary: Counts::default(),
+            push: None,
+            network: None,
+        }
+    }
+
+    /// How the target is shown to a reader: `repository team/app (123456789012, us-east-1)`.
+    pub fn label(&self) -> String {
+        let place: Vec<&str> = [self.account.as_deref(), self.region.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        // A merge numbers a target id it sees again; the label must tell them apart too.
+        let copy = self
+            .id
+            .rsplit_once('#')
+            .map(|(_, n)| format!(" #{n}"))
+            .unwrap_or_default();
+        if place.is_empty() {
+            format!("{} {}{copy}", self.kind.as_str(), self.name)
+        } else {
+            format!(
+                "{} {} ({}){copy}",
+                self.kind.as_str(),
+                self.name,
+                place.join(", ")
+            )
+        }
+    }
 }
 
 /// A place in the user's files.
@@ -245,6 +354,10 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Every request made, in the order sent.
     pub trace: Vec<TraceEntry>,
+    /// The resources an `audit` or `merge` report covers, each with its own
+    /// verdict; findings name theirs in `targets`. Absent in a `check` report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<Target>,
 }
 
 /// Name and version of the tool that wrote a report.
@@ -305,7 +418,65 @@ impl Report {
             network: None,
             findings,
             trace,
+            targets: Vec::new(),
         }
+    }
+
+    /// Adds the targets, deriving each one's verdict and counts from the
+    /// findings that name it.
+    pub fn with_targets(mut self, mut targets: Vec<Target>) -> Report {
+        for t in &mut targets {
+            let count = |s| {
+                self.findings
+                    .iter()
+                    .filter(|f| f.severity == s && f.targets.contains(&t.id))
+                    .count()
+            };
+            t.summary = Counts {
+                errors: count(Severity::Error),
+                warnings: count(Severity::Warning),
+                notices: count(Severity::Notice),
+            };
+            t.verdict = if t.summary.errors > 0 {
+                Verdict::Fail
+            } else {
+                Verdict::Pass
+            };
+        }
+        self.targets = targets;
+        self
+    }
+
+    /// The findings grouped by the targets they belong to, in the order of
+    /// [`Report::targets`]: a finding shared by several targets forms its own
+    /// group, listed where its first target is; findings of no target come last.
+    pub fn grouped(&self) -> Vec<(Vec<&Target>, Vec<&Finding>)> {
+        let position = |id: &String| {
+            self.targets
+                .iter()
+                .position(|t| &t.id == id)
+                .unwrap_or(usize::MAX)
+        };
+        let mut groups: Vec<(Vec<String>, Vec<&Finding>)> = Vec::new();
+        for f in &self.findings {
+            let mut key = f.targets.clone();
+            key.sort_by_key(position);
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, v)) => v.push(f),
+                None => groups.push((key, vec![f])),
+            }
+        }
+        groups.sort_by_key(|(k, _)| k.first().map_or(usize::MAX, position));
+        groups
+            .into_iter()
+            .map(|(key, findings)| {
+                let targets = key
+                    .iter()
+                    .filter_map(|id| self.targets.iter().find(|t| &t.id == id))
+                    .collect();
+                (targets, findings)
+            })
+            .collect()
     }
 
     /// Adds the network section.

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use anstyle::{AnsiColor, Style};
 
-use super::{Report, Severity, Verdict};
+use super::{Finding, Report, Severity, Verdict};
 
 fn paint(on: bool, style: Style, text: &str) -> String {
     if on {
@@ -83,47 +83,12 @@ pub fn render(report: &Report, color: bool) -> String {
             );
         }
     }
-    for f in &report.findings {
-        let _ = writeln!(out);
-        let head = format!("{}[{}]", f.severity.as_str(), f.rule);
-        let _ = writeln!(
-            out,
-            "{} {}",
-            paint(color, severity_style(f.severity), &head),
-            f.title
-        );
-        let _ = writeln!(out, "  {}", f.message);
-        if let Some(l) = &f.location {
-            let place = match (&l.file, l.line) {
-                (Some(file), Some(line)) => format!("{file}:{line}"),
-                (Some(file), None) => file.clone(),
-                _ => String::new(),
-            };
-            let address = l
-                .address
-                .as_deref()
-                .map(|a| format!(" ({a})"))
-                .unwrap_or_default();
-            let _ = writeln!(out, "  at: {place}{address}");
+    if report.targets.is_empty() {
+        for f in &report.findings {
+            write_finding(&mut out, f, color);
         }
-        if let Some(fix) = &f.fix {
-            let _ = writeln!(out, "  fix: {}", fix.description);
-            if let Some(statement) = &fix.policy_statement {
-                let _ = writeln!(out, "  statement: {statement}");
-            }
-            if let Some(cli) = &fix.aws_cli {
-                let _ = writeln!(out, "  cli: {cli}");
-            }
-        }
-        if let Some(t) = &f
-            .fix
-            .as_ref()
-            .and_then(|x| x.terraform.as_ref())
-            .filter(|_| f.rule.starts_with("network/"))
-        {
-            let _ = writeln!(out, "  terraform:\n    {}", t.replace('\n', "\n    "));
-        }
-        let _ = writeln!(out, "  docs: {}", f.docs);
+    } else {
+        write_targets(&mut out, report, color);
     }
     if !report.trace.is_empty() {
         let _ = writeln!(out, "\ntrace (depth method status ms action path):");
@@ -153,4 +118,95 @@ pub fn render(report: &Report, color: bool) -> String {
         }
     }
     out
+}
+
+/// One finding: severity, rule and title, then the message, place, fix and docs.
+fn write_finding(out: &mut String, f: &Finding, color: bool) {
+    let _ = writeln!(out);
+    let head = format!("{}[{}]", f.severity.as_str(), f.rule);
+    let _ = writeln!(
+        out,
+        "{} {}",
+        paint(color, severity_style(f.severity), &head),
+        f.title
+    );
+    let _ = writeln!(out, "  {}", f.message);
+    if let Some(l) = &f.location {
+        let place = match (&l.file, l.line) {
+            (Some(file), Some(line)) => format!("{file}:{line}"),
+            (Some(file), None) => file.clone(),
+            _ => String::new(),
+        };
+        let address = l
+            .address
+            .as_deref()
+            .map(|a| format!(" ({a})"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  at: {place}{address}");
+    }
+    if let Some(fix) = &f.fix {
+        let _ = writeln!(out, "  fix: {}", fix.description);
+        if let Some(statement) = &fix.policy_statement {
+            let _ = writeln!(out, "  statement: {statement}");
+        }
+        if let Some(cli) = &fix.aws_cli {
+            let _ = writeln!(out, "  cli: {cli}");
+        }
+    }
+    if let Some(t) = &f
+        .fix
+        .as_ref()
+        .and_then(|x| x.terraform.as_ref())
+        .filter(|_| f.rule.starts_with("network/"))
+    {
+        let _ = writeln!(out, "  terraform:\n    {}", t.replace('\n', "\n    "));
+    }
+    let _ = writeln!(out, "  docs: {}", f.docs);
+}
+
+/// The targets of an `audit` or `merge` report, one line each, then the
+/// findings grouped by the target (or targets) they belong to.
+fn write_targets(out: &mut String, report: &Report, color: bool) {
+    let _ = writeln!(out, "  targets   {}", report.targets.len());
+    for t in &report.targets {
+        let verdict = match t.verdict {
+            Verdict::Pass => paint(color, AnsiColor::Green.on_default(), "pass"),
+            Verdict::Fail => paint(color, AnsiColor::Red.on_default(), "fail"),
+        };
+        let mut detail = Vec::new();
+        if let Some(p) = &t.push {
+            detail.push(format!("push {} ({} requests)", p.mode, p.requests));
+        }
+        if let Some(n) = &t.network {
+            detail.push(format!("{} workload(s)", n.workloads.len()));
+        }
+        let _ = writeln!(
+            out,
+            "            {verdict} {} — {} error(s), {} warning(s), {} notice(s){}",
+            t.label(),
+            t.summary.errors,
+            t.summary.warnings,
+            t.summary.notices,
+            if detail.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", detail.join(", "))
+            }
+        );
+    }
+    for (targets, findings) in report.grouped() {
+        let heading = if targets.is_empty() {
+            "general".to_string()
+        } else {
+            targets
+                .iter()
+                .map(|t| t.label())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(out, "\n== {heading}");
+        for f in findings {
+            write_finding(out, f, color);
+        }
+    }
 }

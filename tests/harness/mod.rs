@@ -374,3 +374,81 @@ pub fn check(gate: &Gate, args: &[&str], env: &[(&str, Option<&str>)]) -> Run {
         stdout,
     }
 }
+
+/// The tags of a repository straight on the registry (empty when it holds none).
+pub fn registry_tags(repository: &str) -> Vec<String> {
+    let s = stand_ins();
+    let (body, _) = curl(&[
+        "-u",
+        &format!("AWS:{}", s.password),
+        &format!("{}/v2/{repository}/tags/list", s.registry),
+    ]);
+    serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|v| v["tags"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|t| t.as_str().map(str::to_string))
+        .collect()
+}
+
+/// Runs `ecr-fargate-preflight <subcommand> --format json` plus `args` with
+/// the same environment as [`check`] (without `--registry-endpoint`, which
+/// only some subcommands take). `gate` points the AWS endpoints at a gate.
+pub fn run_subcommand(
+    gate: Option<&Gate>,
+    subcommand: &str,
+    args: &[&str],
+    env: &[(&str, Option<&str>)],
+) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecr-fargate-preflight"));
+    cmd.args([subcommand, "--format", "json"]);
+    cmd.args(args)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_CONFIG_FILE", "/nonexistent/config")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("ECR_FARGATE_PREFLIGHT_RETRY_BASE_MS", "5")
+        .env("NO_COLOR", "1");
+    if let Some(gate) = gate {
+        cmd.env("AWS_ENDPOINT_URL", &gate.url);
+    }
+    for var in [
+        "GITHUB_ACTIONS",
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_ROLE_ARN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_DEFAULT_REGION",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_ENDPOINT_URL",
+    ] {
+        if var != "AWS_ENDPOINT_URL" || gate.is_none() {
+            cmd.env_remove(var);
+        }
+    }
+    for (k, v) in env {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let out = cmd.output().expect("binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let json: String = stdout
+        .lines()
+        .filter(|l| !l.starts_with("::"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        report: serde_json::from_str(&json).unwrap_or(Value::Null),
+        stdout,
+    }
+}

@@ -1,0 +1,136 @@
+//! Where a finished report goes: rendered in `--format` to stdout or
+//! `--output`, and under GitHub Actions also to the job summary and outputs.
+//! Shared by every command that produces a [`crate::report::Report`]: stdout,
+//! `--output`, `--sarif`, and as the action the JSON report file and the
+//! pull-request comment.
+
+use std::io::Write;
+
+use secrecy::ExposeSecret;
+
+use crate::cli::Format;
+use crate::error::ExitCode;
+use crate::github;
+use crate::report;
+
+/// Where a finished report goes besides stdout.
+pub struct Delivery<'a> {
+    /// `--format`.
+    pub format: Format,
+    /// `--output`.
+    pub output: Option<std::path::PathBuf>,
+    /// `--sarif`.
+    pub sarif: Option<std::path::PathBuf>,
+    /// The action's run, when running as the action.
+    pub action: Option<&'a crate::action::ActionRun>,
+}
+
+/// Renders and writes the report everywhere it goes: stdout, `--output`,
+/// and as the action the JSON report file and the pull-request comment;
+/// under GitHub Actions the annotations, summary and outputs. A file that
+/// cannot be written makes the exit code 2 but stops nothing else.
+pub fn deliver(report: &report::Report, mut code: ExitCode, delivery: &Delivery<'_>) -> ExitCode {
+    let color = anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never;
+    let rendered = match delivery.format {
+        Format::Text => report::render_text(report, color),
+        Format::Json => report::render_json(report),
+        Format::Markdown => report::render_markdown(report),
+    };
+    let mut sarif_written = None;
+    if let Some(path) = &delivery.sarif {
+        match report::sarif::write_sarif_for_run(path, report, code) {
+            Ok(()) => sarif_written = Some(path.display().to_string()),
+            Err(e) => {
+                eprintln!("error: cannot write --sarif {}: {e}", path.display());
+                code = ExitCode::Usage;
+            }
+        }
+    }
+    let in_actions = github::in_actions();
+    let mut written = None;
+    let mut json_report = None;
+    if let Some(run) = delivery.action {
+        match std::fs::write(&run.report_file, report::render_json(report)) {
+            Ok(()) => json_report = Some(run.report_file.clone()),
+            Err(e) => {
+                eprintln!(
+                    "error: cannot write the JSON report to {}: {e}",
+                    run.report_file.display()
+                );
+                code = ExitCode::Usage;
+            }
+        }
+    }
+    match &delivery.output {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, &rendered) {
+                eprintln!("error: cannot write --output {}: {e}", path.display());
+                code = ExitCode::Usage;
+            } else {
+                written = Some(path.clone());
+            }
+            print_text(&report::render_text(report, color), in_actions);
+        }
+        None if delivery.format == Format::Text => print_text(&rendered, in_actions),
+        None => {
+            let _ = anstream::stdout().write_all(rendered.as_bytes());
+        }
+    }
+    let mut extra: Vec<(&'static str, String)> = sarif_written
+        .map(|path| ("sarif-file", path))
+        .into_iter()
+        .collect();
+    if let Some(run) = delivery.action
+        && in_actions
+        && run.comment != github::comment::CommentMode::Never
+    {
+        let _group = github::Group::start("Pull-request comment");
+        match &run.github_token {
+            None => println!(
+                "::notice title=ecr-fargate-preflight::No pull-request comment: the github-token input is empty. The findings are in the job summary and the annotations."
+            ),
+            Some(token) => {
+                let outcome = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime.block_on(github::comment::upsert_from_env(
+                        report,
+                        token.expose_secret(),
+                        Some(&run.comment_key),
+                        run.comment,
+                    )),
+                    Err(e) => github::comment::CommentOutcome::Failed {
+                        reason: format!("cannot start the async runtime: {e}"),
+                    },
+                };
+                if let Some(command) = outcome.workflow_command() {
+                    println!("{command}");
+                }
+                if let Some(url) = outcome.url() {
+                    println!("{url}");
+                    extra.push(("comment-url", url.to_string()));
+                }
+            }
+        }
+    }
+    if in_actions {
+        let report_path = json_report.or_else(|| {
+            (delivery.format == Format::Json)
+                .then_some(written)
+                .flatten()
+        });
+        github::publish::publish(report, report_path.as_deref(), &extra);
+    }
+    code
+}
+
+/// Prints the text report, inside a collapsible group under GitHub Actions.
+fn print_text(text: &str, in_actions: bool) {
+    let title = "ecr-fargate-preflight report";
+    let _ = if in_actions {
+        github::publish::print_grouped(&mut anstream::stdout(), title, text)
+    } else {
+        anstream::stdout().write_all(text.as_bytes())
+    };
+}
