@@ -15,7 +15,6 @@ use std::time::Instant;
 
 use aws_sdk_ecr::error::ProvideErrorMetadata;
 use futures_util::{StreamExt, stream};
-use reqwest::Url;
 
 use crate::aws::credentials::{self, CredentialOptions, Session};
 use crate::aws::repository::{Repository, RepositoryRef};
@@ -28,7 +27,7 @@ use crate::policy::evaluate::PolicySet;
 use crate::policy::flows::{PushTarget, push_flow, push_requests};
 use crate::policy::live::{self, RolePolicies};
 use crate::push::diagnose::fix_for;
-use crate::push::image::{Attestations, Platform};
+use crate::push::image::Attestations;
 use crate::report::{Finding, Report, Severity, Target, TargetKind, TraceEntry};
 use crate::rules::{self, Rule};
 
@@ -120,29 +119,9 @@ impl AuditConfig {
                 "nothing to audit: give --repositories, --repository-prefix or --cluster".into(),
             ));
         }
-        let mut platforms = Vec::new();
-        for p in args.platforms.iter().filter(|p| !p.trim().is_empty()) {
-            let platform =
-                Platform::parse(p).map_err(|e| UsageError(format!("--platforms: {e}")))?;
-            if !platforms.contains(&platform) {
-                platforms.push(platform);
-            }
-        }
-        if platforms.is_empty() {
-            return Err(UsageError("--platforms: give at least one platform".into()));
-        }
-        let registry_endpoint = args
-            .registry_endpoint
-            .as_deref()
-            .map(|u| {
-                Url::parse(u)
-                    .ok()
-                    .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
-                    .ok_or_else(|| {
-                        UsageError(format!("--registry-endpoint: `{u}` is not an http(s) URL"))
-                    })
-            })
-            .transpose()?;
+        let platforms = crate::check::parse_platforms(&args.platforms)?;
+        let registry_endpoint =
+            crate::check::parse_registry_endpoint(args.registry_endpoint.as_deref())?;
         let credentials = CredentialOptions {
             role_to_assume: args.role_to_assume.clone(),
             role_session_name: args.role_session_name.clone(),

@@ -81,32 +81,8 @@ impl CheckConfig {
                 "--offline makes no AWS call, but --cluster and --task-definition are discovered live: use --snapshot or --terraform-plan offline".into(),
             ));
         }
-        let mut platforms = Vec::new();
-        for p in args.platforms.iter().filter(|p| !p.trim().is_empty()) {
-            let platform =
-                Platform::parse(p).map_err(|e| UsageError(format!("--platforms: {e}")))?;
-            if platforms.contains(&platform) {
-                return Err(UsageError(format!(
-                    "--platforms: {platform} is listed twice"
-                )));
-            }
-            platforms.push(platform);
-        }
-        if platforms.is_empty() {
-            return Err(UsageError("--platforms: give at least one platform".into()));
-        }
-        let registry_endpoint = args
-            .registry_endpoint
-            .as_deref()
-            .map(|u| {
-                Url::parse(u)
-                    .ok()
-                    .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
-                    .ok_or_else(|| {
-                        UsageError(format!("--registry-endpoint: `{u}` is not an http(s) URL"))
-                    })
-            })
-            .transpose()?;
+        let platforms = parse_platforms(&args.platforms)?;
+        let registry_endpoint = parse_registry_endpoint(args.registry_endpoint.as_deref())?;
         if let Some(tag) = &args.read_tag {
             let valid = !tag.is_empty()
                 && tag.len() <= 128
@@ -142,6 +118,38 @@ impl CheckConfig {
             args,
         })
     }
+}
+
+/// Parses `--platforms`: at least one, none twice.
+pub fn parse_platforms(values: &[String]) -> Result<Vec<Platform>, UsageError> {
+    let mut platforms = Vec::new();
+    for p in values.iter().filter(|p| !p.trim().is_empty()) {
+        let platform = Platform::parse(p).map_err(|e| UsageError(format!("--platforms: {e}")))?;
+        if platforms.contains(&platform) {
+            return Err(UsageError(format!(
+                "--platforms: {platform} is listed twice"
+            )));
+        }
+        platforms.push(platform);
+    }
+    if platforms.is_empty() {
+        return Err(UsageError("--platforms: give at least one platform".into()));
+    }
+    Ok(platforms)
+}
+
+/// Parses `--registry-endpoint`: an http(s) URL with a host.
+pub fn parse_registry_endpoint(value: Option<&str>) -> Result<Option<Url>, UsageError> {
+    value
+        .map(|u| {
+            Url::parse(u)
+                .ok()
+                .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
+                .ok_or_else(|| {
+                    UsageError(format!("--registry-endpoint: `{u}` is not an http(s) URL"))
+                })
+        })
+        .transpose()
 }
 
 /// Runs the check. `Err` only for usage errors (exit 2); everything else,

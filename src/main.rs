@@ -73,15 +73,9 @@ fn run_check(
         Ok(c) => c,
         Err(e) => return usage(&e.to_string()),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::CouldNotRun;
-        }
+        Err(code) => return code,
     };
     let format = config.args.format;
     let output = config.args.output.clone();
@@ -120,15 +114,9 @@ fn run_audit(args: AuditArgs, action: Option<&action::ActionRun>) -> ExitCode {
         Ok(c) => c,
         Err(e) => return usage(&e.to_string()),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::CouldNotRun;
-        }
+        Err(code) => return code,
     };
     match runtime.block_on(audit::run(config)) {
         Ok((report, code)) => output::deliver(&report, code, &delivery),
@@ -158,6 +146,17 @@ fn run_merge(args: MergeArgs, action: Option<&action::ActionRun>) -> ExitCode {
             action,
         },
     )
+}
+
+/// The async runtime the checks run on.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::CouldNotRun
+        })
 }
 
 /// A bad input of the action: an error annotation, and the message on stderr; exit 2.
