@@ -290,6 +290,15 @@ pub fn in_input_terms(message: &str, command: &str) -> String {
         .trim_start_matches("error: ")
         .to_string();
     if let Some(sub) = root.find_subcommand(command) {
+        // Positionals: clap shows them by value name (`<FILE|DIR>...`).
+        for arg in sub.get_positionals() {
+            let input = input_name(arg.get_id().as_str());
+            for name in arg.get_value_names().unwrap_or_default() {
+                for shown in [format!("<{name}>..."), format!("<{name}>")] {
+                    text = text.replace(&shown, &format!("input `{input}`"));
+                }
+            }
+        }
         let mut longs: Vec<&str> = sub.get_arguments().filter_map(|a| a.get_long()).collect();
         // Longest first, so `--policy` does not rewrite part of `--policy-files`.
         longs.sort_by_key(|l| std::cmp::Reverse(l.len()));
@@ -469,6 +478,42 @@ mod tests {
         let c = run(&[("INPUT_REPOSITORY", "a"), ("INPUT_AWS-REGION", "us-east-1")]).unwrap();
         assert_ne!(a.comment_key, b.comment_key);
         assert_eq!(a.comment_key, c.comment_key);
+    }
+
+    #[test]
+    fn audit_and_merge_read_their_own_inputs() {
+        let r = run(&[
+            ("INPUT_COMMAND", "audit"),
+            ("INPUT_CLUSTER", "production\nbatch\n"),
+            ("INPUT_REPOSITORY-PREFIX", "team/"),
+            ("INPUT_PUSH-PROBE", "false"),
+            ("INPUT_CONCURRENCY", "8"),
+            ("INPUT_SARIF-FILE", "audit.sarif"),
+            // A check-only input is not passed to audit.
+            ("INPUT_DRY-RUN", "true"),
+        ])
+        .unwrap();
+        let Command::Audit(a) = &r.cli.command else {
+            panic!("{:?}", r.cli.command)
+        };
+        assert_eq!(a.cluster, ["production", "batch"]);
+        assert_eq!(a.repository_prefix.as_deref(), Some("team/"));
+        assert!(!a.push_probe);
+        assert_eq!(a.concurrency, 8);
+        assert_eq!(a.sarif, Some(PathBuf::from("audit.sarif")));
+        let r = run(&[
+            ("INPUT_COMMAND", "merge"),
+            ("INPUT_REPORTS", "reports/\nextra.json"),
+        ])
+        .unwrap();
+        let Command::Merge(m) = &r.cli.command else {
+            panic!("{:?}", r.cli.command)
+        };
+        assert_eq!(m.inputs, [PathBuf::from("reports/"), "extra.json".into()]);
+        let e = run(&[("INPUT_COMMAND", "merge")]).unwrap_err();
+        assert!(e.0.contains("input `reports`"), "{e}");
+        let e = run(&[("INPUT_COMMAND", "audit"), ("INPUT_CONCURRENCY", "0")]).unwrap_err();
+        assert!(e.0.contains("input `concurrency`"), "{e}");
     }
 
     #[test]
