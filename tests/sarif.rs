@@ -98,8 +98,9 @@ fn assert_github_properties(doc: &Value) {
             !uri.is_empty() && !uri.starts_with('/') && !uri.starts_with("./"),
             "{uri}"
         );
+        // No parent segment (`a..b` is a name, `..` is a way out of the root).
         assert!(
-            !uri.contains('\\') && !uri.contains(' ') && !uri.contains(".."),
+            !uri.contains('\\') && !uri.contains(' ') && !uri.split('/').any(|s| s == ".."),
             "{uri}"
         );
         assert!(uri.is_ascii(), "percent-encoded: {uri}");
@@ -675,4 +676,22 @@ proptest::proptest! {
         let doc = valid(&render_sarif(&report(vec![finding]), &options));
         assert_github_properties(&doc);
     }
+}
+
+/// Found by the property test: a name with two dots in it (`8..z`) is a
+/// name, not a way out of the root, and stays in the URI.
+#[test]
+fn a_name_with_two_dots_is_not_a_parent_segment() {
+    let finding = rules::PUSH_ACCESS_DENIED
+        .finding("t", "m")
+        .with_location(Some(Location {
+            file: Some("P 8..z#/ém8".into()),
+            line: Some(3),
+            address: None,
+        }));
+    let doc = valid(&render_sarif(&report(vec![finding]), &root_options()));
+    assert_github_properties(&doc);
+    let (uri, line) = artifact(&results(&doc)[0]);
+    assert_eq!(uri, "P%208..z%23/%C3%A9m8");
+    assert_eq!(line, 3);
 }
