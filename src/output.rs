@@ -69,7 +69,11 @@ pub fn deliver(report: &report::Report, mut code: ExitCode, delivery: &Delivery<
             } else {
                 written = Some(path.clone());
             }
-            print_text(&report::render_text(report, color), in_actions);
+            let text = match delivery.format {
+                Format::Text => rendered,
+                _ => report::render_text(report, color),
+            };
+            print_text(&text, in_actions);
         }
         None if delivery.format == Format::Text => print_text(&rendered, in_actions),
         None => {

@@ -325,54 +325,12 @@ impl Run {
 /// plus `args`, with test credentials, AWS endpoints on the gate, and a clean
 /// environment. `env` adds or (with `None`) removes variables.
 pub fn check(gate: &Gate, args: &[&str], env: &[(&str, Option<&str>)]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecr-fargate-preflight"));
-    cmd.args(["check", "--format", "json"]);
+    let mut all = Vec::with_capacity(args.len() + 2);
     if !args.contains(&"--registry-endpoint") {
-        cmd.args(["--registry-endpoint", &gate.url]);
+        all.extend(["--registry-endpoint", gate.url.as_str()]);
     }
-    cmd.args(args)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", &gate.url)
-        .env("AWS_CONFIG_FILE", "/nonexistent/config")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("ECR_FARGATE_PREFLIGHT_RETRY_BASE_MS", "5")
-        .env("NO_COLOR", "1");
-    for var in [
-        "GITHUB_ACTIONS",
-        "ACTIONS_ID_TOKEN_REQUEST_URL",
-        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-        "AWS_PROFILE",
-        "AWS_SESSION_TOKEN",
-        "AWS_ROLE_ARN",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-        "AWS_DEFAULT_REGION",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    ] {
-        cmd.env_remove(var);
-    }
-    for (k, v) in env {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-    let out = cmd.output().expect("binary runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let json: String = stdout
-        .lines()
-        .filter(|l| !l.starts_with("::"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        report: serde_json::from_str(&json).unwrap_or(Value::Null),
-        stdout,
-    }
+    all.extend_from_slice(args);
+    run_subcommand(Some(gate), "check", &all, env)
 }
 
 /// The tags of a repository straight on the registry (empty when it holds none).
