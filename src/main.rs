@@ -8,7 +8,7 @@ use ecr_fargate_preflight::check::{self, CheckConfig};
 use ecr_fargate_preflight::cli::{AuditArgs, Cli, Command, Format, MergeArgs};
 use ecr_fargate_preflight::error::ExitCode;
 use ecr_fargate_preflight::output::{self, Delivery};
-use ecr_fargate_preflight::{action, github, merge, push, rules};
+use ecr_fargate_preflight::{action, console, github, merge, push, rules};
 
 fn main() -> ProcessExit {
     // The image's entrypoint is the binary: with no arguments inside GitHub
@@ -16,23 +16,24 @@ fn main() -> ProcessExit {
     if std::env::args_os().len() <= 1 && github::in_actions() {
         return ProcessExit::from(run_action() as u8);
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return ProcessExit::from(clap_error(&e) as u8),
+    };
     let code = match cli.command {
         Command::Rules(args) => {
-            if args.endpoints {
-                print!(
-                    "{}",
-                    ecr_fargate_preflight::network::endpoints::markdown_table()
-                );
+            let text = if args.endpoints {
+                ecr_fargate_preflight::network::endpoints::markdown_table()
             } else if args.requests {
-                print!("{}", push::steps::markdown_table());
+                push::steps::markdown_table()
             } else if args.markdown {
-                print!("{}", rules::markdown_table());
+                rules::markdown_table()
             } else {
-                for r in rules::all() {
-                    println!("{:<32} {:<8} {}", r.id, r.severity.as_str(), r.what);
-                }
-            }
+                rules::all()
+                    .map(|r| format!("{:<32} {:<8} {}\n", r.id, r.severity.as_str(), r.what))
+                    .collect()
+            };
+            console::document(&text, false);
             ExitCode::Clean
         }
         Command::Check(args) => run_check(*args, None),
@@ -154,25 +155,41 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
         .enable_all()
         .build()
         .map_err(|e| {
-            eprintln!("error: cannot start the async runtime: {e}");
+            console::err(&format!("error: cannot start the async runtime: {e}"));
             ExitCode::CouldNotRun
         })
 }
 
 /// A bad input of the action: an error annotation, and the message on stderr; exit 2.
 fn action_usage(message: &str) -> ExitCode {
-    if github::in_actions() {
-        println!(
-            "::error title=ecr-fargate-preflight::{}",
-            github::annotations::escape_data(message)
-        );
-    }
+    console::command(
+        console::Command::Error,
+        &[("title", "ecr-fargate-preflight".into())],
+        message,
+    );
     usage(message)
 }
 
 fn usage(message: &str) -> ExitCode {
-    eprintln!("error: {message}");
+    console::err(&format!("error: {message}"));
     ExitCode::Usage
+}
+
+/// A command line clap could not parse, or `--help` / `--version`: clap's
+/// text through the console (an error quotes the raw arguments), on the
+/// stream and with the exit code clap would use (2 for errors, 0 for help).
+fn clap_error(e: &clap::Error) -> ExitCode {
+    let text = e.render().to_string();
+    if e.use_stderr() {
+        console::err(text.trim_end());
+    } else {
+        console::out(&text);
+    }
+    if e.exit_code() == 0 {
+        ExitCode::Clean
+    } else {
+        ExitCode::Usage
+    }
 }
 
 /// Logs go to stderr. The filter is fixed, not read from RUST_LOG: the SDK's
@@ -185,7 +202,7 @@ fn init_logging(verbose: bool) {
     ));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(console::LogWriter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();

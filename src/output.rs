@@ -4,11 +4,10 @@
 //! `--output`, `--sarif`, and as the action the JSON report file and the
 //! pull-request comment.
 
-use std::io::Write;
-
 use secrecy::ExposeSecret;
 
 use crate::cli::Format;
+use crate::console;
 use crate::error::ExitCode;
 use crate::github;
 use crate::report;
@@ -41,7 +40,10 @@ pub fn deliver(report: &report::Report, mut code: ExitCode, delivery: &Delivery<
         match report::sarif::write_sarif_for_run(path, report, code) {
             Ok(()) => sarif_written = Some(path.display().to_string()),
             Err(e) => {
-                eprintln!("error: cannot write --sarif {}: {e}", path.display());
+                console::err(&format!(
+                    "error: cannot write --sarif {}: {e}",
+                    path.display()
+                ));
                 code = ExitCode::Usage;
             }
         }
@@ -53,10 +55,10 @@ pub fn deliver(report: &report::Report, mut code: ExitCode, delivery: &Delivery<
         match std::fs::write(&run.report_file, report::render_json(report)) {
             Ok(()) => json_report = Some(run.report_file.clone()),
             Err(e) => {
-                eprintln!(
+                console::err(&format!(
                     "error: cannot write the JSON report to {}: {e}",
                     run.report_file.display()
-                );
+                ));
                 code = ExitCode::Usage;
             }
         }
@@ -64,7 +66,10 @@ pub fn deliver(report: &report::Report, mut code: ExitCode, delivery: &Delivery<
     match &delivery.output {
         Some(path) => {
             if let Err(e) = std::fs::write(path, &rendered) {
-                eprintln!("error: cannot write --output {}: {e}", path.display());
+                console::err(&format!(
+                    "error: cannot write --output {}: {e}",
+                    path.display()
+                ));
                 code = ExitCode::Usage;
             } else {
                 written = Some(path.clone());
@@ -73,12 +78,10 @@ pub fn deliver(report: &report::Report, mut code: ExitCode, delivery: &Delivery<
                 Format::Text => rendered,
                 _ => report::render_text(report, color),
             };
-            print_text(&text, in_actions);
+            print_text(&text);
         }
-        None if delivery.format == Format::Text => print_text(&rendered, in_actions),
-        None => {
-            let _ = anstream::stdout().write_all(rendered.as_bytes());
-        }
+        None if delivery.format == Format::Text => print_text(&rendered),
+        None => console::document(&rendered, delivery.format == Format::Json),
     }
     let mut extra: Vec<(&'static str, String)> = sarif_written
         .map(|path| ("sarif-file", path))
@@ -90,8 +93,10 @@ pub fn deliver(report: &report::Report, mut code: ExitCode, delivery: &Delivery<
     {
         let _group = github::Group::start("Pull-request comment");
         match &run.github_token {
-            None => println!(
-                "::notice title=ecr-fargate-preflight::No pull-request comment: the github-token input is empty. The findings are in the job summary and the annotations."
+            None => console::command(
+                console::Command::Notice,
+                &[("title", "ecr-fargate-preflight".into())],
+                "No pull-request comment: the github-token input is empty. The findings are in the job summary and the annotations.",
             ),
             Some(token) => {
                 let outcome = match tokio::runtime::Builder::new_current_thread()
@@ -109,10 +114,10 @@ pub fn deliver(report: &report::Report, mut code: ExitCode, delivery: &Delivery<
                     },
                 };
                 if let Some(command) = outcome.workflow_command() {
-                    println!("{command}");
+                    console::annotation_line(&command);
                 }
                 if let Some(url) = outcome.url() {
-                    println!("{url}");
+                    console::out(url);
                     extra.push(("comment-url", url.to_string()));
                 }
             }
@@ -129,12 +134,8 @@ pub fn deliver(report: &report::Report, mut code: ExitCode, delivery: &Delivery<
     code
 }
 
-/// Prints the text report, inside a collapsible group under GitHub Actions.
-fn print_text(text: &str, in_actions: bool) {
-    let title = "ecr-fargate-preflight report";
-    let _ = if in_actions {
-        github::publish::print_grouped(&mut anstream::stdout(), title, text)
-    } else {
-        anstream::stdout().write_all(text.as_bytes())
-    };
+/// Prints the text report, inside a collapsible group with workflow
+/// commands stopped under GitHub Actions.
+fn print_text(text: &str) {
+    console::block("ecr-fargate-preflight report", text);
 }

@@ -28,25 +28,23 @@ pub fn escape_property(text: &str) -> String {
 /// One annotation line for a finding, without the trailing newline.
 /// `file` and `line` are set only when the finding's location names a file.
 pub fn annotation(finding: &Finding) -> String {
+    use crate::console::{Command, format_command};
     let mut props = Vec::new();
     if let Some(loc) = &finding.location
         && let Some(file) = &loc.file
     {
-        props.push(format!("file={}", escape_property(file)));
+        props.push(("file", file.clone()));
         if let Some(line) = loc.line {
-            props.push(format!("line={line}"));
+            props.push(("line", line.to_string()));
         }
     }
-    props.push(format!(
-        "title={}",
-        escape_property(&format!("{}: {}", finding.rule, finding.title))
-    ));
-    format!(
-        "::{} {}::{}",
-        finding.severity.as_str(),
-        props.join(","),
-        escape_data(&finding.message)
-    )
+    props.push(("title", format!("{}: {}", finding.rule, finding.title)));
+    let command = match finding.severity {
+        Severity::Error => Command::Error,
+        Severity::Warning => Command::Warning,
+        Severity::Notice => Command::Notice,
+    };
+    format_command(command, &props, &finding.message)
 }
 
 /// The annotation lines for a report's findings, in the report's order
@@ -70,8 +68,10 @@ pub fn annotations(report: &Report) -> Vec<String> {
         }
     }
     if overflow > 0 {
-        lines.push(format!(
-            "::notice::{overflow} more findings are in the job summary"
+        lines.push(crate::console::format_command(
+            crate::console::Command::Notice,
+            &[("title", "ecr-fargate-preflight".to_string())],
+            &format!("{overflow} more findings are in the job summary"),
         ));
     }
     lines
@@ -153,10 +153,10 @@ mod tests {
         let count = |p: &str| lines.iter().filter(|l| l.starts_with(p)).count();
         assert_eq!(count("::error "), 10);
         assert_eq!(count("::warning "), 10);
-        assert_eq!(count("::notice "), 3);
+        assert_eq!(count("::notice "), 4, "three notices and the overflow");
         assert_eq!(
             lines.last().unwrap(),
-            "::notice::3 more findings are in the job summary"
+            "::notice title=ecr-fargate-preflight::3 more findings are in the job summary"
         );
         assert_eq!(lines.len(), 24);
     }

@@ -8,27 +8,24 @@ pub mod outputs;
 pub mod publish;
 pub mod summary;
 
-use std::io::Write;
+use crate::console::{self, Command};
 
 /// Whether we run inside GitHub Actions (`GITHUB_ACTIONS=true`).
 pub fn in_actions() -> bool {
     std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
 }
 
-/// Tells the runner to mask `secret` in all later log output
-/// (`::add-mask::`), when running under GitHub Actions. Called the moment a
-/// secret is obtained, before anything else is printed. Multi-line secrets
-/// are masked line by line, as the runner matches per line.
+/// Hides `secret` from everything printed later: the console redacts it
+/// from every write (at every log level, in or out of GitHub Actions), and
+/// under GitHub Actions the runner is told to mask it (`::add-mask::`).
+/// Called the moment a secret is obtained, before anything else is
+/// printed. Multi-line secrets are masked line by line, as the runner
+/// matches per line.
 pub fn mask(secret: &str) {
-    if !in_actions() {
-        return;
-    }
-    let mut out = std::io::stdout().lock();
+    console::register_secret(secret);
     for line in secret.lines().filter(|l| !l.trim().is_empty()) {
-        // A failed write to stdout means nobody reads the log: nothing to protect.
-        let _ = writeln!(out, "::add-mask::{line}");
+        console::command(Command::AddMask, &[], line);
     }
-    let _ = out.flush();
 }
 
 /// Whether phase groups are printed: off when stdout carries the JSON or
@@ -43,8 +40,9 @@ pub fn set_groups(enabled: bool) {
 
 /// A collapsible `::group::` in the job log for one phase of a run. It ends
 /// (`::endgroup::`) when dropped. Outside GitHub Actions nothing is printed.
-/// Only our own text goes in: [`Group::line`] makes sure no line can start a
-/// workflow command.
+/// Its title and lines may hold text that is not ours (a repository name,
+/// an ARN, a registry's error): they go through [`console`], so no line can
+/// start a workflow command.
 pub struct Group {
     open: bool,
 }
@@ -54,37 +52,23 @@ impl Group {
     pub fn start(title: &str) -> Group {
         let open = in_actions() && GROUPS.load(std::sync::atomic::Ordering::Relaxed);
         if open {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "::group::{}", title.replace(['\r', '\n'], " "));
-            let _ = out.flush();
+            console::command(Command::Group, &[], &title.replace(['\r', '\n'], " "));
         }
         Group { open }
     }
 
-    /// Prints one line inside the group; a line that would start with `::`
-    /// is indented so the runner cannot take it for a command.
+    /// Prints text inside the group, made inert by [`console::out`].
     pub fn line(&self, text: &str) {
-        if !self.open {
-            return;
+        if self.open {
+            console::out(text);
         }
-        let mut out = std::io::stdout().lock();
-        for l in text.lines() {
-            let _ = if l.trim_start().starts_with("::") {
-                writeln!(out, "  {l}")
-            } else {
-                writeln!(out, "{l}")
-            };
-        }
-        let _ = out.flush();
     }
 }
 
 impl Drop for Group {
     fn drop(&mut self) {
         if self.open {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "::endgroup::");
-            let _ = out.flush();
+            console::command(Command::EndGroup, &[], "");
         }
     }
 }

@@ -78,7 +78,7 @@ pub fn write_outputs(path: &Path, outputs: &[(&str, String)]) -> std::io::Result
     for (name, value) in outputs {
         match format_output(name, value, &new_delimiter()) {
             Ok(line) => text.push_str(&line),
-            Err(e) => eprintln!("warning: {e}"),
+            Err(e) => crate::console::err(&format!("warning: {e}")),
         }
     }
     let mut file = std::fs::OpenOptions::new()
