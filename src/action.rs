@@ -123,6 +123,29 @@ fn read(get: &dyn Fn(&str) -> Option<String>, input: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// Reads an input that holds one value: a line break or any other control
+/// character in it is refused before the value is used or echoed (inputs
+/// are often filled from text others control, such as branch names).
+fn read_one(
+    get: &dyn Fn(&str) -> Option<String>,
+    input: &str,
+) -> Result<Option<String>, UsageError> {
+    let value = read(get, input);
+    if let Some(v) = &value {
+        crate::validate::plain_text(v).map_err(|e| UsageError(format!("input `{input}`: {e}")))?;
+    }
+    Ok(value)
+}
+
+/// Checks each value of a list input (one per line or comma-separated)
+/// for control characters.
+fn check_list(input: &str, value: &str) -> Result<(), UsageError> {
+    for v in list(value) {
+        crate::validate::plain_text(v).map_err(|e| UsageError(format!("input `{input}`: {e}")))?;
+    }
+    Ok(())
+}
+
 /// Parses a boolean input as the toolkit's `getBooleanInput` does (YAML 1.2
 /// core schema).
 fn boolean(input: &str, value: &str) -> Result<bool, UsageError> {
@@ -146,6 +169,14 @@ fn list(value: &str) -> impl Iterator<Item = &str> {
 /// Builds the run from the inputs. `get` looks up an environment variable
 /// (`std::env::var(..).ok()` in the binary; a map in tests).
 pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<ActionRun, UsageError> {
+    // The token first: masked before anything else can be printed.
+    let github_token = read(get, "github-token").map(|t| {
+        crate::github::mask(&t);
+        SecretString::from(t)
+    });
+    for input in ACTION_ONLY.iter().filter(|i| **i != "github-token") {
+        read_one(get, input)?;
+    }
     let command = read(get, "command").unwrap_or_else(|| "check".into());
     if !COMMANDS.contains(&command.as_str()) {
         return Err(UsageError(format!(
@@ -168,10 +199,6 @@ pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<ActionRun, Usage
         .unwrap_or_default()
         .parse()
         .map_err(|e| UsageError(format!("input `comment`: {e}")))?;
-    let github_token = read(get, "github-token").map(|t| {
-        crate::github::mask(&t);
-        SecretString::from(t)
-    });
 
     let root = Cli::command();
     let sub = root
@@ -190,6 +217,13 @@ pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<ActionRun, Usage
         let Some(value) = read(get, input) else {
             continue;
         };
+        match arg.get_action() {
+            ArgAction::Append => check_list(input, &value)?,
+            _ if flag.is_none() => check_list(input, &value)?,
+            _ => {
+                read_one(get, input)?;
+            }
+        }
         if command == "check" && flag.is_some_and(|f| dropped.contains(&f)) {
             continue;
         }

@@ -114,6 +114,14 @@ impl AuditConfig {
             .map(|c| c.trim().to_string())
             .filter(|c| !c.is_empty())
             .collect();
+        for cluster in &clusters {
+            crate::validate::ecs_name(cluster, "cluster")
+                .map_err(|e| UsageError(format!("--cluster: {e}")))?;
+        }
+        if let Some(prefix) = &repository_prefix {
+            crate::validate::plain_text(prefix)
+                .map_err(|e| UsageError(format!("--repository-prefix: {e}")))?;
+        }
         if repositories.is_empty() && repository_prefix.is_none() && clusters.is_empty() {
             return Err(UsageError(
                 "nothing to audit: give --repositories, --repository-prefix or --cluster".into(),

@@ -83,6 +83,7 @@ impl CheckConfig {
         }
         let platforms = parse_platforms(&args.platforms)?;
         let registry_endpoint = parse_registry_endpoint(args.registry_endpoint.as_deref())?;
+        validate_targets(&args)?;
         if let Some(tag) = &args.read_tag {
             let valid = !tag.is_empty()
                 && tag.len() <= 128
@@ -118,6 +119,38 @@ impl CheckConfig {
             args,
         })
     }
+}
+
+/// Checks the names and ids of what to look at, before any is used or
+/// echoed: `--cluster`, `--service`, `--task-definition`, `--subnets`,
+/// `--security-groups`, `--principal`.
+fn validate_targets(args: &CheckArgs) -> Result<(), UsageError> {
+    use crate::validate;
+    let named = |flag: &str, result: Result<(), String>| {
+        result.map_err(|e| UsageError(format!("--{flag}: {e}")))
+    };
+    if let Some(cluster) = &args.cluster {
+        named("cluster", validate::ecs_name(cluster, "cluster"))?;
+    }
+    for service in &args.services {
+        named("service", validate::ecs_name(service, "service"))?;
+    }
+    if let Some(task_definition) = &args.task_definition {
+        named(
+            "task-definition",
+            validate::task_definition(task_definition),
+        )?;
+    }
+    for subnet in &args.subnets {
+        named("subnets", validate::ec2_id(subnet, "subnet"))?;
+    }
+    for group in &args.security_groups {
+        named("security-groups", validate::ec2_id(group, "sg"))?;
+    }
+    if let Some(principal) = &args.principal {
+        named("principal", validate::principal(principal))?;
+    }
+    Ok(())
 }
 
 /// Parses `--platforms`: at least one, none twice.

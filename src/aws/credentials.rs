@@ -261,8 +261,14 @@ fn trust_policy_fix(role: &str, audience: &str) -> Fix {
 /// Checks `--role-to-assume` and `--role-session-name` before any call.
 pub fn validate(options: &CredentialOptions) -> Result<(), String> {
     if let Some(role) = &options.role_to_assume {
+        if let Err(e) = crate::validate::plain_text(role) {
+            return Err(format!("--role-to-assume: {e}"));
+        }
         let parts: Vec<&str> = role.splitn(6, ':').collect();
         let ok = parts.len() == 6
+            && parts[5]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-/".contains(c))
             && parts[0] == "arn"
             && parts[2] == "iam"
             && parts[4].len() == 12
@@ -275,7 +281,16 @@ pub fn validate(options: &CredentialOptions) -> Result<(), String> {
             ));
         }
     }
+    if let Err(e) = crate::validate::plain_text(&options.audience) {
+        return Err(format!("--audience: {e}"));
+    }
+    if let Some(region) = &options.region {
+        crate::validate::region(region).map_err(|e| format!("--region: {e}"))?;
+    }
     let name = &options.role_session_name;
+    if let Err(e) = crate::validate::plain_text(name) {
+        return Err(format!("--role-session-name: {e}"));
+    }
     if name.len() < 2
         || name.len() > 64
         || !name
