@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde_json::Value;
 
 pub mod github;
+pub mod runner;
 
 /// The long-running stand-ins, from the environment `scripts/test` sets.
 pub struct StandIns {
