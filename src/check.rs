@@ -371,8 +371,8 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
 
 /// Reads and checks a saved snapshot.
 pub fn load_snapshot(path: &std::path::Path) -> Result<NetworkSnapshot, UsageError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| UsageError(format!("--snapshot {}: {e}", path.display())))?;
+    let text = crate::files::read_text(path, crate::files::SNAPSHOT_LIMIT)
+        .map_err(|e| UsageError(format!("--snapshot {e}")))?;
     let snapshot: NetworkSnapshot = serde_json::from_str(&text).map_err(|e| {
         UsageError(format!(
             "--snapshot {}: not a network snapshot: {e} (line {}, column {})",

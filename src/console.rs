@@ -405,4 +405,44 @@ mod tests {
             String::from_utf8(b).unwrap().lines().nth(1)
         );
     }
+
+    /// Nothing but this module writes to stdout or stderr: a `println!`
+    /// elsewhere would bypass the escaping and the redaction.
+    #[test]
+    fn no_other_module_prints() {
+        fn walk(dir: &std::path::Path, found: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, found);
+                } else if path.extension().is_some_and(|e| e == "rs")
+                    && !path.ends_with("console.rs")
+                {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    // Unit tests may print; production code may not.
+                    let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+                    for pattern in [
+                        "println!",
+                        "print!(",
+                        "eprint",
+                        "dbg!(",
+                        "io::stdout().lock",
+                        "io::stderr().lock",
+                        "stdout().write",
+                        "stderr().write",
+                    ] {
+                        if code.contains(pattern) {
+                            found.push(format!("{}: {pattern}", path.display()));
+                        }
+                    }
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut found,
+        );
+        assert!(found.is_empty(), "printing outside console.rs: {found:?}");
+    }
 }

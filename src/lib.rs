@@ -12,6 +12,7 @@ pub mod check;
 pub mod cli;
 pub mod console;
 pub mod error;
+pub mod files;
 pub mod github;
 pub mod merge;
 pub mod network;

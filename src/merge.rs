@@ -17,21 +17,44 @@ use crate::report::{Finding, Identity, Report, SCHEMA_VERSION, Target, TargetKin
 pub const TOOL_NAME: &str = env!("CARGO_PKG_NAME");
 
 /// Reads every report named by `inputs`, in order: files as given,
-/// directories searched recursively for `*.json` (sorted by path).
+/// directories searched recursively for `*.json` (sorted by path). The same
+/// file reached twice (named twice, or through a link) and a directory that
+/// links back into itself are refused: a report counted twice would count
+/// its findings twice.
 pub fn load(inputs: &[PathBuf]) -> Result<Vec<(PathBuf, Report)>, UsageError> {
     let mut out = Vec::new();
+    let mut seen: HashMap<PathBuf, PathBuf> = HashMap::new();
+    let mut once = |file: &Path| -> Result<(), UsageError> {
+        let real = std::fs::canonicalize(file)
+            .map_err(|e| UsageError(format!("{}: {e}", file.display())))?;
+        match seen.get(&real) {
+            Some(first) => Err(UsageError(format!(
+                "{}: the same file as {}; each report is merged once",
+                file.display(),
+                first.display()
+            ))),
+            None => {
+                seen.insert(real, file.to_path_buf());
+                Ok(())
+            }
+        }
+    };
     for input in inputs {
         if input.is_dir() {
             let mut files = Vec::new();
-            json_files(input, &mut files)?;
+            json_files(input, &mut Vec::new(), &mut files)?;
             files.sort();
             for file in files {
+                once(&file)?;
                 if let Some(report) = read_report(&file, true)? {
                     out.push((file, report));
                 }
             }
-        } else if let Some(report) = read_report(input, false)? {
-            out.push((input.clone(), report));
+        } else {
+            once(input)?;
+            if let Some(report) = read_report(input, false)? {
+                out.push((input.clone(), report));
+            }
         }
     }
     if out.is_empty() {
@@ -47,7 +70,24 @@ pub fn load(inputs: &[PathBuf]) -> Result<Vec<(PathBuf, Report)>, UsageError> {
     Ok(out)
 }
 
-fn json_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), UsageError> {
+/// The `*.json` files under `dir`. `parents` are the real paths of the
+/// directories being walked: a directory that is one of them again (a
+/// symbolic link back up the tree) is a loop, refused.
+fn json_files(
+    dir: &Path,
+    parents: &mut Vec<PathBuf>,
+    out: &mut Vec<PathBuf>,
+) -> Result<(), UsageError> {
+    let real =
+        std::fs::canonicalize(dir).map_err(|e| UsageError(format!("{}: {e}", dir.display())))?;
+    if parents.contains(&real) {
+        return Err(UsageError(format!(
+            "{}: a symbolic link loop (it leads back to {}); merge each report once",
+            dir.display(),
+            real.display()
+        )));
+    }
+    parents.push(real);
     let entries =
         std::fs::read_dir(dir).map_err(|e| UsageError(format!("{}: {e}", dir.display())))?;
     for entry in entries {
@@ -55,11 +95,12 @@ fn json_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), UsageError> {
             .map_err(|e| UsageError(format!("{}: {e}", dir.display())))?
             .path();
         if path.is_dir() {
-            json_files(&path, out)?;
+            json_files(&path, parents, out)?;
         } else if path.extension().is_some_and(|e| e == "json") {
             out.push(path);
         }
     }
+    parents.pop();
     Ok(())
 }
 
@@ -67,7 +108,8 @@ fn json_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), UsageError> {
 /// not a report of this tool; everything else that is wrong is an error.
 fn read_report(path: &Path, in_directory: bool) -> Result<Option<Report>, UsageError> {
     let bad = |why: String| UsageError(format!("{}: {why}", path.display()));
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let text =
+        crate::files::read_text(path, crate::files::REPORT_LIMIT).map_err(|e| bad(e.reason()))?;
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         bad(format!(
             "not JSON: {e} (line {}, column {}); write reports with --format json",
@@ -469,6 +511,33 @@ mod tests {
                 .0
                 .contains("no report found")
         );
+    }
+
+    #[test]
+    fn loops_duplicates_and_special_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = crate::report::render_json(&check_report("111111111111", "app", vec![]));
+        let file = write(dir.path(), "reports/a/report.json", &a);
+        // A link back up the tree: followed, it would count the report again and again.
+        std::os::unix::fs::symlink(dir.path().join("reports"), dir.path().join("reports/a/up"))
+            .unwrap();
+        let e = load(&[dir.path().join("reports")]).unwrap_err().0;
+        assert!(e.contains("symbolic link loop"), "{e}");
+        std::fs::remove_file(dir.path().join("reports/a/up")).unwrap();
+        assert_eq!(load(&[dir.path().join("reports")]).unwrap().len(), 1);
+        // The same report named twice, or once directly and once in its directory.
+        let e = load(&[file.clone(), file.clone()]).unwrap_err().0;
+        assert!(e.contains("the same file as"), "{e}");
+        let e = load(&[dir.path().join("reports"), file.clone()])
+            .unwrap_err()
+            .0;
+        assert!(e.contains("each report is merged once"), "{e}");
+        let link = dir.path().join("link.json");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        assert!(load(&[file, link]).is_err());
+        // A device is refused before it is read.
+        let e = load(&[PathBuf::from("/dev/zero")]).unwrap_err().0;
+        assert!(e.contains("is a device, not a regular file"), "{e}");
     }
 
     #[test]

@@ -412,3 +412,72 @@ fn under_github_actions_findings_become_annotations_summary_and_outputs() {
     let md = std::fs::read_to_string(&summary).unwrap();
     assert!(md.contains("ecr:GetDownloadUrlForLayer"), "{md}");
 }
+
+/// A named input that is a device, a FIFO with no writer or over its size
+/// limit is refused before it is read: exit 2 naming the flag and the file,
+/// never a hang or a full memory.
+#[test]
+fn special_and_oversized_input_files_are_refused_before_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("plan.fifo");
+    let status = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(status.success());
+    // Should the FIFO ever be opened, a late writer ends the read (and the
+    // test then fails on the message) instead of blocking the suite.
+    let late_writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(20));
+            let _ = std::fs::OpenOptions::new()
+                .write(true)
+                .custom_flags_nonblocking()
+                .open(&fifo);
+        })
+    };
+    let big = dir.path().join("big.json");
+    std::fs::write(&big, vec![b' '; 2 * 1024 * 1024]).unwrap();
+    let fifo = fifo.to_str().unwrap();
+    let big = big.to_str().unwrap();
+    for (args, expected) in [
+        (
+            vec!["--offline", "--terraform-plan", fifo],
+            format!("--terraform-plan {fifo}: is a FIFO (named pipe), not a regular file"),
+        ),
+        (
+            vec!["--snapshot", fifo],
+            format!("--snapshot {fifo}: is a FIFO (named pipe), not a regular file"),
+        ),
+        (
+            vec![
+                "--offline",
+                "--repository",
+                REPOSITORY,
+                "--policy",
+                "/dev/zero",
+            ],
+            "--policy /dev/zero: is a device, not a regular file".to_string(),
+        ),
+        (
+            vec!["--offline", "--repository", REPOSITORY, "--policy", big],
+            format!("--policy {big}: is 2.0 MiB, over the limit of 1.0 MiB for this input"),
+        ),
+    ] {
+        let run = check(root(), &args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(&expected), "{args:?}: {}", run.stderr);
+    }
+    drop(late_writer);
+}
+
+/// Opening a FIFO for writing without blocking when no reader is there.
+trait NonBlocking {
+    fn custom_flags_nonblocking(&mut self) -> &mut Self;
+}
+
+impl NonBlocking for std::fs::OpenOptions {
+    fn custom_flags_nonblocking(&mut self) -> &mut Self {
+        use std::os::unix::fs::OpenOptionsExt;
+        // O_NONBLOCK on Linux.
+        self.custom_flags(0o4000)
+    }
+}

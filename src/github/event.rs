@@ -198,10 +198,11 @@ pub fn read_event(name: &str, path: Option<&Path>) -> Result<Option<PullRequest>
     let path = path.ok_or_else(|| EventError::MissingPath {
         event: name.to_string(),
     })?;
-    let json = std::fs::read_to_string(path).map_err(|source| EventError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let json =
+        crate::files::read_text(path, crate::files::EVENT_LIMIT).map_err(|e| EventError::Read {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(e.reason()),
+        })?;
     parse_payload(event, &json, Some(path)).map(Some)
 }
 

@@ -39,12 +39,14 @@ impl OfflineInputs {
     }
 }
 
-fn read(path: &Path, flag: &str) -> Result<String, UsageError> {
-    std::fs::read_to_string(path).map_err(|e| UsageError(format!("{flag} {}: {e}", path.display())))
+/// Reads a named file within the limit for what it holds (exit 2 naming
+/// the flag and the file otherwise).
+fn read(path: &Path, flag: &str, limit: u64) -> Result<String, UsageError> {
+    crate::files::read_text(path, limit).map_err(|e| UsageError(format!("{flag} {e}")))
 }
 
 fn documents(path: &Path, flag: &str) -> Result<Vec<PolicyDocument>, UsageError> {
-    let text = read(path, flag)?;
+    let text = read(path, flag, crate::files::POLICY_LIMIT)?;
     parse_documents(&text, Source::file(path.display().to_string()))
         .map_err(|e| UsageError(format!("{flag}: {e}")))
 }
@@ -85,7 +87,7 @@ pub fn load(
         inputs.scps.extend(documents(p, "--scp")?);
     }
     if let Some(p) = terraform_plan {
-        let text = read(p, "--terraform-plan")?;
+        let text = read(p, "--terraform-plan", crate::files::PLAN_LIMIT)?;
         let plan = read_plan(&text, workspace)
             .map_err(|e| UsageError(format!("--terraform-plan {}: {e}", p.display())))?;
         for policy in &plan.policies {
