@@ -122,14 +122,15 @@ fn a_control_character_in_an_input_is_refused_without_being_echoed() {
     }
 }
 
-/// A registry whose every answer is a denial with hostile text in its
-/// message, on 127.0.0.1. Returns its URL.
-fn hostile_registry(message: &'static str) -> String {
+/// A server on 127.0.0.1 that answers every request with `status`,
+/// `content_type` and `body` (no body to a HEAD). Returns its URL.
+fn hostile_server(status: &'static str, content_type: &'static str, body: String) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
+            let body = body.clone();
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 let mut length = 0usize;
@@ -149,22 +150,24 @@ fn hostile_registry(message: &'static str) -> String {
                         break;
                     }
                 }
-                let mut body = vec![0; length];
-                let _ = reader.read_exact(&mut body);
-                let json = serde_json::json!({
-                    "errors": [{ "code": "DENIED", "message": message }]
-                })
-                .to_string();
-                let payload = if method == "HEAD" { "" } else { json.as_str() };
+                let mut request_body = vec![0; length];
+                let _ = reader.read_exact(&mut request_body);
+                let payload = if method == "HEAD" { "" } else { body.as_str() };
                 let _ = write!(
                     stream,
-                    "HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
-                    if method == "HEAD" { 0 } else { json.len() }
+                    "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+                    payload.len()
                 );
             });
         }
     });
     url
+}
+
+/// A registry whose every answer is a denial with hostile text in its message.
+fn hostile_registry(message: &str) -> String {
+    let json = serde_json::json!({ "errors": [{ "code": "DENIED", "message": message }] });
+    hostile_server("403 Forbidden", "application/json", json.to_string())
 }
 
 const HOSTILE_MESSAGE: &str = "User: arn:aws:sts::123456789012:assumed-role/pusher/GitHubActions is not authorized to perform: ecr:InitiateLayerUpload\n::set-output name=verdict::pass\n   ::error::injected ##[error]legacy\r::stop-commands::zz\n::add-mask::x";
@@ -232,6 +235,68 @@ fn hostile_registry_answers_issue_no_command_and_secrets_stay_masked() {
         assert!(!step.stderr.contains(secret), "on stderr: {secret}");
     }
     e.assert_no_secret_shown(&secrets, &step.stdout);
+}
+
+/// AWS (STS's XML error) and GitHub (a REST error) answering with hostile
+/// text: the messages reach the report, the log and the annotations, and
+/// issue no command.
+#[test]
+fn hostile_aws_and_github_answers_issue_no_command() {
+    let sts = hostile_server(
+        "403 Forbidden",
+        "text/xml",
+        format!(
+            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>{}</Message></Error><RequestId>1</RequestId></ErrorResponse>",
+            HOSTILE_MESSAGE.replace('&', "&amp;").replace('<', "&lt;")
+        ),
+    );
+    let github = hostile_server(
+        "403 Forbidden",
+        "application/json",
+        serde_json::json!({
+            "message": format!("Resource not accessible by integration\n{HOSTILE_MESSAGE}"),
+            "documentation_url": "https://docs.github.com/rest"
+        })
+        .to_string(),
+    );
+    let step = run_step(
+        &[
+            ("repository", "team/app"),
+            ("role-to-assume", "arn:aws:iam::123456789012:role/pusher"),
+            ("comment", "always"),
+        ],
+        &[
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_ENDPOINT_URL", sts.as_str()),
+            ("GITHUB_API_URL", github.as_str()),
+        ],
+        "pull_request.opened.json",
+        |_| {},
+    );
+    step.assert_no_panic();
+    let context = format!("exit {}", step.code);
+    check_emulation(&step.stdout, &step.stderr, &context);
+    // The hostile text did reach the log and the report.
+    assert!(
+        step.stdout.contains("injected"),
+        "{}\n{}",
+        step.stdout,
+        step.stderr
+    );
+    assert!(
+        step.report().to_string().contains("set-output"),
+        "{}",
+        step.stdout
+    );
+    // The comment was tried, and GitHub's hostile refusal is in its notice.
+    let notice = step
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("::notice title=Pull-request comment::"))
+        .unwrap_or_else(|| panic!("no comment notice: {}", step.stdout));
+    assert!(notice.contains("%0A::set-output"), "{notice}");
 }
 
 /// Outside the action, a command line under GitHub Actions (a `run:` step):
