@@ -80,6 +80,8 @@ fn parse_host(host: &str) -> Option<(String, String)> {
         | ["dkr-ecr" | "dkr-ecr-fips", region, "on", "aws"] => region,
         _ => return None,
     };
+    // `123456789012.dkr.ecr..amazonaws.com` has an empty region: refused.
+    crate::validate::region(region).ok()?;
     Some((account.to_string(), region.to_string()))
 }
 
@@ -168,6 +170,18 @@ pub fn partition(region: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_host_without_a_region_is_refused() {
+        for uri in [
+            "123456789012.dkr.ecr..amazonaws.com/team/app",
+            "123456789012.dkr.ecr.US-EAST-1.amazonaws.com/team/app",
+            "123456789012.dkr-ecr..on.aws/team/app",
+        ] {
+            let e = RepositoryRef::parse(uri).unwrap_err();
+            assert!(e.contains("is not an ECR registry host"), "{uri}: {e}");
+        }
+    }
 
     #[test]
     fn names_and_uris() {
