@@ -69,9 +69,24 @@ pub fn redact(text: &str) -> String {
     text
 }
 
-/// Whether output is read by the GitHub Actions runner.
-fn in_actions() -> bool {
-    crate::github::in_actions()
+/// Whether we run inside GitHub Actions (`GITHUB_ACTIONS=true`): then the
+/// runner reads everything printed.
+pub fn in_actions() -> bool {
+    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+}
+
+/// Escapes a command's data as the toolkit's `escapeData` does:
+/// `%` → `%25`, CR → `%0D`, LF → `%0A`.
+pub fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a command's property value as the toolkit's `escapeProperty`
+/// does: [`escape_data`] plus `:` → `%3A` and `,` → `%2C`.
+pub fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
 /// Free text made inert for the runner: no line of the result begins a
@@ -196,7 +211,6 @@ impl Command {
 /// `escapeProperty` on every property value and `escapeData` on the data.
 /// Property names are the tool's own (`file`, `line`, `title`).
 pub fn format_command(command: Command, properties: &[(&str, String)], data: &str) -> String {
-    use crate::github::annotations::{escape_data, escape_property};
     let props = properties
         .iter()
         .map(|(k, v)| format!("{k}={}", escape_property(&redact(v))))
@@ -220,10 +234,7 @@ pub fn command(command: Command, properties: &[(&str, String)], data: &str) {
     let line = if command == Command::AddMask {
         // Never redacted (that would mask `***`); escaped as the toolkit's
         // `setSecret` does, and the runner unescapes it.
-        format!(
-            "::add-mask::{}",
-            crate::github::annotations::escape_data(data)
-        )
+        format!("::add-mask::{}", escape_data(data))
     } else {
         format_command(command, properties, data)
     };

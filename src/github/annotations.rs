@@ -11,19 +11,7 @@ pub const MAX_WARNINGS: usize = 10;
 /// limit for notices; 10 is our own choice, to match the other two.
 pub const MAX_NOTICES: usize = 10;
 
-/// Escapes a command's message as the toolkit's `escapeData` does:
-/// `%` → `%25`, CR → `%0D`, LF → `%0A`.
-pub fn escape_data(text: &str) -> String {
-    text.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-/// Escapes a command's property value as the toolkit's `escapeProperty`
-/// does: [`escape_data`] plus `:` → `%3A` and `,` → `%2C`.
-pub fn escape_property(text: &str) -> String {
-    escape_data(text).replace(':', "%3A").replace(',', "%2C")
-}
+pub use crate::console::{escape_data, escape_property};
 
 /// One annotation line for a finding, without the trailing newline.
 /// `file` and `line` are set only when the finding's location names a file.

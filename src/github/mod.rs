@@ -10,10 +10,7 @@ pub mod summary;
 
 use crate::console::{self, Command};
 
-/// Whether we run inside GitHub Actions (`GITHUB_ACTIONS=true`).
-pub fn in_actions() -> bool {
-    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
-}
+pub use crate::console::in_actions;
 
 /// Hides `secret` from everything printed later: the console redacts it
 /// from every write (at every log level, in or out of GitHub Actions), and
