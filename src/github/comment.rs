@@ -8,6 +8,10 @@
 //! the permission — the outcome is a [`CommentOutcome::Fallback`]: the
 //! findings are still in the job summary and the annotations, and the step
 //! does not fail because of the comment.
+//!
+//! The token goes to `GITHUB_API_URL`'s origin (scheme, host, port) and
+//! nowhere else: redirects are not followed and a next page on another
+//! origin is not fetched (both are fallbacks).
 
 use std::collections::HashSet;
 use std::fmt::{self, Write};
@@ -575,7 +579,9 @@ pub enum CommentOutcome {
         reason: String,
     },
     /// A comment was due but cannot be posted: a fork's read-only token, no
-    /// token, or the API refused (403/404). The findings are in the job
+    /// token, the API refused (403/404), or it sent us to another place (a
+    /// redirect, a next page on another origin), where the token does not
+    /// go. The findings are in the job
     /// summary and the annotations; print [`CommentOutcome::workflow_command`]
     /// as a notice.
     Fallback {
@@ -635,9 +641,19 @@ impl fmt::Display for CommentOutcome {
 /// The octocrab client for `ctx`: its API base (path prefix kept, as on
 /// GitHub Enterprise Server), the token, and timeouts so a dead server
 /// cannot hold the step. Octocrab retries server errors a few times itself.
+///
+/// It follows no redirects: the crate is built without octocrab's
+/// `follow-redirect` feature, whose tower-http layer runs below octocrab's
+/// auth layer, drops `Authorization` only on a hop that changes origin, and
+/// restores the original headers on the next hop, so a redirect to another
+/// host that redirects once more within itself received the token. A
+/// redirect now comes back as an error ([`api_error`]).
 fn client(ctx: &CommentContext, token: &SecretString) -> octocrab::Result<Octocrab> {
     Octocrab::builder()
         .base_uri(ctx.api_url.as_str())?
+        // octocrab's auth layer also trusts the upload URI, by default
+        // uploads.github.com even for a GHES base; we upload nothing.
+        .upload_uri(ctx.api_url.as_str())?
         .personal_token(token.clone())
         .set_connect_timeout(Some(Duration::from_secs(10)))
         .set_read_timeout(Some(Duration::from_secs(30)))
@@ -659,14 +675,16 @@ fn has_marker(comment: &Comment, marker: &str) -> bool {
 /// with our marker, one written by a bot is preferred — `GITHUB_TOKEN` and
 /// GitHub App tokens comment as bots, and which bot cannot be asked (the
 /// token may not call `GET /user`); a person's comment with our marker is
-/// taken only when no bot's exists, for personal access tokens.
+/// taken only when no bot's exists, for personal access tokens. A next
+/// page on another origin than `GITHUB_API_URL`'s is not fetched.
 async fn find_ours(
     client: &Octocrab,
+    ctx: &CommentContext,
     owner: &str,
     repo: &str,
     number: u64,
-    marker: &str,
-) -> octocrab::Result<Option<Comment>> {
+) -> Result<Option<Comment>, ListError> {
+    let marker = ctx.marker.as_str();
     let mut page = client
         .issues(owner, repo)
         .list_comments(number)
@@ -688,6 +706,7 @@ async fn find_ours(
         if !seen.insert(next.to_string()) {
             break;
         }
+        on_api_origin(ctx, &next.to_string()).map_err(ListError::ForeignPage)?;
         match client.get_page::<Comment>(&Some(next)).await? {
             Some(p) => page = p,
             None => break,
@@ -696,10 +715,73 @@ async fn find_ours(
     Ok(by_person)
 }
 
-/// What to tell the user about an API error while `doing` something.
-fn api_error(doing: &str, err: &octocrab::Error) -> CommentOutcome {
+/// Why our earlier comment could not be looked for.
+#[derive(Debug)]
+enum ListError {
+    /// The API failed or refused.
+    Api(octocrab::Error),
+    /// The `Link` header put the next page on this other origin.
+    ForeignPage(String),
+}
+
+impl From<octocrab::Error> for ListError {
+    fn from(e: octocrab::Error) -> Self {
+        ListError::Api(e)
+    }
+}
+
+/// The origin (scheme, host, port) of `GITHUB_API_URL`: the only place the
+/// token goes.
+fn api_origin(ctx: &CommentContext) -> Option<url::Url> {
+    url::Url::parse(&ctx.api_url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+/// `Ok` when `uri` (absolute, or relative to the API base) is on
+/// `GITHUB_API_URL`'s origin; else the origin it is on, for the message.
+/// An https API sent to http is another origin too.
+fn on_api_origin(ctx: &CommentContext, uri: &str) -> Result<(), String> {
+    let Some(base) = api_origin(ctx) else {
+        return Err(format!("an unusable GITHUB_API_URL {:?}", ctx.api_url));
+    };
+    match base.join(uri) {
+        Ok(target) if target.origin() == base.origin() => Ok(()),
+        Ok(target) => Err(target.origin().ascii_serialization()),
+        Err(_) => Err("an unreadable URL".into()),
+    }
+}
+
+/// `GITHUB_API_URL`'s origin as the messages name it.
+fn api_origin_name(ctx: &CommentContext) -> String {
+    api_origin(ctx).map_or_else(|| ctx.api_url.clone(), |u| u.origin().ascii_serialization())
+}
+
+/// The fallback when the `Link` header puts the next page on `origin`.
+fn foreign_page(ctx: &CommentContext, origin: &str) -> CommentOutcome {
+    CommentOutcome::Fallback {
+        reason: format!(
+            "the API's Link header puts the next page of the pull request's comments on {origin}, not on {} (GITHUB_API_URL); it is not fetched, since the github-token goes only to GITHUB_API_URL. The findings are in the job summary and the annotations.",
+            api_origin_name(ctx)
+        ),
+    }
+}
+
+/// What to tell the user about an API error while `doing` something. A
+/// redirect is a fallback: the client does not follow redirects (the token
+/// must not go anywhere but `GITHUB_API_URL`), and GitHub's API does not
+/// redirect these calls for a repository under its current name.
+fn api_error(doing: &str, ctx: &CommentContext, err: &octocrab::Error) -> CommentOutcome {
     if let octocrab::Error::GitHub { source, .. } = err {
         let status = source.status_code.as_u16();
+        if source.status_code.is_redirection() {
+            return CommentOutcome::Fallback {
+                reason: format!(
+                    "{doing} was answered with HTTP {status}, a redirect, which is not followed: the github-token goes only to {} (GITHUB_API_URL). The findings are in the job summary and the annotations; check GITHUB_API_URL and any proxy in between.",
+                    api_origin_name(ctx)
+                ),
+            };
+        }
         let message: String = source.message.chars().take(300).collect();
         if matches!(status, 403 | 404) {
             return CommentOutcome::Fallback {
@@ -807,11 +889,12 @@ pub async fn upsert(report: &Report, ctx: &CommentContext, mode: CommentMode) ->
     };
     let client = match client(ctx, token) {
         Ok(c) => c,
-        Err(e) => return api_error("setting up the GitHub API client", &e),
+        Err(e) => return api_error("setting up the GitHub API client", ctx, &e),
     };
-    let existing = match find_ours(&client, owner, repo, pr.number, &ctx.marker).await {
+    let existing = match find_ours(&client, ctx, owner, repo, pr.number).await {
         Ok(c) => c.map(|c| c.id.into_inner()),
-        Err(e) => return api_error("listing the pull request's comments", &e),
+        Err(ListError::Api(e)) => return api_error("listing the pull request's comments", ctx, &e),
+        Err(ListError::ForeignPage(origin)) => return foreign_page(ctx, &origin),
     };
     if existing.is_none() && mode == CommentMode::OnFailure && report.verdict == Verdict::Pass {
         return skipped("the run passes and there is no earlier comment to update");
@@ -862,7 +945,7 @@ pub async fn upsert(report: &Report, ctx: &CommentContext, mode: CommentMode) ->
                 CommentOutcome::Created { id, url }
             }
         }
-        Err(e) => api_error(doing, &e),
+        Err(e) => api_error(doing, ctx, &e),
     }
 }
 
@@ -1104,6 +1187,36 @@ mod tests {
             "{body}"
         );
         assert_eq!(body.matches("<details>").count(), MAX_COMMENT_FINDINGS);
+    }
+
+    #[test]
+    fn only_the_api_origin_is_an_api_origin() {
+        let ctx = context(&[("GITHUB_API_URL", "https://ghes.example.com/api/v3")]).unwrap();
+        for same in [
+            "https://ghes.example.com/api/v3/repos/a/b/issues/1/comments?page=2",
+            "https://GHES.example.com:443/api/v3/x",
+            "/api/v3/repos/a/b/issues/1/comments?page=2",
+            "https://ghes.example.com/elsewhere",
+        ] {
+            assert_eq!(on_api_origin(&ctx, same), Ok(()), "{same}");
+        }
+        for (other, origin) in [
+            (
+                "http://ghes.example.com/api/v3/x",
+                "http://ghes.example.com",
+            ),
+            (
+                "https://ghes.example.com:8443/api/v3/x",
+                "https://ghes.example.com:8443",
+            ),
+            (
+                "https://api.github.com/repositories/1/issues/1/comments",
+                "https://api.github.com",
+            ),
+            ("//evil.example/api/v3/x", "https://evil.example"),
+        ] {
+            assert_eq!(on_api_origin(&ctx, other), Err(origin.into()), "{other}");
+        }
     }
 
     #[test]
