@@ -141,13 +141,11 @@ async fn first_run_creates_and_the_second_updates_the_same_comment() {
         .mount(&server)
         .await;
     let outcome = upsert(&report, &f.ctx, CommentMode::OnFailure).await;
-    assert_eq!(
-        outcome,
-        CommentOutcome::Created {
-            id: 7001,
-            url: "https://github.com/acme/app/pull/42#issuecomment-7001".into()
-        }
+    assert!(
+        matches!(outcome, CommentOutcome::Created { id: 7001, .. }),
+        "{outcome:?}"
     );
+    assert_eq!(outcome.workflow_command(), None);
     assert_eq!(
         outcome.url(),
         Some("https://github.com/acme/app/pull/42#issuecomment-7001")
@@ -930,4 +928,59 @@ async fn a_next_page_on_another_origin_is_not_fetched() {
     };
     assert!(reason.contains(&other.uri()), "{reason}");
     server.verify().await;
+}
+
+/// The comment GitHub answers with, its `html_url` replaced.
+fn answered_with_url(id: u64, html_url: &str) -> ResponseTemplate {
+    let mut c = comment(id, "x", bot());
+    c["html_url"] = json!(html_url);
+    ResponseTemplate::new(201).set_body_json(c)
+}
+
+#[tokio::test]
+async fn a_comment_url_off_the_github_server_is_not_given_out() {
+    let server = MockServer::start().await;
+    let f = context(&server.uri(), "acme/app", "preflight", None);
+    Mock::given(method("GET"))
+        .respond_with(list(vec![]))
+        .mount(&server)
+        .await;
+    for bad in [
+        "javascript:alert(1)",
+        "http://evil.example/acme/app/pull/42#issuecomment-91",
+        "https://evil.example/acme/app/pull/42#issuecomment-91",
+        "http://github.com/acme/app/pull/42#issuecomment-91",
+        "https://github.com.evil.example/acme/app/pull/42",
+        "https://github.com@evil.example/acme/app/pull/42",
+        "https://github.com:8443/acme/app/pull/42",
+        "data:text/html,<script>alert(1)</script>",
+    ] {
+        let mounted = Mock::given(method("POST"))
+            .respond_with(answered_with_url(91, bad))
+            .mount_as_scoped(&server)
+            .await;
+        let outcome = upsert(&failing_report(), &f.ctx, CommentMode::Always).await;
+        drop(mounted);
+        // Posted all the same, but without a link.
+        assert!(
+            matches!(outcome, CommentOutcome::Created { id: 91, .. }),
+            "{bad}: {outcome:?}"
+        );
+        assert_eq!(outcome.url(), None, "{bad}");
+        let command = outcome
+            .workflow_command()
+            .expect("a word on the missing URL");
+        assert!(command.starts_with("::warning "), "{bad}: {command}");
+        assert!(command.contains("comment-url"), "{bad}: {command}");
+        assert!(command.contains("https://github.com"), "{bad}: {command}");
+        assert!(!command.contains('\n'));
+    }
+    let good = "https://github.com/acme/app/pull/42#issuecomment-92";
+    Mock::given(method("POST"))
+        .respond_with(answered_with_url(92, good))
+        .mount(&server)
+        .await;
+    let outcome = upsert(&failing_report(), &f.ctx, CommentMode::Always).await;
+    assert_eq!(outcome.url(), Some(good));
+    assert_eq!(outcome.workflow_command(), None);
 }

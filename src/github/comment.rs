@@ -11,7 +11,9 @@
 //!
 //! The token goes to `GITHUB_API_URL`'s origin (scheme, host, port) and
 //! nowhere else: redirects are not followed and a next page on another
-//! origin is not fetched (both are fallbacks).
+//! origin is not fetched (both are fallbacks). What the API says about the
+//! comment is not trusted either: its `html_url` becomes the `comment-url`
+//! output only when it is a link into `GITHUB_SERVER_URL` ([`CommentLink`]).
 
 use std::collections::HashSet;
 use std::fmt::{self, Write};
@@ -562,15 +564,15 @@ pub enum CommentOutcome {
     Created {
         /// The comment's id.
         id: u64,
-        /// The comment's `html_url`, for the `comment-url` output.
-        url: String,
+        /// The comment's `html_url`, checked, for the `comment-url` output.
+        link: CommentLink,
     },
     /// Our earlier comment was updated in place.
     Updated {
         /// The comment's id.
         id: u64,
-        /// The comment's `html_url`, for the `comment-url` output.
-        url: String,
+        /// The comment's `html_url`, checked, for the `comment-url` output.
+        link: CommentLink,
     },
     /// Nothing to do, by design: `comment: never`, not a pull-request event,
     /// or `on-failure` with a passing run and no earlier comment.
@@ -597,20 +599,33 @@ pub enum CommentOutcome {
 }
 
 impl CommentOutcome {
-    /// The comment's URL, when one was created or updated.
+    /// The comment's URL, when one was created or updated and its `html_url`
+    /// passed [`CommentLink::check`]: only ever a link into the GitHub server.
     pub fn url(&self) -> Option<&str> {
         match self {
-            CommentOutcome::Created { url, .. } | CommentOutcome::Updated { url, .. } => Some(url),
+            CommentOutcome::Created { link, .. } | CommentOutcome::Updated { link, .. } => {
+                link.url()
+            }
             _ => None,
         }
     }
 
-    /// The workflow command that tells the user about a fallback (`::notice`)
-    /// or a failure (`::warning`), escaped; `None` for the other outcomes.
+    /// The workflow command that tells the user about a fallback (`::notice`),
+    /// a failure (`::warning`) or a posted comment whose URL was refused
+    /// (`::warning`: there is no `comment-url` output), escaped; `None` for
+    /// the other outcomes.
     pub fn workflow_command(&self) -> Option<String> {
+        let refused;
         let (level, reason) = match self {
             CommentOutcome::Fallback { reason } => ("notice", reason),
             CommentOutcome::Failed { reason } => ("warning", reason),
+            CommentOutcome::Created { id, link } | CommentOutcome::Updated { id, link } => {
+                refused = format!(
+                    "The comment (id {id}) was posted, but there is no comment-url output: {}.",
+                    link.refusal()?
+                );
+                ("warning", &refused)
+            }
             _ => return None,
         };
         Some(format!(
@@ -624,16 +639,100 @@ impl CommentOutcome {
 impl fmt::Display for CommentOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CommentOutcome::Created { url, .. } => {
-                write!(f, "posted the pull-request comment {url}")
+            CommentOutcome::Created { id, link } => {
+                write!(f, "posted the pull-request comment {}", link.describe(*id))
             }
-            CommentOutcome::Updated { url, .. } => {
-                write!(f, "updated the pull-request comment {url}")
+            CommentOutcome::Updated { id, link } => {
+                write!(f, "updated the pull-request comment {}", link.describe(*id))
             }
             CommentOutcome::Skipped { reason } => write!(f, "no pull-request comment: {reason}"),
             CommentOutcome::Fallback { reason } | CommentOutcome::Failed { reason } => {
                 write!(f, "the pull-request comment was not posted: {reason}")
             }
+        }
+    }
+}
+
+/// A comment's `html_url` as the API gave it, checked before anything
+/// passes it on: the `comment-url` output is read by later steps (and may
+/// end up in links), so it is only ever a link into the GitHub server. The
+/// only way to make one is [`CommentLink::check`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentLink(Result<String, String>);
+
+impl CommentLink {
+    /// Checks `html_url` against `server_url` (`GITHUB_SERVER_URL`, such as
+    /// `https://github.com` or a GitHub Enterprise Server's
+    /// `https://HOST`): it must be an `https` URL (`http` only when the
+    /// server itself is http, as in tests) on the server's host and port,
+    /// without a user name or password, and without blanks or control
+    /// characters. Anything else is refused with the reason.
+    pub fn check(html_url: &str, server_url: &str) -> CommentLink {
+        let Some(server) = url::Url::parse(server_url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        else {
+            return CommentLink(Err(format!(
+                "GITHUB_SERVER_URL {server_url:?} is not an http(s) URL, so the comment's html_url cannot be checked"
+            )));
+        };
+        let expected = if server.scheme() == "http" {
+            format!(
+                "an http(s) link on {}",
+                server.origin().ascii_serialization()
+            )
+        } else {
+            format!("an https link on {}", server.origin().ascii_serialization())
+        };
+        let shown: String = html_url.chars().take(200).collect();
+        let refused = || {
+            CommentLink(Err(format!(
+                "the API gave the comment's html_url as {shown:?}, which is not {expected} (GITHUB_SERVER_URL)"
+            )))
+        };
+        if html_url
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+        {
+            return refused();
+        }
+        let Ok(url) = url::Url::parse(html_url) else {
+            return refused();
+        };
+        let scheme_ok =
+            url.scheme() == "https" || (url.scheme() == "http" && server.scheme() == "http");
+        let port_ok = if url.scheme() == server.scheme() {
+            url.port_or_known_default() == server.port_or_known_default()
+        } else {
+            url.port().is_none()
+        };
+        let ok = scheme_ok
+            && port_ok
+            && url.host_str().is_some()
+            && url.host_str() == server.host_str()
+            && url.username().is_empty()
+            && url.password().is_none();
+        if !ok {
+            return refused();
+        }
+        CommentLink(Ok(url.into()))
+    }
+
+    /// The checked URL; `None` when it was refused.
+    pub fn url(&self) -> Option<&str> {
+        self.0.as_deref().ok()
+    }
+
+    /// Why the URL was refused; `None` when it passed.
+    pub fn refusal(&self) -> Option<&str> {
+        self.0.as_ref().err().map(String::as_str)
+    }
+
+    /// The URL, or for a refused one the comment's id.
+    fn describe(&self, id: u64) -> String {
+        match &self.0 {
+            Ok(url) => url.clone(),
+            Err(_) => format!("(id {id}; its URL was refused)"),
         }
     }
 }
@@ -938,11 +1037,12 @@ pub async fn upsert(report: &Report, ctx: &CommentContext, mode: CommentMode) ->
     };
     match result {
         Ok(c) => {
-            let (id, url) = (c.id.into_inner(), c.html_url.to_string());
+            let id = c.id.into_inner();
+            let link = CommentLink::check(c.html_url.as_str(), &ctx.server_url);
             if existing.is_some() {
-                CommentOutcome::Updated { id, url }
+                CommentOutcome::Updated { id, link }
             } else {
-                CommentOutcome::Created { id, url }
+                CommentOutcome::Created { id, link }
             }
         }
         Err(e) => api_error(doing, ctx, &e),
@@ -1190,6 +1290,99 @@ mod tests {
     }
 
     #[test]
+    fn a_comment_link_must_point_into_the_github_server() {
+        let ok = |url: &str, server: &str| CommentLink::check(url, server).url().map(String::from);
+        // github.com, GitHub Enterprise Server, and an http server (tests).
+        let good = [
+            (
+                "https://github.com/acme/app/pull/42#issuecomment-1",
+                "https://github.com",
+            ),
+            (
+                "https://github.com/acme/app/pull/42#issuecomment-1",
+                "https://github.com/",
+            ),
+            ("https://GitHub.com/acme/app/pull/42", "https://github.com"),
+            (
+                "https://github.com:443/acme/app/pull/42",
+                "https://github.com",
+            ),
+            (
+                "https://ghes.example.com/acme/app/pull/7#issuecomment-3",
+                "https://ghes.example.com",
+            ),
+            (
+                "https://octo.ghe.com/acme/app/pull/7",
+                "https://octo.ghe.com",
+            ),
+            (
+                "http://127.0.0.1:8080/acme/app/pull/7",
+                "http://127.0.0.1:8080",
+            ),
+            ("https://127.0.0.1/acme/app/pull/7", "http://127.0.0.1:8080"),
+        ];
+        for (url, server) in good {
+            assert!(ok(url, server).is_some(), "{url} on {server}");
+        }
+        assert_eq!(
+            ok("https://GitHub.com/a/b/pull/1", "https://github.com").as_deref(),
+            Some("https://github.com/a/b/pull/1")
+        );
+        let bad = [
+            ("javascript:alert(1)", "https://github.com"),
+            ("data:text/html,x", "https://github.com"),
+            ("http://evil.example/acme/app/pull/42", "https://github.com"),
+            (
+                "https://evil.example/acme/app/pull/42",
+                "https://github.com",
+            ),
+            // A downgrade, a look-alike host, a user name, another port.
+            ("http://github.com/acme/app/pull/42", "https://github.com"),
+            ("https://github.com.evil.example/a", "https://github.com"),
+            ("https://evil.example.github.com/a", "https://github.com"),
+            ("https://github.com@evil.example/a", "https://github.com"),
+            ("https://user:pw@github.com/a", "https://github.com"),
+            ("https://github.com:8443/a", "https://github.com"),
+            ("http://127.0.0.1:9999/a", "http://127.0.0.1:8080"),
+            // GHES links must be on the GHES host, not github.com, and back.
+            (
+                "https://github.com/acme/app/pull/7",
+                "https://ghes.example.com",
+            ),
+            (
+                "https://api.github.com/repos/acme/app",
+                "https://github.com",
+            ),
+            // What the parser would silently drop or what cannot be an output line.
+            ("https://github.com/a\nb", "https://github.com"),
+            ("https://github.com/a b", "https://github.com"),
+            ("/acme/app/pull/42", "https://github.com"),
+            ("", "https://github.com"),
+        ];
+        for (url, server) in bad {
+            let link = CommentLink::check(url, server);
+            assert_eq!(link.url(), None, "{url} on {server}");
+            let reason = link.refusal().unwrap();
+            assert!(reason.contains("GITHUB_SERVER_URL"), "{reason}");
+        }
+        // A hostile URL is quoted, cut, in the reason.
+        let long = format!("https://evil.example/{}", "a".repeat(5000));
+        let reason = CommentLink::check(&long, "https://github.com")
+            .refusal()
+            .unwrap()
+            .to_string();
+        assert!(reason.len() < 400, "{reason}");
+        // Without a usable server URL nothing passes.
+        let link = CommentLink::check("https://github.com/a", "github.com");
+        assert_eq!(link.url(), None);
+        assert!(
+            link.refusal()
+                .unwrap()
+                .contains("GITHUB_SERVER_URL \"github.com\"")
+        );
+    }
+
+    #[test]
     fn only_the_api_origin_is_an_api_origin() {
         let ctx = context(&[("GITHUB_API_URL", "https://ghes.example.com/api/v3")]).unwrap();
         for same in [
@@ -1237,13 +1430,33 @@ mod tests {
     fn outcomes_give_the_url_and_the_notice() {
         let created = CommentOutcome::Created {
             id: 1,
-            url: "https://github.com/a/b/pull/1#issuecomment-1".into(),
+            link: CommentLink::check(
+                "https://github.com/a/b/pull/1#issuecomment-1",
+                "https://github.com",
+            ),
         };
         assert_eq!(
             created.url(),
             Some("https://github.com/a/b/pull/1#issuecomment-1")
         );
         assert_eq!(created.workflow_command(), None);
+        assert_eq!(
+            created.to_string(),
+            "posted the pull-request comment https://github.com/a/b/pull/1#issuecomment-1"
+        );
+        let refused = CommentOutcome::Updated {
+            id: 2,
+            link: CommentLink::check("javascript:alert(1)", "https://github.com"),
+        };
+        assert_eq!(refused.url(), None);
+        assert_eq!(
+            refused.workflow_command().unwrap(),
+            "::warning title=Pull-request comment::The comment (id 2) was posted, but there is no comment-url output: the API gave the comment's html_url as \"javascript:alert(1)\", which is not an https link on https://github.com (GITHUB_SERVER_URL)."
+        );
+        assert_eq!(
+            refused.to_string(),
+            "updated the pull-request comment (id 2; its URL was refused)"
+        );
         let fallback = CommentOutcome::Fallback {
             reason: "100% read-only\nfork".into(),
         };
