@@ -141,13 +141,11 @@ async fn first_run_creates_and_the_second_updates_the_same_comment() {
         .mount(&server)
         .await;
     let outcome = upsert(&report, &f.ctx, CommentMode::OnFailure).await;
-    assert_eq!(
-        outcome,
-        CommentOutcome::Created {
-            id: 7001,
-            url: "https://github.com/acme/app/pull/42#issuecomment-7001".into()
-        }
+    assert!(
+        matches!(outcome, CommentOutcome::Created { id: 7001, .. }),
+        "{outcome:?}"
     );
+    assert_eq!(outcome.workflow_command(), None);
     assert_eq!(
         outcome.url(),
         Some("https://github.com/acme/app/pull/42#issuecomment-7001")
@@ -797,4 +795,192 @@ async fn a_comment_deleted_before_the_update_is_posted_anew() {
         "{outcome:?}"
     );
     server.verify().await;
+}
+
+/// A server on another port of 127.0.0.1: another origin, as an attacker's
+/// host would be. `/hop1` redirects (307, keeping the method) to `/hop2` on
+/// itself, a second hop that sheds a one-hop credential filter; `/hop2`
+/// answers like GitHub, so a client that follows gets somewhere. It records
+/// everything it receives.
+async fn another_origin() -> MockServer {
+    let other = MockServer::start().await;
+    Mock::given(path("/hop1"))
+        .respond_with(
+            ResponseTemplate::new(307).insert_header("location", format!("{}/hop2", other.uri())),
+        )
+        .mount(&other)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/hop2"))
+        .respond_with(list(vec![]))
+        .mount(&other)
+        .await;
+    Mock::given(path("/hop2"))
+        .respond_with(echo(666))
+        .mount(&other)
+        .await;
+    other
+}
+
+/// Fails when `other` received the token, then when it received anything.
+async fn assert_untouched(other: &MockServer, case: &str) {
+    let got = requests(other).await;
+    let leaked: Vec<String> = got
+        .iter()
+        .filter(|r| {
+            r.headers
+                .get_all("authorization")
+                .iter()
+                .any(|v| v.to_str().unwrap_or_default().contains(TOKEN))
+        })
+        .map(|r| format!("{} {}", r.method, r.url))
+        .collect();
+    assert!(
+        leaked.is_empty(),
+        "{case}: the token went to another origin: {leaked:?}"
+    );
+    let urls: Vec<String> = got
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url))
+        .collect();
+    assert!(
+        urls.is_empty(),
+        "{case}: another origin was asked: {urls:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_origin_never_carries_the_token() {
+    // (which request GitHub redirects, the status, where to)
+    let cases = [
+        ("GET", 302, "/hop2"),
+        ("GET", 301, "/hop1"),
+        ("GET", 307, "/hop1"),
+        ("GET", 308, "/hop2"),
+        ("POST", 307, "/hop1"),
+        ("POST", 302, "/hop2"),
+        ("PATCH", 308, "/hop1"),
+    ];
+    for (redirected, status, hop) in cases {
+        let case = format!("{redirected} answered {status} to {hop}");
+        let server = MockServer::start().await;
+        let other = another_origin().await;
+        let f = context(&server.uri(), "acme/app", "preflight", None);
+        let away = ResponseTemplate::new(status)
+            .insert_header("location", format!("{}{hop}", other.uri()).as_str());
+        let ours = comment(81, &format!("{}\nold", f.ctx.marker), bot());
+        Mock::given(method(redirected))
+            .respond_with(away)
+            .mount(&server)
+            .await;
+        let listed = if redirected == "PATCH" {
+            vec![ours]
+        } else {
+            vec![]
+        };
+        Mock::given(method("GET"))
+            .and(path(COMMENTS))
+            .respond_with(list(listed))
+            .mount(&server)
+            .await;
+        let outcome = upsert(&failing_report(), &f.ctx, CommentMode::Always).await;
+        assert_untouched(&other, &case).await;
+        let CommentOutcome::Fallback { reason } = &outcome else {
+            panic!("{case}: {outcome:?}")
+        };
+        assert!(
+            reason.contains(&status.to_string()) && reason.contains("redirect"),
+            "{case}: {reason}"
+        );
+        assert!(!reason.contains(TOKEN));
+        assert!(outcome.url().is_none());
+        assert!(
+            outcome.workflow_command().unwrap().starts_with("::notice "),
+            "{case}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_next_page_on_another_origin_is_not_fetched() {
+    let server = MockServer::start().await;
+    let other = another_origin().await;
+    let f = context(&server.uri(), "acme/app", "preflight", None);
+    let page1: Vec<Value> = (1..=100)
+        .map(|i| comment(i, &format!("comment {i}"), person()))
+        .collect();
+    let next = format!("{}{COMMENTS}?per_page=100&page=2", other.uri());
+    Mock::given(method("GET"))
+        .and(path(COMMENTS))
+        .respond_with(list(page1).insert_header("link", format!("<{next}>; rel=\"next\"").as_str()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(created(1, ""))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let outcome = upsert(&failing_report(), &f.ctx, CommentMode::Always).await;
+    assert_untouched(&other, "Link rel=next to another origin").await;
+    let CommentOutcome::Fallback { reason } = &outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(reason.contains(&other.uri()), "{reason}");
+    server.verify().await;
+}
+
+/// The comment GitHub answers with, its `html_url` replaced.
+fn answered_with_url(id: u64, html_url: &str) -> ResponseTemplate {
+    let mut c = comment(id, "x", bot());
+    c["html_url"] = json!(html_url);
+    ResponseTemplate::new(201).set_body_json(c)
+}
+
+#[tokio::test]
+async fn a_comment_url_off_the_github_server_is_not_given_out() {
+    let server = MockServer::start().await;
+    let f = context(&server.uri(), "acme/app", "preflight", None);
+    Mock::given(method("GET"))
+        .respond_with(list(vec![]))
+        .mount(&server)
+        .await;
+    for bad in [
+        "javascript:alert(1)",
+        "http://evil.example/acme/app/pull/42#issuecomment-91",
+        "https://evil.example/acme/app/pull/42#issuecomment-91",
+        "http://github.com/acme/app/pull/42#issuecomment-91",
+        "https://github.com.evil.example/acme/app/pull/42",
+        "https://github.com@evil.example/acme/app/pull/42",
+        "https://github.com:8443/acme/app/pull/42",
+        "data:text/html,<script>alert(1)</script>",
+    ] {
+        let mounted = Mock::given(method("POST"))
+            .respond_with(answered_with_url(91, bad))
+            .mount_as_scoped(&server)
+            .await;
+        let outcome = upsert(&failing_report(), &f.ctx, CommentMode::Always).await;
+        drop(mounted);
+        // Posted all the same, but without a link.
+        assert!(
+            matches!(outcome, CommentOutcome::Created { id: 91, .. }),
+            "{bad}: {outcome:?}"
+        );
+        assert_eq!(outcome.url(), None, "{bad}");
+        let command = outcome
+            .workflow_command()
+            .expect("a word on the missing URL");
+        assert!(command.starts_with("::warning "), "{bad}: {command}");
+        assert!(command.contains("comment-url"), "{bad}: {command}");
+        assert!(command.contains("https://github.com"), "{bad}: {command}");
+        assert!(!command.contains('\n'));
+    }
+    let good = "https://github.com/acme/app/pull/42#issuecomment-92";
+    Mock::given(method("POST"))
+        .respond_with(answered_with_url(92, good))
+        .mount(&server)
+        .await;
+    let outcome = upsert(&failing_report(), &f.ctx, CommentMode::Always).await;
+    assert_eq!(outcome.url(), Some(good));
+    assert_eq!(outcome.workflow_command(), None);
 }

@@ -8,6 +8,12 @@
 //! the permission — the outcome is a [`CommentOutcome::Fallback`]: the
 //! findings are still in the job summary and the annotations, and the step
 //! does not fail because of the comment.
+//!
+//! The token goes to `GITHUB_API_URL`'s origin (scheme, host, port) and
+//! nowhere else: redirects are not followed and a next page on another
+//! origin is not fetched (both are fallbacks). What the API says about the
+//! comment is not trusted either: its `html_url` becomes the `comment-url`
+//! output only when it is a link into `GITHUB_SERVER_URL` ([`CommentLink`]).
 
 use std::collections::HashSet;
 use std::fmt::{self, Write};
@@ -558,15 +564,15 @@ pub enum CommentOutcome {
     Created {
         /// The comment's id.
         id: u64,
-        /// The comment's `html_url`, for the `comment-url` output.
-        url: String,
+        /// The comment's `html_url`, checked, for the `comment-url` output.
+        link: CommentLink,
     },
     /// Our earlier comment was updated in place.
     Updated {
         /// The comment's id.
         id: u64,
-        /// The comment's `html_url`, for the `comment-url` output.
-        url: String,
+        /// The comment's `html_url`, checked, for the `comment-url` output.
+        link: CommentLink,
     },
     /// Nothing to do, by design: `comment: never`, not a pull-request event,
     /// or `on-failure` with a passing run and no earlier comment.
@@ -575,7 +581,9 @@ pub enum CommentOutcome {
         reason: String,
     },
     /// A comment was due but cannot be posted: a fork's read-only token, no
-    /// token, or the API refused (403/404). The findings are in the job
+    /// token, the API refused (403/404), or it sent us to another place (a
+    /// redirect, a next page on another origin), where the token does not
+    /// go. The findings are in the job
     /// summary and the annotations; print [`CommentOutcome::workflow_command`]
     /// as a notice.
     Fallback {
@@ -591,20 +599,33 @@ pub enum CommentOutcome {
 }
 
 impl CommentOutcome {
-    /// The comment's URL, when one was created or updated.
+    /// The comment's URL, when one was created or updated and its `html_url`
+    /// passed [`CommentLink::check`]: only ever a link into the GitHub server.
     pub fn url(&self) -> Option<&str> {
         match self {
-            CommentOutcome::Created { url, .. } | CommentOutcome::Updated { url, .. } => Some(url),
+            CommentOutcome::Created { link, .. } | CommentOutcome::Updated { link, .. } => {
+                link.url()
+            }
             _ => None,
         }
     }
 
-    /// The workflow command that tells the user about a fallback (`::notice`)
-    /// or a failure (`::warning`), escaped; `None` for the other outcomes.
+    /// The workflow command that tells the user about a fallback (`::notice`),
+    /// a failure (`::warning`) or a posted comment whose URL was refused
+    /// (`::warning`: there is no `comment-url` output), escaped; `None` for
+    /// the other outcomes.
     pub fn workflow_command(&self) -> Option<String> {
+        let refused;
         let (level, reason) = match self {
             CommentOutcome::Fallback { reason } => ("notice", reason),
             CommentOutcome::Failed { reason } => ("warning", reason),
+            CommentOutcome::Created { id, link } | CommentOutcome::Updated { id, link } => {
+                refused = format!(
+                    "The comment (id {id}) was posted, but there is no comment-url output: {}.",
+                    link.refusal()?
+                );
+                ("warning", &refused)
+            }
             _ => return None,
         };
         Some(format!(
@@ -618,11 +639,11 @@ impl CommentOutcome {
 impl fmt::Display for CommentOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CommentOutcome::Created { url, .. } => {
-                write!(f, "posted the pull-request comment {url}")
+            CommentOutcome::Created { id, link } => {
+                write!(f, "posted the pull-request comment {}", link.describe(*id))
             }
-            CommentOutcome::Updated { url, .. } => {
-                write!(f, "updated the pull-request comment {url}")
+            CommentOutcome::Updated { id, link } => {
+                write!(f, "updated the pull-request comment {}", link.describe(*id))
             }
             CommentOutcome::Skipped { reason } => write!(f, "no pull-request comment: {reason}"),
             CommentOutcome::Fallback { reason } | CommentOutcome::Failed { reason } => {
@@ -632,12 +653,106 @@ impl fmt::Display for CommentOutcome {
     }
 }
 
+/// A comment's `html_url` as the API gave it, checked before anything
+/// passes it on: the `comment-url` output is read by later steps (and may
+/// end up in links), so it is only ever a link into the GitHub server. The
+/// only way to make one is [`CommentLink::check`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentLink(Result<String, String>);
+
+impl CommentLink {
+    /// Checks `html_url` against `server_url` (`GITHUB_SERVER_URL`, such as
+    /// `https://github.com` or a GitHub Enterprise Server's
+    /// `https://HOST`): it must be an `https` URL (`http` only when the
+    /// server itself is http, as in tests) on the server's host and port,
+    /// without a user name or password, and without blanks or control
+    /// characters. Anything else is refused with the reason.
+    pub fn check(html_url: &str, server_url: &str) -> CommentLink {
+        let Some(server) = url::Url::parse(server_url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        else {
+            return CommentLink(Err(format!(
+                "GITHUB_SERVER_URL {server_url:?} is not an http(s) URL, so the comment's html_url cannot be checked"
+            )));
+        };
+        let expected = if server.scheme() == "http" {
+            format!(
+                "an http(s) link on {}",
+                server.origin().ascii_serialization()
+            )
+        } else {
+            format!("an https link on {}", server.origin().ascii_serialization())
+        };
+        let shown: String = html_url.chars().take(200).collect();
+        let refused = || {
+            CommentLink(Err(format!(
+                "the API gave the comment's html_url as {shown:?}, which is not {expected} (GITHUB_SERVER_URL)"
+            )))
+        };
+        if html_url
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+        {
+            return refused();
+        }
+        let Ok(url) = url::Url::parse(html_url) else {
+            return refused();
+        };
+        let scheme_ok =
+            url.scheme() == "https" || (url.scheme() == "http" && server.scheme() == "http");
+        let port_ok = if url.scheme() == server.scheme() {
+            url.port_or_known_default() == server.port_or_known_default()
+        } else {
+            url.port().is_none()
+        };
+        let ok = scheme_ok
+            && port_ok
+            && url.host_str().is_some()
+            && url.host_str() == server.host_str()
+            && url.username().is_empty()
+            && url.password().is_none();
+        if !ok {
+            return refused();
+        }
+        CommentLink(Ok(url.into()))
+    }
+
+    /// The checked URL; `None` when it was refused.
+    pub fn url(&self) -> Option<&str> {
+        self.0.as_deref().ok()
+    }
+
+    /// Why the URL was refused; `None` when it passed.
+    pub fn refusal(&self) -> Option<&str> {
+        self.0.as_ref().err().map(String::as_str)
+    }
+
+    /// The URL, or for a refused one the comment's id.
+    fn describe(&self, id: u64) -> String {
+        match &self.0 {
+            Ok(url) => url.clone(),
+            Err(_) => format!("(id {id}; its URL was refused)"),
+        }
+    }
+}
+
 /// The octocrab client for `ctx`: its API base (path prefix kept, as on
 /// GitHub Enterprise Server), the token, and timeouts so a dead server
 /// cannot hold the step. Octocrab retries server errors a few times itself.
+///
+/// It follows no redirects: the crate is built without octocrab's
+/// `follow-redirect` feature, whose tower-http layer runs below octocrab's
+/// auth layer, drops `Authorization` only on a hop that changes origin, and
+/// restores the original headers on the next hop, so a redirect to another
+/// host that redirects once more within itself received the token. A
+/// redirect now comes back as an error ([`api_error`]).
 fn client(ctx: &CommentContext, token: &SecretString) -> octocrab::Result<Octocrab> {
     Octocrab::builder()
         .base_uri(ctx.api_url.as_str())?
+        // octocrab's auth layer also trusts the upload URI, by default
+        // uploads.github.com even for a GHES base; we upload nothing.
+        .upload_uri(ctx.api_url.as_str())?
         .personal_token(token.clone())
         .set_connect_timeout(Some(Duration::from_secs(10)))
         .set_read_timeout(Some(Duration::from_secs(30)))
@@ -659,14 +774,16 @@ fn has_marker(comment: &Comment, marker: &str) -> bool {
 /// with our marker, one written by a bot is preferred — `GITHUB_TOKEN` and
 /// GitHub App tokens comment as bots, and which bot cannot be asked (the
 /// token may not call `GET /user`); a person's comment with our marker is
-/// taken only when no bot's exists, for personal access tokens.
+/// taken only when no bot's exists, for personal access tokens. A next
+/// page on another origin than `GITHUB_API_URL`'s is not fetched.
 async fn find_ours(
     client: &Octocrab,
+    ctx: &CommentContext,
     owner: &str,
     repo: &str,
     number: u64,
-    marker: &str,
-) -> octocrab::Result<Option<Comment>> {
+) -> Result<Option<Comment>, ListError> {
+    let marker = ctx.marker.as_str();
     let mut page = client
         .issues(owner, repo)
         .list_comments(number)
@@ -688,6 +805,7 @@ async fn find_ours(
         if !seen.insert(next.to_string()) {
             break;
         }
+        on_api_origin(ctx, &next.to_string()).map_err(ListError::ForeignPage)?;
         match client.get_page::<Comment>(&Some(next)).await? {
             Some(p) => page = p,
             None => break,
@@ -696,10 +814,73 @@ async fn find_ours(
     Ok(by_person)
 }
 
-/// What to tell the user about an API error while `doing` something.
-fn api_error(doing: &str, err: &octocrab::Error) -> CommentOutcome {
+/// Why our earlier comment could not be looked for.
+#[derive(Debug)]
+enum ListError {
+    /// The API failed or refused.
+    Api(octocrab::Error),
+    /// The `Link` header put the next page on this other origin.
+    ForeignPage(String),
+}
+
+impl From<octocrab::Error> for ListError {
+    fn from(e: octocrab::Error) -> Self {
+        ListError::Api(e)
+    }
+}
+
+/// The origin (scheme, host, port) of `GITHUB_API_URL`: the only place the
+/// token goes.
+fn api_origin(ctx: &CommentContext) -> Option<url::Url> {
+    url::Url::parse(&ctx.api_url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+/// `Ok` when `uri` (absolute, or relative to the API base) is on
+/// `GITHUB_API_URL`'s origin; else the origin it is on, for the message.
+/// An https API sent to http is another origin too.
+fn on_api_origin(ctx: &CommentContext, uri: &str) -> Result<(), String> {
+    let Some(base) = api_origin(ctx) else {
+        return Err(format!("an unusable GITHUB_API_URL {:?}", ctx.api_url));
+    };
+    match base.join(uri) {
+        Ok(target) if target.origin() == base.origin() => Ok(()),
+        Ok(target) => Err(target.origin().ascii_serialization()),
+        Err(_) => Err("an unreadable URL".into()),
+    }
+}
+
+/// `GITHUB_API_URL`'s origin as the messages name it.
+fn api_origin_name(ctx: &CommentContext) -> String {
+    api_origin(ctx).map_or_else(|| ctx.api_url.clone(), |u| u.origin().ascii_serialization())
+}
+
+/// The fallback when the `Link` header puts the next page on `origin`.
+fn foreign_page(ctx: &CommentContext, origin: &str) -> CommentOutcome {
+    CommentOutcome::Fallback {
+        reason: format!(
+            "the API's Link header puts the next page of the pull request's comments on {origin}, not on {} (GITHUB_API_URL); it is not fetched, since the github-token goes only to GITHUB_API_URL. The findings are in the job summary and the annotations.",
+            api_origin_name(ctx)
+        ),
+    }
+}
+
+/// What to tell the user about an API error while `doing` something. A
+/// redirect is a fallback: the client does not follow redirects (the token
+/// must not go anywhere but `GITHUB_API_URL`), and GitHub's API does not
+/// redirect these calls for a repository under its current name.
+fn api_error(doing: &str, ctx: &CommentContext, err: &octocrab::Error) -> CommentOutcome {
     if let octocrab::Error::GitHub { source, .. } = err {
         let status = source.status_code.as_u16();
+        if source.status_code.is_redirection() {
+            return CommentOutcome::Fallback {
+                reason: format!(
+                    "{doing} was answered with HTTP {status}, a redirect, which is not followed: the github-token goes only to {} (GITHUB_API_URL). The findings are in the job summary and the annotations; check GITHUB_API_URL and any proxy in between.",
+                    api_origin_name(ctx)
+                ),
+            };
+        }
         let message: String = source.message.chars().take(300).collect();
         if matches!(status, 403 | 404) {
             return CommentOutcome::Fallback {
@@ -807,11 +988,12 @@ pub async fn upsert(report: &Report, ctx: &CommentContext, mode: CommentMode) ->
     };
     let client = match client(ctx, token) {
         Ok(c) => c,
-        Err(e) => return api_error("setting up the GitHub API client", &e),
+        Err(e) => return api_error("setting up the GitHub API client", ctx, &e),
     };
-    let existing = match find_ours(&client, owner, repo, pr.number, &ctx.marker).await {
+    let existing = match find_ours(&client, ctx, owner, repo, pr.number).await {
         Ok(c) => c.map(|c| c.id.into_inner()),
-        Err(e) => return api_error("listing the pull request's comments", &e),
+        Err(ListError::Api(e)) => return api_error("listing the pull request's comments", ctx, &e),
+        Err(ListError::ForeignPage(origin)) => return foreign_page(ctx, &origin),
     };
     if existing.is_none() && mode == CommentMode::OnFailure && report.verdict == Verdict::Pass {
         return skipped("the run passes and there is no earlier comment to update");
@@ -855,14 +1037,15 @@ pub async fn upsert(report: &Report, ctx: &CommentContext, mode: CommentMode) ->
     };
     match result {
         Ok(c) => {
-            let (id, url) = (c.id.into_inner(), c.html_url.to_string());
+            let id = c.id.into_inner();
+            let link = CommentLink::check(c.html_url.as_str(), &ctx.server_url);
             if existing.is_some() {
-                CommentOutcome::Updated { id, url }
+                CommentOutcome::Updated { id, link }
             } else {
-                CommentOutcome::Created { id, url }
+                CommentOutcome::Created { id, link }
             }
         }
-        Err(e) => api_error(doing, &e),
+        Err(e) => api_error(doing, ctx, &e),
     }
 }
 
@@ -1107,6 +1290,129 @@ mod tests {
     }
 
     #[test]
+    fn a_comment_link_must_point_into_the_github_server() {
+        let ok = |url: &str, server: &str| CommentLink::check(url, server).url().map(String::from);
+        // github.com, GitHub Enterprise Server, and an http server (tests).
+        let good = [
+            (
+                "https://github.com/acme/app/pull/42#issuecomment-1",
+                "https://github.com",
+            ),
+            (
+                "https://github.com/acme/app/pull/42#issuecomment-1",
+                "https://github.com/",
+            ),
+            ("https://GitHub.com/acme/app/pull/42", "https://github.com"),
+            (
+                "https://github.com:443/acme/app/pull/42",
+                "https://github.com",
+            ),
+            (
+                "https://ghes.example.com/acme/app/pull/7#issuecomment-3",
+                "https://ghes.example.com",
+            ),
+            (
+                "https://octo.ghe.com/acme/app/pull/7",
+                "https://octo.ghe.com",
+            ),
+            (
+                "http://127.0.0.1:8080/acme/app/pull/7",
+                "http://127.0.0.1:8080",
+            ),
+            ("https://127.0.0.1/acme/app/pull/7", "http://127.0.0.1:8080"),
+        ];
+        for (url, server) in good {
+            assert!(ok(url, server).is_some(), "{url} on {server}");
+        }
+        assert_eq!(
+            ok("https://GitHub.com/a/b/pull/1", "https://github.com").as_deref(),
+            Some("https://github.com/a/b/pull/1")
+        );
+        let bad = [
+            ("javascript:alert(1)", "https://github.com"),
+            ("data:text/html,x", "https://github.com"),
+            ("http://evil.example/acme/app/pull/42", "https://github.com"),
+            (
+                "https://evil.example/acme/app/pull/42",
+                "https://github.com",
+            ),
+            // A downgrade, a look-alike host, a user name, another port.
+            ("http://github.com/acme/app/pull/42", "https://github.com"),
+            ("https://github.com.evil.example/a", "https://github.com"),
+            ("https://evil.example.github.com/a", "https://github.com"),
+            ("https://github.com@evil.example/a", "https://github.com"),
+            ("https://user:pw@github.com/a", "https://github.com"),
+            ("https://github.com:8443/a", "https://github.com"),
+            ("http://127.0.0.1:9999/a", "http://127.0.0.1:8080"),
+            // GHES links must be on the GHES host, not github.com, and back.
+            (
+                "https://github.com/acme/app/pull/7",
+                "https://ghes.example.com",
+            ),
+            (
+                "https://api.github.com/repos/acme/app",
+                "https://github.com",
+            ),
+            // What the parser would silently drop or what cannot be an output line.
+            ("https://github.com/a\nb", "https://github.com"),
+            ("https://github.com/a b", "https://github.com"),
+            ("/acme/app/pull/42", "https://github.com"),
+            ("", "https://github.com"),
+        ];
+        for (url, server) in bad {
+            let link = CommentLink::check(url, server);
+            assert_eq!(link.url(), None, "{url} on {server}");
+            let reason = link.refusal().unwrap();
+            assert!(reason.contains("GITHUB_SERVER_URL"), "{reason}");
+        }
+        // A hostile URL is quoted, cut, in the reason.
+        let long = format!("https://evil.example/{}", "a".repeat(5000));
+        let reason = CommentLink::check(&long, "https://github.com")
+            .refusal()
+            .unwrap()
+            .to_string();
+        assert!(reason.len() < 400, "{reason}");
+        // Without a usable server URL nothing passes.
+        let link = CommentLink::check("https://github.com/a", "github.com");
+        assert_eq!(link.url(), None);
+        assert!(
+            link.refusal()
+                .unwrap()
+                .contains("GITHUB_SERVER_URL \"github.com\"")
+        );
+    }
+
+    #[test]
+    fn only_the_api_origin_is_an_api_origin() {
+        let ctx = context(&[("GITHUB_API_URL", "https://ghes.example.com/api/v3")]).unwrap();
+        for same in [
+            "https://ghes.example.com/api/v3/repos/a/b/issues/1/comments?page=2",
+            "https://GHES.example.com:443/api/v3/x",
+            "/api/v3/repos/a/b/issues/1/comments?page=2",
+            "https://ghes.example.com/elsewhere",
+        ] {
+            assert_eq!(on_api_origin(&ctx, same), Ok(()), "{same}");
+        }
+        for (other, origin) in [
+            (
+                "http://ghes.example.com/api/v3/x",
+                "http://ghes.example.com",
+            ),
+            (
+                "https://ghes.example.com:8443/api/v3/x",
+                "https://ghes.example.com:8443",
+            ),
+            (
+                "https://api.github.com/repositories/1/issues/1/comments",
+                "https://api.github.com",
+            ),
+            ("//evil.example/api/v3/x", "https://evil.example"),
+        ] {
+            assert_eq!(on_api_origin(&ctx, other), Err(origin.into()), "{other}");
+        }
+    }
+
+    #[test]
     fn unsafe_links_are_not_linked() {
         assert_eq!(
             safe_url("https://x.example/a"),
@@ -1124,13 +1430,33 @@ mod tests {
     fn outcomes_give_the_url_and_the_notice() {
         let created = CommentOutcome::Created {
             id: 1,
-            url: "https://github.com/a/b/pull/1#issuecomment-1".into(),
+            link: CommentLink::check(
+                "https://github.com/a/b/pull/1#issuecomment-1",
+                "https://github.com",
+            ),
         };
         assert_eq!(
             created.url(),
             Some("https://github.com/a/b/pull/1#issuecomment-1")
         );
         assert_eq!(created.workflow_command(), None);
+        assert_eq!(
+            created.to_string(),
+            "posted the pull-request comment https://github.com/a/b/pull/1#issuecomment-1"
+        );
+        let refused = CommentOutcome::Updated {
+            id: 2,
+            link: CommentLink::check("javascript:alert(1)", "https://github.com"),
+        };
+        assert_eq!(refused.url(), None);
+        assert_eq!(
+            refused.workflow_command().unwrap(),
+            "::warning title=Pull-request comment::The comment (id 2) was posted, but there is no comment-url output: the API gave the comment's html_url as \"javascript:alert(1)\", which is not an https link on https://github.com (GITHUB_SERVER_URL)."
+        );
+        assert_eq!(
+            refused.to_string(),
+            "updated the pull-request comment (id 2; its URL was refused)"
+        );
         let fallback = CommentOutcome::Fallback {
             reason: "100% read-only\nfork".into(),
         };
