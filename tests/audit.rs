@@ -315,11 +315,15 @@ fn merge_combines_the_reports_of_two_accounts() {
     assert_eq!(merged.report["summary"]["errors"], errors * 2);
     assert!(merged.report["identity"].is_null());
 
-    // The same report twice (a re-run's artifact): one finding per problem, both targets.
+    // The same report twice (a re-run's artifact, another file with the same
+    // content): one finding per problem, both targets.
+    let rerun_dir = tempfile::tempdir().unwrap();
+    let rerun = rerun_dir.path().join("report.json");
+    std::fs::copy(&first, &rerun).unwrap();
     let again = run_subcommand(
         None,
         "merge",
-        &[first.to_str().unwrap(), first.to_str().unwrap()],
+        &[first.to_str().unwrap(), rerun.to_str().unwrap()],
         &[],
     );
     assert_eq!(again.report["summary"]["errors"], errors);
