@@ -197,6 +197,11 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value = "error")]
     pub fail_on: FailOn,
 
+    /// The whole run's budget (`90s`, `5m`): every remote call ends by then,
+    /// what was gathered is still reported, and a check cut short is exit 3.
+    #[arg(long, value_name = "DURATION", default_value = crate::deadline::DEFAULT_TIMEOUT, value_parser = crate::deadline::parse)]
+    pub timeout: std::time::Duration,
+
     /// Log progress to stderr (never secrets, at any level).
     #[arg(short, long)]
     pub verbose: bool,
@@ -285,6 +290,11 @@ pub struct AuditArgs {
     /// Exit 1 when a finding of this severity or worse exists.
     #[arg(long, value_enum, default_value = "error")]
     pub fail_on: FailOn,
+
+    /// The whole run's budget (`90s`, `5m`): every remote call ends by then,
+    /// what was gathered is still reported, and a check cut short is exit 3.
+    #[arg(long, value_name = "DURATION", default_value = crate::deadline::DEFAULT_TIMEOUT, value_parser = crate::deadline::parse)]
+    pub timeout: std::time::Duration,
 
     /// Also write the findings as SARIF 2.1.0 to this file (for github/codeql-action/upload-sarif).
     #[arg(long, value_name = "FILE")]

@@ -11,6 +11,7 @@ pub mod aws;
 pub mod check;
 pub mod cli;
 pub mod console;
+pub mod deadline;
 pub mod error;
 pub mod files;
 pub mod github;

@@ -8,7 +8,7 @@ use ecr_fargate_preflight::check::{self, CheckConfig};
 use ecr_fargate_preflight::cli::{AuditArgs, Cli, Command, Format, MergeArgs};
 use ecr_fargate_preflight::error::ExitCode;
 use ecr_fargate_preflight::output::{self, Delivery};
-use ecr_fargate_preflight::{action, console, github, merge, push, rules};
+use ecr_fargate_preflight::{action, console, deadline, github, merge, push, rules};
 
 fn main() -> ProcessExit {
     // The image's entrypoint is the binary: with no arguments inside GitHub
@@ -82,9 +82,11 @@ fn run_check(
     let output = config.args.output.clone();
     github::set_groups(format == Format::Text || output.is_some());
     let sarif = config.args.sarif.clone();
-    let (report, code) = match runtime.block_on(check::run(config)) {
-        Ok(r) => r,
-        Err(e) => return usage(&e.to_string()),
+    let budget = config.args.timeout;
+    let (report, code) = match runtime.block_on(within_budget(budget, check::run(config))) {
+        Some(Ok(r)) => r,
+        Some(Err(e)) => return usage(&e.to_string()),
+        None => return out_of_time(budget),
     };
     output::deliver(
         &report,
@@ -111,6 +113,7 @@ fn run_audit(args: AuditArgs, action: Option<&action::ActionRun>) -> ExitCode {
         action,
     };
     github::set_groups(delivery.format == Format::Text || delivery.output.is_some());
+    let budget = args.timeout;
     let config = match AuditConfig::from_args(args) {
         Ok(c) => c,
         Err(e) => return usage(&e.to_string()),
@@ -119,9 +122,10 @@ fn run_audit(args: AuditArgs, action: Option<&action::ActionRun>) -> ExitCode {
         Ok(r) => r,
         Err(code) => return code,
     };
-    match runtime.block_on(audit::run(config)) {
-        Ok((report, code)) => output::deliver(&report, code, &delivery),
-        Err(e) => usage(&e.to_string()),
+    match runtime.block_on(within_budget(budget, audit::run(config))) {
+        Some(Ok((report, code))) => output::deliver(&report, code, &delivery),
+        Some(Err(e)) => usage(&e.to_string()),
+        None => out_of_time(budget),
     }
 }
 
@@ -147,6 +151,32 @@ fn run_merge(args: MergeArgs, action: Option<&action::ActionRun>) -> ExitCode {
             action,
         },
     )
+}
+
+/// Runs `work` under the run's deadline (`--timeout`): every remote call is
+/// bounded by it, so `work` normally ends on its own and reports; the
+/// deadline plus a grace period is the last resort, `None`.
+async fn within_budget<T>(budget: std::time::Duration, work: impl Future<Output = T>) -> Option<T> {
+    deadline::start(budget);
+    tokio::time::timeout(budget + deadline::GRACE, work)
+        .await
+        .ok()
+}
+
+/// The run outlived its deadline and the grace period: exit 3.
+fn out_of_time(budget: std::time::Duration) -> ExitCode {
+    let message = format!(
+        "the run did not finish within --timeout {} plus {} s of grace; nothing could be reported",
+        humantime::format_duration(budget),
+        deadline::GRACE.as_secs()
+    );
+    console::command(
+        console::Command::Error,
+        &[("title", "ecr-fargate-preflight".into())],
+        &message,
+    );
+    console::err(&format!("error: {message}"));
+    ExitCode::CouldNotRun
 }
 
 /// The async runtime the checks run on.

@@ -103,12 +103,28 @@ pub fn deliver(report: &report::Report, mut code: ExitCode, delivery: &Delivery<
                     .enable_all()
                     .build()
                 {
-                    Ok(runtime) => runtime.block_on(github::comment::upsert_from_env(
-                        report,
-                        token.expose_secret(),
-                        Some(&run.comment_key),
-                        run.comment,
-                    )),
+                    Ok(runtime) => {
+                        let limit = crate::deadline::bounded(crate::deadline::COMMENT);
+                        runtime
+                            .block_on(async {
+                                tokio::time::timeout(
+                                    limit,
+                                    github::comment::upsert_from_env(
+                                        report,
+                                        token.expose_secret(),
+                                        Some(&run.comment_key),
+                                        run.comment,
+                                    ),
+                                )
+                                .await
+                            })
+                            .unwrap_or_else(|_| github::comment::CommentOutcome::Failed {
+                                reason: format!(
+                                    "the GitHub API did not finish within {} s (the run's --timeout, or the comment's own limit)",
+                                    limit.as_secs()
+                                ),
+                            })
+                    }
                     Err(e) => github::comment::CommentOutcome::Failed {
                         reason: format!("cannot start the async runtime: {e}"),
                     },

@@ -51,8 +51,18 @@ pub struct CredentialFailure {
 /// `AWS_ENDPOINT_URL_<SERVICE>`), profiles and the default credential chain,
 /// with adaptive retry for throttling.
 pub async fn load_base(region: Option<String>) -> SdkConfig {
+    use crate::deadline::{ATTEMPT, CONNECT, OPERATION, bounded};
+    // Every call ends by the run's deadline: a black-holed endpoint is a
+    // timeout error, never a hang.
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(bounded(CONNECT))
+        .read_timeout(bounded(ATTEMPT))
+        .operation_attempt_timeout(bounded(ATTEMPT))
+        .operation_timeout(bounded(OPERATION))
+        .build();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::adaptive().with_max_attempts(5));
+        .retry_config(RetryConfig::adaptive().with_max_attempts(5))
+        .timeout_config(timeouts);
     if let Some(r) = region {
         loader = loader.region(Region::new(r));
     }

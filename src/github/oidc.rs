@@ -92,7 +92,8 @@ pub async fn fetch(request: &TokenRequest, audience: &str) -> Result<SecretStrin
     url.query_pairs_mut().append_pair("audience", audience);
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(std::time::Duration::from_secs(30))
+        .connect_timeout(crate::deadline::bounded(crate::deadline::CONNECT))
+        .timeout(crate::deadline::bounded(crate::deadline::OIDC_REQUEST))
         .build()
         .map_err(|e| OidcError::Transport(e.to_string()))?;
     let response = client
