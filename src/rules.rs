@@ -7,6 +7,20 @@
 
 use crate::report::{Finding, Fix, Severity};
 
+/// What a rule's findings say about the verdict: that something checked is
+/// wrong, or that something could not be checked at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Meaning {
+    /// Something checked is wrong (a policy, the repository, the network):
+    /// an error-severity finding makes the verdict `fail`.
+    Defect,
+    /// The check could not look (no credentials, nothing reachable, an
+    /// answer that cannot be trusted): what the finding names was not
+    /// verified, so the verdict cannot be `pass`. It is `not-verified`
+    /// unless a defect makes it `fail`, whatever the finding's severity.
+    NotVerified,
+}
+
 /// One rule's identity and documentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rule {
@@ -14,6 +28,8 @@ pub struct Rule {
     pub id: &'static str,
     /// The severity its findings carry.
     pub severity: Severity,
+    /// Whether its findings are defects or gaps in what was checked.
+    pub meaning: Meaning,
     /// What it checks, in one sentence.
     pub what: &'static str,
     /// Why a failure matters.
@@ -88,6 +104,7 @@ const ECR_PUSH_IAM: &str =
 pub const PUSH_ACCESS_DENIED: Rule = Rule {
     id: "push/access-denied",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "A request that buildx makes during a multi-platform push was denied; the finding names the exact IAM action, the resource and the reason.",
     why: "buildx aborts the push on the first 403, usually after the whole build, with only `403 Forbidden` on HEAD requests.",
     fix: "Add the policy statement in the finding to the pushing role (or, for cross-account pushes, to the repository policy too).",
@@ -98,6 +115,7 @@ pub const PUSH_ACCESS_DENIED: Rule = Rule {
 pub const PUSH_CLEANUP_DENIED: Rule = Rule {
     id: "push/cleanup-denied",
     severity: Severity::Warning,
+    meaning: Meaning::Defect,
     what: "Deleting the probe's throwaway image (`ecr:BatchDeleteImage`) was denied.",
     why: "The push itself is unaffected, but each probe run leaves one small untagged image that counts against the images-per-repository quota.",
     fix: "Grant `ecr:BatchDeleteImage` on the repository, run with `--no-cleanup` knowingly, or let a lifecycle rule expire untagged images.",
@@ -108,6 +126,7 @@ pub const PUSH_CLEANUP_DENIED: Rule = Rule {
 pub const PUSH_CLEANUP_FAILED: Rule = Rule {
     id: "push/cleanup-failed",
     severity: Severity::Warning,
+    meaning: Meaning::Defect,
     what: "Deleting the probe's throwaway image failed for a reason other than a denial.",
     why: "The probe's image stays in the repository and counts against the images-per-repository quota.",
     fix: "Delete the image named in the finding by hand, or let a lifecycle rule expire untagged images.",
@@ -118,6 +137,7 @@ pub const PUSH_CLEANUP_FAILED: Rule = Rule {
 pub const PUSH_REPOSITORY_NOT_FOUND: Rule = Rule {
     id: "push/repository-not-found",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "The target repository does not exist in the registry.",
     why: "A push never creates an ECR repository; buildx fails with `name unknown`.",
     fix: "Create the repository (`aws ecr create-repository` or `aws_ecr_repository`), or fix the name or account.",
@@ -128,6 +148,7 @@ pub const PUSH_REPOSITORY_NOT_FOUND: Rule = Rule {
 pub const PUSH_TAG_IMMUTABLE: Rule = Rule {
     id: "push/tag-immutable",
     severity: Severity::Warning,
+    meaning: Meaning::Defect,
     what: "The repository refuses to move an existing tag (tag immutability).",
     why: "Pushing a tag that already exists, such as `latest` or a re-run of the same commit tag, fails with `tag invalid … cannot be overwritten because the repository is immutable`.",
     fix: "Push unique tags only, or use `IMMUTABLE_WITH_EXCLUSION` with an exclusion filter for moving tags.",
@@ -138,6 +159,7 @@ pub const PUSH_TAG_IMMUTABLE: Rule = Rule {
 pub const PUSH_OCI_ARTIFACT_REJECTED: Rule = Rule {
     id: "push/oci-artifact-rejected",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "The registry answered 405 to a manifest PUT, as ECR does for OCI artifact manifests (`artifactType` + `subject`).",
     why: "BuildKit 0.32 and later push attestations as OCI artifacts when OCI media types are on; the push then fails with 405 Method Not Allowed.",
     fix: "Set `BUILDX_NO_DEFAULT_OCI_ARTIFACT=true` or pass `oci-artifact=false` to the image exporter.",
@@ -148,6 +170,7 @@ pub const PUSH_OCI_ARTIFACT_REJECTED: Rule = Rule {
 pub const PUSH_THROTTLED: Rule = Rule {
     id: "push/throttled",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "The registry kept answering 429 `toomanyrequests` after retries.",
     why: "Pushes from many parallel jobs exceed ECR's request rate; buildx fails the push.",
     fix: "Reduce parallel pushes, add retries around the push, or request a quota increase.",
@@ -158,6 +181,7 @@ pub const PUSH_THROTTLED: Rule = Rule {
 pub const PUSH_IMAGE_QUOTA: Rule = Rule {
     id: "push/image-quota-exceeded",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "The registry refused a manifest because a service limit, such as images per repository, is reached.",
     why: "Every push fails until images are deleted or the quota is raised.",
     fix: "Add a lifecycle policy that expires old and untagged images, or request a quota increase.",
@@ -168,6 +192,7 @@ pub const PUSH_IMAGE_QUOTA: Rule = Rule {
 pub const PUSH_REGISTRY_UNREACHABLE: Rule = Rule {
     id: "push/registry-unreachable",
     severity: Severity::Error,
+    meaning: Meaning::NotVerified,
     what: "The registry endpoint could not be reached: DNS, connection, TLS or timeout failure.",
     why: "buildx fails the same way, typically as `i/o timeout` or `x509` errors, after the build.",
     fix: "Check the registry URL, proxies (`HTTPS_PROXY`, `NO_PROXY`), the CA bundle and network egress to ECR.",
@@ -178,6 +203,7 @@ pub const PUSH_REGISTRY_UNREACHABLE: Rule = Rule {
 pub const PUSH_REGISTRY_AUTH_REJECTED: Rule = Rule {
     id: "push/registry-auth-rejected",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "The registry answered 401 to a request carrying the token from `GetAuthorizationToken`.",
     why: "The token belongs to another registry (account or region) or has expired; buildx reports `no basic auth credentials` or 401.",
     fix: "Log in to the registry that holds the repository: same account id and region as the repository URI.",
@@ -188,6 +214,7 @@ pub const PUSH_REGISTRY_AUTH_REJECTED: Rule = Rule {
 pub const PUSH_LAYER_DOWNLOAD_FAILED: Rule = Rule {
     id: "push/layer-download-failed",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "Following the registry's redirect for a layer read to the S3 layer bucket failed.",
     why: "Layer reads (base images, cache import, mounts) fail even though `ecr:GetDownloadUrlForLayer` is allowed.",
     fix: "Allow HTTPS to `prod-<region>-starport-layer-bucket` (S3 endpoint policy, proxy, firewall) and make sure nothing forwards the registry's Authorization header to S3.",
@@ -198,6 +225,7 @@ pub const PUSH_LAYER_DOWNLOAD_FAILED: Rule = Rule {
 pub const PUSH_DIGEST_MISMATCH: Rule = Rule {
     id: "push/digest-mismatch",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "A digest the registry returned, or the bytes read back, differ from what was pushed.",
     why: "Clients verify digests and fail the pull; something between the client and the registry rewrites content.",
     fix: "Look for a proxy or registry mirror that modifies manifests or blobs.",
@@ -208,6 +236,7 @@ pub const PUSH_DIGEST_MISMATCH: Rule = Rule {
 pub const PUSH_UNEXPECTED_RESPONSE: Rule = Rule {
     id: "push/unexpected-response",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "The registry answered a step with a status buildx treats as fatal and that no other rule explains.",
     why: "buildx fails the push on it.",
     fix: "Read the status and body in the finding; they come from the registry.",
@@ -218,6 +247,7 @@ pub const PUSH_UNEXPECTED_RESPONSE: Rule = Rule {
 pub const PUSH_NOT_VERIFIED: Rule = Rule {
     id: "push/not-verified",
     severity: Severity::Notice,
+    meaning: Meaning::NotVerified,
     what: "Some IAM actions could not be exercised because an earlier step failed.",
     why: "They may be missing too; fix the errors and run again to verify them.",
     fix: "Fix the other findings, then run the check again.",
@@ -228,6 +258,7 @@ pub const PUSH_NOT_VERIFIED: Rule = Rule {
 pub const PUSH_READ_TAG_NOT_FOUND: Rule = Rule {
     id: "push/read-tag-not-found",
     severity: Severity::Warning,
+    meaning: Meaning::NotVerified,
     what: "The tag given with `--read-tag` does not exist, so the read probes could not read an image.",
     why: "Without an image to read, `ecr:BatchGetImage` and `ecr:GetDownloadUrlForLayer` are only partly verified.",
     fix: "Pass an existing tag with `--read-tag`.",
@@ -238,6 +269,7 @@ pub const PUSH_READ_TAG_NOT_FOUND: Rule = Rule {
 pub const PUSH_READS_SKIPPED: Rule = Rule {
     id: "push/reads-skipped",
     severity: Severity::Notice,
+    meaning: Meaning::Defect,
     what: "`--dry-run` was given without `--read-tag`, so only the authorization token was checked.",
     why: "Nothing was pushed or read: the push and read actions are not verified.",
     fix: "Pass `--read-tag` with an existing tag, or run without `--dry-run`.",
@@ -248,6 +280,7 @@ pub const PUSH_READS_SKIPPED: Rule = Rule {
 pub const CREDENTIALS_UNAVAILABLE: Rule = Rule {
     id: "credentials/unavailable",
     severity: Severity::Error,
+    meaning: Meaning::NotVerified,
     what: "No AWS credentials could be obtained, or assuming the role failed.",
     why: "Nothing that needs AWS can be checked.",
     fix: "Grant `id-token: write` and trust the GitHub OIDC provider in the role, or run after `aws-actions/configure-aws-credentials`.",
@@ -278,6 +311,7 @@ pub const PUSH: &[Rule] = &[
 pub const LIVE_SKIPPED: Rule = Rule {
     id: "credentials/live-checks-skipped",
     severity: Severity::Notice,
+    meaning: Meaning::Defect,
     what: "No AWS credentials: the live checks were skipped and only the offline inputs (policies, plan, snapshot) were checked.",
     why: "A fork pull request gets no credentials; the offline answer still applies, the live probe did not run.",
     fix: "Run with credentials (`id-token: write` and `--role-to-assume`) to add the live push probe and discovery.",
@@ -305,11 +339,15 @@ pub fn by_id(id: &str) -> Option<&'static Rule> {
 pub fn markdown_table() -> String {
     let mut out = String::from("| id | severity | what | why | fix |\n|---|---|---|---|---|\n");
     for r in all() {
+        let severity = match r.meaning {
+            Meaning::Defect => r.severity.as_str().to_string(),
+            Meaning::NotVerified => format!("{} (not verified)", r.severity.as_str()),
+        };
         out.push_str(&format!(
             "| [`{}`]({}) | {} | {} | {} | {} |\n",
             r.id,
             r.docs,
-            r.severity.as_str(),
+            severity,
             r.what,
             r.why,
             r.fix
