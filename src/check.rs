@@ -434,6 +434,12 @@ impl PushOptions {
     }
 }
 
+/// How long one attempt of an ECR API call (`GetAuthorizationToken`,
+/// `BatchDeleteImage`) may take.
+const ECR_API_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an ECR API call may take with its retries.
+const ECR_API_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Runs the push probe (or its dry run) against one repository and judges
 /// it: the summary, the findings and the trace.
 pub async fn run_push(
@@ -475,8 +481,16 @@ pub async fn run_push(
         }
     };
     // ECR lives in the repository's region, whatever the default region is.
+    // A stalled answer ends as a timeout (exit 3) instead of hanging the job.
     let ecr_config = aws_sdk_ecr::config::Builder::from(&session.config)
         .region(aws_sdk_ecr::config::Region::new(repository.region.clone()))
+        .timeout_config(
+            aws_sdk_ecr::config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .operation_attempt_timeout(ECR_API_ATTEMPT_TIMEOUT)
+                .operation_timeout(ECR_API_TIMEOUT)
+                .build(),
+        )
         .build();
     let ecr = aws_sdk_ecr::Client::from_conf(ecr_config);
 

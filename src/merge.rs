@@ -551,7 +551,8 @@ mod tests {
         let markdown = crate::report::render_markdown(&merged);
         assert!(markdown.contains("| check app (111111111111, us-east-1) | ❌ fail | 1 | 0 | 0 |"));
         assert!(
-            markdown.contains("| check app (333333333333, us-east-1) | ❔ not verified | 0 | 0 | 1 |"),
+            markdown
+                .contains("| check app (333333333333, us-east-1) | ❔ not verified | 0 | 0 | 1 |"),
             "{markdown}"
         );
         assert_eq!(markdown.matches("### ").count(), 3, "{markdown}");

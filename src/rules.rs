@@ -188,13 +188,13 @@ pub const PUSH_IMAGE_QUOTA: Rule = Rule {
     docs: "https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html",
 };
 
-/// The registry could not be reached at all.
+/// The registry or the ECR API could not be reached at all.
 pub const PUSH_REGISTRY_UNREACHABLE: Rule = Rule {
     id: "push/registry-unreachable",
     severity: Severity::Error,
     meaning: Meaning::NotVerified,
-    what: "The registry endpoint could not be reached: DNS, connection, TLS or timeout failure.",
-    why: "buildx fails the same way, typically as `i/o timeout` or `x509` errors, after the build.",
+    what: "The registry or the ECR API endpoint could not be reached (DNS, connection, TLS or timeout failure) or kept answering 502, 503 or 504 after retries.",
+    why: "Nothing behind it was verified; buildx fails the same way, typically as `i/o timeout` or `x509` errors, after the build.",
     fix: "Check the registry URL, proxies (`HTTPS_PROXY`, `NO_PROXY`), the CA bundle and network egress to ECR.",
     docs: "https://docs.aws.amazon.com/AmazonECR/latest/userguide/common-errors.html",
 };
@@ -248,10 +248,54 @@ pub const PUSH_NOT_VERIFIED: Rule = Rule {
     id: "push/not-verified",
     severity: Severity::Notice,
     meaning: Meaning::NotVerified,
-    what: "Some IAM actions could not be exercised because an earlier step failed.",
-    why: "They may be missing too; fix the errors and run again to verify them.",
+    what: "Some IAM actions of the push (or of the dry run's reads) were never exercised: no request for them reached IAM, because an earlier step failed or its answer could not be used.",
+    why: "They may be missing too: the verdict cannot be `pass` until they are verified.",
     fix: "Fix the other findings, then run the check again.",
     docs: ECR_PUSH_IAM,
+};
+
+/// `GetAuthorizationToken` answered, but not usably.
+pub const PUSH_TOKEN_UNUSABLE: Rule = Rule {
+    id: "push/token-unusable",
+    severity: Severity::Error,
+    meaning: Meaning::NotVerified,
+    what: "`ecr:GetAuthorizationToken` was answered, but the answer could not be used: cut off mid-body, not parseable, or without a token of the form base64(`AWS:<password>`).",
+    why: "Without a registry password no registry request is sent, so no push or read action was verified.",
+    fix: "Run again; if it persists, look for a proxy or TLS-inspecting middlebox between the runner and the ECR API endpoint (`api.ecr.<region>.amazonaws.com`).",
+    docs: "https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_GetAuthorizationToken.html",
+};
+
+/// A registry request was answered with a redirect ECR does not send.
+pub const PUSH_UNEXPECTED_REDIRECT: Rule = Rule {
+    id: "push/unexpected-redirect",
+    severity: Severity::Error,
+    meaning: Meaning::NotVerified,
+    what: "A registry request was answered with a redirect ECR does not send there: anything but the layer read's 307 to the layer store (a 301, 302, 303 or 308; a 307 for a manifest; a redirect from the layer store itself, as in a loop).",
+    why: "A redirect is not an answer: the request's IAM action was not verified, and the probe does not follow it with the registry's credentials.",
+    fix: "Point the repository URI or `--registry-endpoint` at the registry itself, not at a proxy or a moved address, and run again.",
+    docs: "https://github.com/opencontainers/distribution-spec/blob/main/spec.md",
+};
+
+/// The probe refused to follow a `Location` off the registry, or down to http.
+pub const PUSH_LOCATION_REFUSED: Rule = Rule {
+    id: "push/location-refused",
+    severity: Severity::Error,
+    meaning: Meaning::NotVerified,
+    what: "The registry pointed a request that carries its credentials (an upload `Location`) at another scheme, host or port, or pointed any request from https to plain http; the probe did not send it.",
+    why: "ECR keeps uploads on the registry host and redirects layer reads to its https layer store: anything else would hand the registry password or the content to another host or to the network in the clear. The step it leads to is not verified.",
+    fix: "Find what rewrites the registry's answers (a proxy, a mirror, or a `--registry-endpoint` that is not ECR) and run again against the registry itself.",
+    docs: "https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pushing-blobs",
+};
+
+/// A digest in the registry's answer is not a digest.
+pub const PUSH_INVALID_DIGEST: Rule = Rule {
+    id: "push/invalid-digest",
+    severity: Severity::Error,
+    meaning: Meaning::NotVerified,
+    what: "A digest in the registry's answer (an index's `manifests[].digest`, a manifest's `layers[].digest`) is not `sha256:` with 64 or `sha512:` with 128 lowercase hex digits; the probe did not put it into a request.",
+    why: "Clients refuse such content, and as a request path it could point elsewhere (`../`); the read it would have led to is not verified.",
+    fix: "Look for a proxy or registry mirror that rewrites manifests, and check the image the tag points to.",
+    docs: "https://github.com/opencontainers/image-spec/blob/main/descriptor.md#digests",
 };
 
 /// Dry run: the tag to read does not exist.
@@ -293,6 +337,10 @@ pub const PUSH: &[Rule] = &[
     PUSH_REPOSITORY_NOT_FOUND,
     PUSH_REGISTRY_AUTH_REJECTED,
     PUSH_REGISTRY_UNREACHABLE,
+    PUSH_TOKEN_UNUSABLE,
+    PUSH_UNEXPECTED_REDIRECT,
+    PUSH_LOCATION_REFUSED,
+    PUSH_INVALID_DIGEST,
     PUSH_LAYER_DOWNLOAD_FAILED,
     PUSH_OCI_ARTIFACT_REJECTED,
     PUSH_IMAGE_QUOTA,
@@ -345,12 +393,7 @@ pub fn markdown_table() -> String {
         };
         out.push_str(&format!(
             "| [`{}`]({}) | {} | {} | {} | {} |\n",
-            r.id,
-            r.docs,
-            severity,
-            r.what,
-            r.why,
-            r.fix
+            r.id, r.docs, severity, r.what, r.why, r.fix
         ));
     }
     out
