@@ -372,3 +372,108 @@ pub fn location(response: &Response, from: &Url) -> Option<Url> {
         .and_then(|v| v.to_str().ok())
         .and_then(|l| from.join(l).ok())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registry(base: &str) -> Registry {
+        Registry::new(
+            Url::parse(base).unwrap(),
+            &SecretString::from("pw".to_string()),
+            Recorder::default(),
+        )
+        .unwrap()
+    }
+
+    fn request(url: &str, authorized: bool) -> Request {
+        Request {
+            step: Step::BlobUploadComplete,
+            method: Method::PUT,
+            url: Url::parse(url).unwrap(),
+            accept: None,
+            body: None,
+            depth: 1,
+            platform: None,
+            repository: "team/app".into(),
+            authorized,
+        }
+    }
+
+    #[test]
+    fn credentials_go_only_to_the_registrys_scheme_host_and_port() {
+        let r = registry("https://123456789012.dkr.ecr.us-east-1.amazonaws.com");
+        for same in [
+            "https://123456789012.dkr.ecr.us-east-1.amazonaws.com/v2/team/app/blobs/uploads/u",
+            "https://123456789012.dkr.ecr.us-east-1.amazonaws.com:443/v2/x",
+        ] {
+            assert_eq!(r.refusal(&request(same, true)), None, "{same}");
+        }
+        for other in [
+            "https://evil.example/v2/team/app/blobs/uploads/u",
+            "https://123456789012.dkr.ecr.us-east-1.amazonaws.com:8443/v2/x",
+            "https://123456789012.dkr.ecr.us-east-1.amazonaws.com.evil.example/v2/x",
+        ] {
+            let why = r.refusal(&request(other, true)).expect(other);
+            assert!(why.contains("credentials belong to"), "{why}");
+        }
+    }
+
+    #[test]
+    fn nothing_steps_down_from_https_to_http_not_even_without_credentials() {
+        let r = registry("https://123456789012.dkr.ecr.us-east-1.amazonaws.com");
+        for url in [
+            "http://123456789012.dkr.ecr.us-east-1.amazonaws.com/v2/team/app/blobs/uploads/u",
+            "http://prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com/x",
+        ] {
+            for authorized in [true, false] {
+                let why = r.refusal(&request(url, authorized)).expect(url);
+                assert!(why.contains("https to plain http"), "{why}");
+            }
+        }
+        // The presigned layer store URL, on another host, without credentials.
+        let s3 = "https://prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com/x?X-Amz-Signature=0";
+        assert_eq!(r.refusal(&request(s3, false)), None);
+        assert!(
+            r.refusal(&request("ftp://example/x", false))
+                .unwrap()
+                .contains("not an http(s) URL")
+        );
+    }
+
+    #[test]
+    fn a_plain_http_registry_may_redirect_to_https_but_keeps_its_credentials() {
+        let r = registry("http://127.0.0.1:5000");
+        assert_eq!(r.refusal(&request("https://bucket.example/x", false)), None);
+        assert!(
+            r.refusal(&request("https://127.0.0.1:5000/v2/x", true))
+                .is_some()
+        );
+        assert!(
+            r.refusal(&request("http://127.0.0.1:5001/v2/x", true))
+                .is_some()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_request_is_recorded_and_never_sent() {
+        let r = registry("https://registry.invalid");
+        let err = r
+            .send(request(
+                "http://registry.invalid/v2/team/app/blobs/uploads/u",
+                true,
+            ))
+            .await
+            .unwrap_err();
+        assert!(err.refused);
+        let recorded = r.recorder().get(err.index).unwrap();
+        assert_eq!(recorded.status, None);
+        assert!(recorded.transport_error.is_none(), "never sent");
+        assert!(recorded.refused.unwrap().contains("plain http"));
+        assert!(
+            recorded.path.starts_with("http://registry.invalid/v2/"),
+            "{}",
+            recorded.path
+        );
+    }
+}
