@@ -40,12 +40,13 @@ pub fn diagnose(facts: &ProbeFacts, ctx: &Context<'_>) -> Vec<Finding> {
     findings.extend(redirects(x, ctx, &mut explained));
     findings.extend(refusals(x, ctx, &mut explained));
     findings.extend(invalid_digests(x, ctx));
+    findings.extend(dry_run(facts, ctx, &mut explained));
     let primary_failure = explained.iter().any(|e| *e) || facts.unreachable;
     findings.extend(unexplained(x, &explained, primary_failure));
     findings.extend(layer_downloads(x));
     findings.extend(digest_mismatches(x));
     findings.extend(cleanup(facts, ctx));
-    findings.extend(dry_run(facts, ctx));
+
     if facts.tag_existed {
         findings.push(rules::PUSH_UNEXPECTED_RESPONSE.finding(
             "The probe's throwaway tag already existed",
@@ -861,30 +862,44 @@ fn cleanup(facts: &ProbeFacts, ctx: &Context<'_>) -> Vec<Finding> {
     ]
 }
 
-fn dry_run(facts: &ProbeFacts, ctx: &Context<'_>) -> Vec<Finding> {
+/// The dry run's own findings. A 404 for `--read-tag` is that finding's
+/// evidence, not an unexpected answer.
+fn dry_run(facts: &ProbeFacts, ctx: &Context<'_>, explained: &mut [bool]) -> Vec<Finding> {
     if !ctx.dry_run || !facts.token_obtained || facts.unreachable {
         return Vec::new();
     }
-    match ctx.read_tag {
-        None => vec![rules::PUSH_READS_SKIPPED.finding(
+    let Some(tag) = ctx.read_tag else {
+        return vec![rules::PUSH_READS_SKIPPED.finding(
             "Dry run: only the authorization token was checked",
             "`--dry-run` without `--read-tag` pushes and reads nothing: only `ecr:GetAuthorizationToken` was verified.",
-        )],
-        Some(tag) => facts
-            .exchanges
-            .iter()
-            .filter(|e| e.step == Step::ManifestRead && e.method == "GET" && e.status == Some(404))
-            .take(1)
-            .map(|_| {
-                rules::PUSH_READ_TAG_NOT_FOUND
-                    .finding(
-                        format!("Tag {tag} not found"),
-                        format!("`{}:{tag}` does not exist, so there was nothing to read: `ecr:BatchGetImage` is allowed, `ecr:GetDownloadUrlForLayer` is not verified.", ctx.repository.name),
-                    )
-                    .with_resources([ctx.repository.arn()])
-            })
-            .collect(),
+        )];
+    };
+    let tag_path = format!("/manifests/{tag}");
+    let mut missing = false;
+    for (i, e) in facts.exchanges.iter().enumerate() {
+        if e.step == Step::ManifestRead
+            && e.status == Some(404)
+            && e.path.ends_with(&tag_path)
+            && !explained[i]
+        {
+            explained[i] = true;
+            missing |= e.method == "GET";
+        }
     }
+    if !missing {
+        return Vec::new();
+    }
+    vec![
+        rules::PUSH_READ_TAG_NOT_FOUND
+            .finding(
+                format!("Tag {tag} not found"),
+                format!(
+                    "`{}:{tag}` does not exist, so there was nothing to read: `ecr:BatchGetImage` is allowed, `ecr:GetDownloadUrlForLayer` is not verified.",
+                    ctx.repository.name
+                ),
+            )
+            .with_resources([ctx.repository.arn()]),
+    ]
 }
 
 /// Actions of `expected` that no request reached IAM for. An answer proves

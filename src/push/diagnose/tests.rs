@@ -634,3 +634,17 @@ fn an_unreachable_cleanup_is_a_cleanup_warning_not_a_gap_in_the_verdict() {
     );
     assert_eq!(verdict(&findings), crate::report::Verdict::Pass);
 }
+
+#[test]
+fn a_read_tag_that_does_not_exist_is_not_verified_not_an_unexpected_404() {
+    let mut head = ex(Step::ManifestRead, "HEAD", "/v2/team/app/manifests/v1", 404);
+    head.error = None;
+    let mut get = ex(Step::ManifestRead, "GET", "/v2/team/app/manifests/v1", 404);
+    get.error = Some(RegistryError {
+        code: "MANIFEST_UNKNOWN".into(),
+        message: "manifest unknown".into(),
+    });
+    let f = dry_run(vec![token_only(), head, get]);
+    assert_eq!(rules_of(&f), ["push/read-tag-not-found"], "{f:#?}");
+    assert_eq!(verdict(&f), crate::report::Verdict::NotVerified);
+}
