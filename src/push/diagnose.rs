@@ -57,6 +57,25 @@ pub fn diagnose(facts: &ProbeFacts, ctx: &Context<'_>) -> Vec<Finding> {
             ),
         ));
     }
+    if facts.unreachable
+        && !findings
+            .iter()
+            .any(|f| f.rule == rules::PUSH_REGISTRY_UNREACHABLE.id)
+    {
+        // The probe stopped early with no transport error on record (its HTTP
+        // client could not be set up): still not a pass.
+        findings.push(
+            rules::PUSH_REGISTRY_UNREACHABLE
+                .finding(
+                    "The registry was not reached",
+                    format!(
+                        "The probe stopped before the registry of {} answered, and no request says why (see the log): nothing after `ecr:GetAuthorizationToken` was verified.",
+                        ctx.repository.name
+                    ),
+                )
+                .with_resources([ctx.repository.arn()]),
+        );
+    }
     if !facts.unreachable {
         if !ctx.dry_run {
             let mut expected = super::steps::buildx_push_actions();

@@ -648,3 +648,22 @@ fn a_read_tag_that_does_not_exist_is_not_verified_not_an_unexpected_404() {
     assert_eq!(rules_of(&f), ["push/read-tag-not-found"], "{f:#?}");
     assert_eq!(verdict(&f), crate::report::Verdict::NotVerified);
 }
+
+#[test]
+fn a_probe_that_stopped_without_a_recorded_reason_is_not_a_pass() {
+    let mut f = facts(vec![token_only()]);
+    f.unreachable = true;
+    let r = repo();
+    let findings = diagnose(
+        &f,
+        &Context {
+            repository: &r,
+            mount_source: None,
+            principal: None,
+            dry_run: false,
+            read_tag: None,
+        },
+    );
+    assert_eq!(rules_of(&findings), ["push/registry-unreachable"]);
+    assert_eq!(verdict(&findings), crate::report::Verdict::NotVerified);
+}
