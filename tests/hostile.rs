@@ -10,6 +10,8 @@
 //!   hostile behaviour switched on per test, and a second wiremock server
 //!   standing for "another host" (the layer store, or where a hostile
 //!   `Location` points), which records what it received.
+//! - For https, a python3 registry over TLS with a test CA made by openssl
+//!   (as scripts/image-test does), trusted through `SSL_CERT_FILE`.
 
 mod harness;
 
@@ -734,4 +736,204 @@ async fn an_unreachable_registry_is_exit_3() {
     let run = check(&aws, &format!("http://127.0.0.1:{port}"), &[]);
     assert_not_verified(&run);
     assert_eq!(rule_ids(&run), ["push/registry-unreachable"]);
+}
+
+// ---------------------------------------------------------------------------
+// https: nothing steps down to plain http, not even the layer store's 307.
+
+/// A dry-run registry over TLS (python3's http.server and ssl, the same tools
+/// scripts/image-test uses): the tag is a manifest with one layer, and the
+/// layer read answers ECR's 307, but to a plain-http layer store.
+const HTTPS_REGISTRY: &str = r#"
+import http.server, json, os, ssl, sys
+cert, key, port_file, layer_store, layer = sys.argv[1:6]
+manifest = json.dumps({
+    "schemaVersion": 2,
+    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + "1" * 64, "size": 2},
+    "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer, "size": 2}],
+}).encode()
+
+class Registry(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def reply(self, status, headers, body=b""):
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+    def do_GET(self):
+        if self.path.startswith("/v2/team/app/manifests/"):
+            self.reply(200, [("Content-Type", "application/vnd.oci.image.manifest.v1+json")], manifest)
+        elif self.path.startswith("/v2/team/app/blobs/"):
+            self.reply(307, [("Location", layer_store + "/starport/" + layer + "?X-Amz-Signature=0")])
+        else:
+            self.reply(404, [])
+    do_HEAD = do_GET
+    def log_message(self, *args):
+        pass
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Registry)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(cert, key)
+server.socket = context.wrap_socket(server.socket, server_side=True)
+with open(port_file + ".tmp", "w") as f:
+    f.write(str(server.server_address[1]))
+os.rename(port_file + ".tmp", port_file)
+server.serve_forever()
+"#;
+
+/// A test CA and a certificate for 127.0.0.1 signed by it, as scripts/image-test makes them.
+fn test_certificates(dir: &std::path::Path) {
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=efp hostile-test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]);
+    std::fs::write(
+        dir.join("ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "ext",
+        "-out",
+        "server.crt",
+    ]);
+}
+
+/// The python3 child, stopped by its own id when the test ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn an_https_registrys_307_to_plain_http_is_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    test_certificates(dir.path());
+    let layer_store = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(b"{}".to_vec()))
+        .mount(&layer_store)
+        .await;
+    let layer = format!("sha256:{}", "2".repeat(64));
+    let port_file = dir.path().join("port");
+    let python = std::env::var("EFP_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let _registry = Child(
+        std::process::Command::new(python)
+            .args(["-c", HTTPS_REGISTRY])
+            .arg(dir.path().join("server.crt"))
+            .arg(dir.path().join("server.key"))
+            .arg(&port_file)
+            .arg(layer_store.uri())
+            .arg(&layer)
+            .spawn()
+            .expect("python3 runs"),
+    );
+    let started = std::time::Instant::now();
+    while !port_file.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the https registry did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let registry = format!(
+        "https://127.0.0.1:{}",
+        std::fs::read_to_string(&port_file).unwrap()
+    );
+    let aws = fake_aws(TokenAnswer::Good);
+    let ca = dir.path().join("ca.crt");
+    let run = harness::run_subcommand(
+        None,
+        "check",
+        &[
+            "--repository",
+            REPOSITORY,
+            "--registry-endpoint",
+            &registry,
+            "--dry-run",
+            "--read-tag",
+            "v1",
+        ],
+        &[
+            ("AWS_ENDPOINT_URL", Some(aws.url.as_str())),
+            ("SSL_CERT_FILE", ca.to_str()),
+            ("SSL_CERT_DIR", None),
+        ],
+    );
+    run.assert_no_panic();
+    let downgraded = received(&layer_store).await;
+    assert!(downgraded.is_empty(), "plain http received {downgraded:?}");
+    assert_not_verified(&run);
+    // The registry was reached over TLS (the manifest was read); the redirect was refused.
+    assert!(
+        run.trace()
+            .iter()
+            .any(|t| t["step"] == "layer-read" && t["status"] == 307),
+        "{}",
+        run.stdout
+    );
+    let f = run.finding("push/location-refused");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("from https to plain http"),
+        "{f}"
+    );
+    assert_eq!(rule_ids(&run), ["push/location-refused"], "{}", run.stdout);
 }
