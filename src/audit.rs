@@ -28,45 +28,12 @@ use crate::policy::flows::{PushTarget, push_flow, push_requests};
 use crate::policy::live::{self, RolePolicies};
 use crate::push::diagnose::fix_for;
 use crate::push::image::Attestations;
-use crate::report::{Finding, Report, Severity, Target, TargetKind, TraceEntry};
-use crate::rules::{self, Rule};
+use crate::report::{Finding, Report, Target, TargetKind, TraceEntry};
+use crate::rules;
 
-/// A target could not be checked at all.
-pub const AUDIT_TARGET_FAILED: Rule = Rule {
-    id: "audit/target-failed",
-    severity: Severity::Error,
-    what: "A repository or cluster of the audit could not be checked: listing or reading it failed.",
-    why: "The audit cannot vouch for what it could not read; the other targets were still checked.",
-    fix: "Grant the auditing role the read permission the finding names (`ecr:DescribeRepositories`, …), or fix the name.",
-    docs: "https://docs.aws.amazon.com/AmazonECR/latest/userguide/security-iam-awsmanpol.html",
+pub use crate::rules::{
+    AUDIT as RULES, AUDIT_PREFIX_EMPTY, AUDIT_PUSH_NOT_EVALUATED, AUDIT_TARGET_FAILED,
 };
-
-/// `--repository-prefix` matched nothing.
-pub const AUDIT_PREFIX_EMPTY: Rule = Rule {
-    id: "audit/prefix-matched-nothing",
-    severity: Severity::Warning,
-    what: "No repository of the registry starts with `--repository-prefix`.",
-    why: "A typo or the wrong account or region audits nothing and passes.",
-    fix: "Check the prefix, the account the role belongs to, and `--region`.",
-    docs: "https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeRepositories.html",
-};
-
-/// The read-only push evaluation could not use everything it needs.
-pub const AUDIT_PUSH_NOT_EVALUATED: Rule = Rule {
-    id: "audit/push-not-evaluated",
-    severity: Severity::Notice,
-    what: "A read-only audit could not evaluate (all of) a repository's push permissions: the role's policies, the repository policy or IAM's simulation were not readable.",
-    why: "Without `--push-probe` the audit only reads; what it cannot read it cannot judge.",
-    fix: "Allow the auditing role `iam:GetRolePolicy`, `iam:ListRolePolicies`, `iam:ListAttachedRolePolicies`, `iam:GetPolicy`, `iam:GetPolicyVersion`, `iam:SimulatePrincipalPolicy` and `ecr:GetRepositoryPolicy`, or run with `--push-probe`.",
-    docs: "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_testing-policies.html",
-};
-
-/// The audit's rules, listed after the others.
-pub const RULES: &[Rule] = &[
-    AUDIT_TARGET_FAILED,
-    AUDIT_PREFIX_EMPTY,
-    AUDIT_PUSH_NOT_EVALUATED,
-];
 
 /// The validated options of one `audit` run.
 #[derive(Debug, Clone)]

@@ -19,7 +19,8 @@ use crate::push::diagnose::{self, Context};
 use crate::push::image::Platform;
 use crate::push::probe::{self, ProbePlan};
 use crate::report::{
-    Location, NetworkSummary, PushSummary, Report, Severity, SubnetSummary, WorkloadSummary,
+    Location, NetworkSummary, PushSummary, Report, Severity, SubnetSummary, Verdict,
+    WorkloadSummary,
 };
 use crate::rules;
 
@@ -193,7 +194,6 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
     let mut identity = None;
     let mut push = None;
     let mut network = None;
-    let mut could_not_run = false;
 
     // Offline inputs are read first: bad input is a usage error before anything is sent.
     let offline = match &config.args.snapshot {
@@ -248,7 +248,6 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
             }
             Err(failure) => {
                 group.line(&format!("no credentials: {}", failure.message));
-                could_not_run = true;
                 findings.push(
                     rules::CREDENTIALS_UNAVAILABLE
                         .finding("No usable AWS credentials", failure.message)
@@ -361,11 +360,8 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
     findings.extend(offline);
     drop(group);
     let report = Report::new(identity, push, findings, trace).with_network(network);
-    let code = if could_not_run {
-        ExitCode::CouldNotRun
-    } else {
-        exit_code(&report, config.args.fail_on)
-    };
+    // `credentials/unavailable` makes the verdict `not-verified`: exit 3.
+    let code = exit_code(&report, config.args.fail_on);
     Ok((report, code))
 }
 
@@ -471,6 +467,12 @@ impl PushOptions {
     }
 }
 
+/// How long one attempt of an ECR API call (`GetAuthorizationToken`,
+/// `BatchDeleteImage`) may take.
+const ECR_API_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an ECR API call may take with its retries.
+const ECR_API_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Runs the push probe (or its dry run) against one repository and judges
 /// it: the summary, the findings and the trace.
 pub async fn run_push(
@@ -512,8 +514,16 @@ pub async fn run_push(
         }
     };
     // ECR lives in the repository's region, whatever the default region is.
+    // A stalled answer ends as a timeout (exit 3) instead of hanging the job.
     let ecr_config = aws_sdk_ecr::config::Builder::from(&session.config)
         .region(aws_sdk_ecr::config::Region::new(repository.region.clone()))
+        .timeout_config(
+            aws_sdk_ecr::config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .operation_attempt_timeout(ECR_API_ATTEMPT_TIMEOUT)
+                .operation_timeout(ECR_API_TIMEOUT)
+                .build(),
+        )
         .build();
     let ecr = aws_sdk_ecr::Client::from_conf(ecr_config);
 
@@ -738,15 +748,19 @@ fn offline_findings(
     Ok(findings)
 }
 
-/// 1 when a finding at or above `fail_on` exists, else 0.
+/// 1 when a defect at or above `fail_on` exists; else 3 when the verdict is
+/// `not-verified` (something could not be checked: a workflow can tell "the
+/// policy is wrong" from "we could not look"), whatever `fail_on` says;
+/// else 0.
 pub fn exit_code(report: &Report, fail_on: FailOn) -> ExitCode {
     let threshold = match fail_on {
-        FailOn::Error => Severity::Error,
-        FailOn::Warning => Severity::Warning,
-        FailOn::Never => return ExitCode::Clean,
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Never => None,
     };
-    match report.worst() {
-        Some(s) if s >= threshold => ExitCode::Findings,
+    match (threshold, report.worst_defect()) {
+        (Some(threshold), Some(worst)) if worst >= threshold => ExitCode::Findings,
+        _ if report.verdict == Verdict::NotVerified => ExitCode::CouldNotRun,
         _ => ExitCode::Clean,
     }
 }

@@ -9,7 +9,9 @@ pub enum ExitCode {
     Findings = 1,
     /// Bad usage or configuration.
     Usage = 2,
-    /// The check itself could not run (no credentials, …).
+    /// The check could not run or could not verify what the verdict depends
+    /// on (verdict `not-verified`: no credentials, an unreachable registry or
+    /// API, a TLS failure, a timeout, an answer that cannot be trusted).
     CouldNotRun = 3,
 }
 

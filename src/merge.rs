@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::UsageError;
-use crate::report::{Finding, Identity, Report, SCHEMA_VERSION, Target, TargetKind, TraceEntry};
+use crate::report::{
+    Finding, Identity, Meaning, Report, SCHEMA_VERSION, Target, TargetKind, TraceEntry,
+};
 
 /// This tool's name, as every report's `tool.name` carries it.
 pub const TOOL_NAME: &str = env!("CARGO_PKG_NAME");
@@ -135,9 +137,15 @@ fn read_report(path: &Path, in_directory: bool) -> Result<Option<Report>, UsageE
             version.map_or("missing".to_string(), |v| v.to_string())
         )));
     }
-    serde_json::from_value(value)
-        .map(Some)
-        .map_err(|e| bad(format!("not a valid report: {e}")))
+    let mut report: Report =
+        serde_json::from_value(value).map_err(|e| bad(format!("not a valid report: {e}")))?;
+    // Judged again by this build's rules: a report from before a rule was
+    // known to mean "not verified" (or one that says otherwise) counts as
+    // today's rule says. A rule this build does not know stays a defect.
+    for finding in &mut report.findings {
+        finding.meaning = crate::rules::by_id(&finding.rule).map_or(Meaning::Defect, |r| r.meaning);
+    }
+    Ok(Some(report))
 }
 
 /// The target a `check` report stands for in a merge: named by its push
@@ -364,7 +372,14 @@ mod tests {
             ]
         );
         assert_eq!(merged.summary.notices, 1);
-        assert_eq!(merged.verdict, Verdict::Pass);
+        // `push/not-verified` says something was not checked: never a pass.
+        assert_eq!(merged.verdict, Verdict::NotVerified);
+        assert!(
+            merged
+                .targets
+                .iter()
+                .all(|t| t.verdict == Verdict::NotVerified)
+        );
         // Two different identities: no single identity for the merge.
         assert!(merged.identity.is_none());
         assert!(merged.targets.iter().all(|t| t.summary.notices == 1));
@@ -541,6 +556,41 @@ mod tests {
     }
 
     #[test]
+    fn reports_of_earlier_versions_are_judged_again_by_their_rules() {
+        // Before `not-verified` existed, a check without credentials said `fail`.
+        let mut old = check_report(
+            "111111111111",
+            "app",
+            vec![rules::CREDENTIALS_UNAVAILABLE.finding("No usable AWS credentials", "none")],
+        );
+        old.verdict = Verdict::Fail;
+        let text = crate::report::render_json(&old);
+        assert!(text.contains("\"verdict\": \"fail\""), "{text}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "old.json", &text);
+        let fine = write(
+            dir.path(),
+            "fine.json",
+            &crate::report::render_json(&check_report("222222222222", "app", vec![])),
+        );
+        let loaded = load(&[path, fine]).unwrap();
+        let merged = merge(loaded.into_iter().map(|(_, r)| r).collect());
+        assert_eq!(merged.verdict, Verdict::NotVerified);
+        assert_eq!(merged.targets[0].verdict, Verdict::NotVerified);
+        assert_eq!(merged.targets[1].verdict, Verdict::Pass);
+        let json = crate::report::render_json(&merged);
+        assert!(json.contains("\"verdict\": \"not-verified\""), "{json}");
+        let back: Report = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.verdict, Verdict::NotVerified);
+        // A defect still makes it `fail`, whatever else was not checked.
+        let both = merge(vec![
+            merged,
+            check_report("333333333333", "app", vec![denied("333333333333")]),
+        ]);
+        assert_eq!(both.verdict, Verdict::Fail);
+    }
+
+    #[test]
     fn merged_json_round_trips_and_check_reports_have_no_targets_field() {
         let single = crate::report::render_json(&check_report("111111111111", "app", vec![]));
         assert!(!single.contains("\"targets\""), "{single}");
@@ -577,6 +627,11 @@ mod tests {
         assert_eq!(text.matches("notice[push/not-verified]").count(), 1);
         let markdown = crate::report::render_markdown(&merged);
         assert!(markdown.contains("| check app (111111111111, us-east-1) | ❌ fail | 1 | 0 | 0 |"));
+        assert!(
+            markdown
+                .contains("| check app (333333333333, us-east-1) | ❔ not verified | 0 | 0 | 1 |"),
+            "{markdown}"
+        );
         assert_eq!(markdown.matches("### ").count(), 3, "{markdown}");
     }
 }

@@ -7,6 +7,8 @@
 
 use crate::report::{Finding, Fix, Severity};
 
+pub use crate::report::Meaning;
+
 /// One rule's identity and documentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rule {
@@ -14,6 +16,8 @@ pub struct Rule {
     pub id: &'static str,
     /// The severity its findings carry.
     pub severity: Severity,
+    /// Whether its findings are defects or gaps in what was checked.
+    pub meaning: Meaning,
     /// What it checks, in one sentence.
     pub what: &'static str,
     /// Why a failure matters.
@@ -39,6 +43,7 @@ impl Rule {
             location: None,
             docs: self.docs.to_string(),
             targets: Vec::new(),
+            meaning: self.meaning,
         }
     }
 }
@@ -88,6 +93,7 @@ const ECR_PUSH_IAM: &str =
 pub const PUSH_ACCESS_DENIED: Rule = Rule {
     id: "push/access-denied",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "A request that buildx makes during a multi-platform push was denied; the finding names the exact IAM action, the resource and the reason.",
     why: "buildx aborts the push on the first 403, usually after the whole build, with only `403 Forbidden` on HEAD requests.",
     fix: "Add the policy statement in the finding to the pushing role (or, for cross-account pushes, to the repository policy too).",
@@ -98,6 +104,7 @@ pub const PUSH_ACCESS_DENIED: Rule = Rule {
 pub const PUSH_CLEANUP_DENIED: Rule = Rule {
     id: "push/cleanup-denied",
     severity: Severity::Warning,
+    meaning: Meaning::Defect,
     what: "Deleting the probe's throwaway image (`ecr:BatchDeleteImage`) was denied.",
     why: "The push itself is unaffected, but each probe run leaves one small untagged image that counts against the images-per-repository quota.",
     fix: "Grant `ecr:BatchDeleteImage` on the repository, run with `--no-cleanup` knowingly, or let a lifecycle rule expire untagged images.",
@@ -108,6 +115,7 @@ pub const PUSH_CLEANUP_DENIED: Rule = Rule {
 pub const PUSH_CLEANUP_FAILED: Rule = Rule {
     id: "push/cleanup-failed",
     severity: Severity::Warning,
+    meaning: Meaning::Defect,
     what: "Deleting the probe's throwaway image failed for a reason other than a denial.",
     why: "The probe's image stays in the repository and counts against the images-per-repository quota.",
     fix: "Delete the image named in the finding by hand, or let a lifecycle rule expire untagged images.",
@@ -118,6 +126,7 @@ pub const PUSH_CLEANUP_FAILED: Rule = Rule {
 pub const PUSH_REPOSITORY_NOT_FOUND: Rule = Rule {
     id: "push/repository-not-found",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "The target repository does not exist in the registry.",
     why: "A push never creates an ECR repository; buildx fails with `name unknown`.",
     fix: "Create the repository (`aws ecr create-repository` or `aws_ecr_repository`), or fix the name or account.",
@@ -128,6 +137,7 @@ pub const PUSH_REPOSITORY_NOT_FOUND: Rule = Rule {
 pub const PUSH_TAG_IMMUTABLE: Rule = Rule {
     id: "push/tag-immutable",
     severity: Severity::Warning,
+    meaning: Meaning::Defect,
     what: "The repository refuses to move an existing tag (tag immutability).",
     why: "Pushing a tag that already exists, such as `latest` or a re-run of the same commit tag, fails with `tag invalid … cannot be overwritten because the repository is immutable`.",
     fix: "Push unique tags only, or use `IMMUTABLE_WITH_EXCLUSION` with an exclusion filter for moving tags.",
@@ -138,6 +148,7 @@ pub const PUSH_TAG_IMMUTABLE: Rule = Rule {
 pub const PUSH_OCI_ARTIFACT_REJECTED: Rule = Rule {
     id: "push/oci-artifact-rejected",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "The registry answered 405 to a manifest PUT, as ECR does for OCI artifact manifests (`artifactType` + `subject`).",
     why: "BuildKit 0.32 and later push attestations as OCI artifacts when OCI media types are on; the push then fails with 405 Method Not Allowed.",
     fix: "Set `BUILDX_NO_DEFAULT_OCI_ARTIFACT=true` or pass `oci-artifact=false` to the image exporter.",
@@ -148,6 +159,7 @@ pub const PUSH_OCI_ARTIFACT_REJECTED: Rule = Rule {
 pub const PUSH_THROTTLED: Rule = Rule {
     id: "push/throttled",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "The registry kept answering 429 `toomanyrequests` after retries.",
     why: "Pushes from many parallel jobs exceed ECR's request rate; buildx fails the push.",
     fix: "Reduce parallel pushes, add retries around the push, or request a quota increase.",
@@ -158,18 +170,20 @@ pub const PUSH_THROTTLED: Rule = Rule {
 pub const PUSH_IMAGE_QUOTA: Rule = Rule {
     id: "push/image-quota-exceeded",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "The registry refused a manifest because a service limit, such as images per repository, is reached.",
     why: "Every push fails until images are deleted or the quota is raised.",
     fix: "Add a lifecycle policy that expires old and untagged images, or request a quota increase.",
     docs: "https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html",
 };
 
-/// The registry could not be reached at all.
+/// The registry or the ECR API could not be reached at all.
 pub const PUSH_REGISTRY_UNREACHABLE: Rule = Rule {
     id: "push/registry-unreachable",
     severity: Severity::Error,
-    what: "The registry endpoint could not be reached: DNS, connection, TLS or timeout failure.",
-    why: "buildx fails the same way, typically as `i/o timeout` or `x509` errors, after the build.",
+    meaning: Meaning::NotVerified,
+    what: "The registry or the ECR API endpoint could not be reached (DNS, connection, TLS or timeout failure) or kept answering 502, 503 or 504 after retries.",
+    why: "Nothing behind it was verified; buildx fails the same way, typically as `i/o timeout` or `x509` errors, after the build.",
     fix: "Check the registry URL, proxies (`HTTPS_PROXY`, `NO_PROXY`), the CA bundle and network egress to ECR.",
     docs: "https://docs.aws.amazon.com/AmazonECR/latest/userguide/common-errors.html",
 };
@@ -178,6 +192,7 @@ pub const PUSH_REGISTRY_UNREACHABLE: Rule = Rule {
 pub const PUSH_REGISTRY_AUTH_REJECTED: Rule = Rule {
     id: "push/registry-auth-rejected",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "The registry answered 401 to a request carrying the token from `GetAuthorizationToken`.",
     why: "The token belongs to another registry (account or region) or has expired; buildx reports `no basic auth credentials` or 401.",
     fix: "Log in to the registry that holds the repository: same account id and region as the repository URI.",
@@ -188,6 +203,7 @@ pub const PUSH_REGISTRY_AUTH_REJECTED: Rule = Rule {
 pub const PUSH_LAYER_DOWNLOAD_FAILED: Rule = Rule {
     id: "push/layer-download-failed",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "Following the registry's redirect for a layer read to the S3 layer bucket failed.",
     why: "Layer reads (base images, cache import, mounts) fail even though `ecr:GetDownloadUrlForLayer` is allowed.",
     fix: "Allow HTTPS to `prod-<region>-starport-layer-bucket` (S3 endpoint policy, proxy, firewall) and make sure nothing forwards the registry's Authorization header to S3.",
@@ -198,6 +214,7 @@ pub const PUSH_LAYER_DOWNLOAD_FAILED: Rule = Rule {
 pub const PUSH_DIGEST_MISMATCH: Rule = Rule {
     id: "push/digest-mismatch",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "A digest the registry returned, or the bytes read back, differ from what was pushed.",
     why: "Clients verify digests and fail the pull; something between the client and the registry rewrites content.",
     fix: "Look for a proxy or registry mirror that modifies manifests or blobs.",
@@ -208,6 +225,7 @@ pub const PUSH_DIGEST_MISMATCH: Rule = Rule {
 pub const PUSH_UNEXPECTED_RESPONSE: Rule = Rule {
     id: "push/unexpected-response",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "The registry answered a step with a status buildx treats as fatal and that no other rule explains.",
     why: "buildx fails the push on it.",
     fix: "Read the status and body in the finding; they come from the registry.",
@@ -218,16 +236,62 @@ pub const PUSH_UNEXPECTED_RESPONSE: Rule = Rule {
 pub const PUSH_NOT_VERIFIED: Rule = Rule {
     id: "push/not-verified",
     severity: Severity::Notice,
-    what: "Some IAM actions could not be exercised because an earlier step failed.",
-    why: "They may be missing too; fix the errors and run again to verify them.",
+    meaning: Meaning::NotVerified,
+    what: "Some IAM actions of the push (or of the dry run's reads) were never exercised: no request for them reached IAM, because an earlier step failed or its answer could not be used.",
+    why: "They may be missing too: the verdict cannot be `pass` until they are verified.",
     fix: "Fix the other findings, then run the check again.",
     docs: ECR_PUSH_IAM,
+};
+
+/// `GetAuthorizationToken` answered, but not usably.
+pub const PUSH_TOKEN_UNUSABLE: Rule = Rule {
+    id: "push/token-unusable",
+    severity: Severity::Error,
+    meaning: Meaning::NotVerified,
+    what: "`ecr:GetAuthorizationToken` was answered, but the answer could not be used: cut off mid-body, not parseable, or without a token of the form base64(`AWS:<password>`).",
+    why: "Without a registry password no registry request is sent, so no push or read action was verified.",
+    fix: "Run again; if it persists, look for a proxy or TLS-inspecting middlebox between the runner and the ECR API endpoint (`api.ecr.<region>.amazonaws.com`).",
+    docs: "https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_GetAuthorizationToken.html",
+};
+
+/// A registry request was answered with a redirect ECR does not send.
+pub const PUSH_UNEXPECTED_REDIRECT: Rule = Rule {
+    id: "push/unexpected-redirect",
+    severity: Severity::Error,
+    meaning: Meaning::NotVerified,
+    what: "A registry request was answered with a redirect ECR does not send there: anything but the layer read's 307 to the layer store (a 301, 302, 303 or 308; a 307 for a manifest; a redirect from the layer store itself, as in a loop).",
+    why: "A redirect is not an answer: the request's IAM action was not verified, and the probe does not follow it with the registry's credentials.",
+    fix: "Point the repository URI or `--registry-endpoint` at the registry itself, not at a proxy or a moved address, and run again.",
+    docs: "https://github.com/opencontainers/distribution-spec/blob/main/spec.md",
+};
+
+/// The probe refused to follow a `Location` off the registry, or down to http.
+pub const PUSH_LOCATION_REFUSED: Rule = Rule {
+    id: "push/location-refused",
+    severity: Severity::Error,
+    meaning: Meaning::NotVerified,
+    what: "The registry pointed a request that carries its credentials (an upload `Location`) at another scheme, host or port, or pointed any request from https to plain http; the probe did not send it.",
+    why: "ECR keeps uploads on the registry host and redirects layer reads to its https layer store: anything else would hand the registry password or the content to another host or to the network in the clear. The step it leads to is not verified.",
+    fix: "Find what rewrites the registry's answers (a proxy, a mirror, or a `--registry-endpoint` that is not ECR) and run again against the registry itself.",
+    docs: "https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pushing-blobs",
+};
+
+/// A digest in the registry's answer is not a digest.
+pub const PUSH_INVALID_DIGEST: Rule = Rule {
+    id: "push/invalid-digest",
+    severity: Severity::Error,
+    meaning: Meaning::NotVerified,
+    what: "A digest in the registry's answer (an index's `manifests[].digest`, a manifest's `layers[].digest`) is not `sha256:` with 64 or `sha512:` with 128 lowercase hex digits; the probe did not put it into a request.",
+    why: "Clients refuse such content, and as a request path it could point elsewhere (`../`); the read it would have led to is not verified.",
+    fix: "Look for a proxy or registry mirror that rewrites manifests, and check the image the tag points to.",
+    docs: "https://github.com/opencontainers/image-spec/blob/main/descriptor.md#digests",
 };
 
 /// Dry run: the tag to read does not exist.
 pub const PUSH_READ_TAG_NOT_FOUND: Rule = Rule {
     id: "push/read-tag-not-found",
     severity: Severity::Warning,
+    meaning: Meaning::NotVerified,
     what: "The tag given with `--read-tag` does not exist, so the read probes could not read an image.",
     why: "Without an image to read, `ecr:BatchGetImage` and `ecr:GetDownloadUrlForLayer` are only partly verified.",
     fix: "Pass an existing tag with `--read-tag`.",
@@ -238,6 +302,7 @@ pub const PUSH_READ_TAG_NOT_FOUND: Rule = Rule {
 pub const PUSH_READS_SKIPPED: Rule = Rule {
     id: "push/reads-skipped",
     severity: Severity::Notice,
+    meaning: Meaning::Defect,
     what: "`--dry-run` was given without `--read-tag`, so only the authorization token was checked.",
     why: "Nothing was pushed or read: the push and read actions are not verified.",
     fix: "Pass `--read-tag` with an existing tag, or run without `--dry-run`.",
@@ -248,11 +313,52 @@ pub const PUSH_READS_SKIPPED: Rule = Rule {
 pub const CREDENTIALS_UNAVAILABLE: Rule = Rule {
     id: "credentials/unavailable",
     severity: Severity::Error,
+    meaning: Meaning::NotVerified,
     what: "No AWS credentials could be obtained, or assuming the role failed.",
     why: "Nothing that needs AWS can be checked.",
     fix: "Grant `id-token: write` and trust the GitHub OIDC provider in the role, or run after `aws-actions/configure-aws-credentials`.",
     docs: "https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/configuring-openid-connect-in-amazon-web-services",
 };
+
+/// A target could not be checked at all.
+pub const AUDIT_TARGET_FAILED: Rule = Rule {
+    id: "audit/target-failed",
+    severity: Severity::Error,
+    meaning: Meaning::NotVerified,
+    what: "A repository or cluster of the audit could not be checked: listing or reading it failed.",
+    why: "The audit cannot vouch for what it could not read; the other targets were still checked.",
+    fix: "Grant the auditing role the read permission the finding names (`ecr:DescribeRepositories`, …), or fix the name.",
+    docs: "https://docs.aws.amazon.com/AmazonECR/latest/userguide/security-iam-awsmanpol.html",
+};
+
+/// `--repository-prefix` matched nothing.
+pub const AUDIT_PREFIX_EMPTY: Rule = Rule {
+    id: "audit/prefix-matched-nothing",
+    severity: Severity::Warning,
+    meaning: Meaning::Defect,
+    what: "No repository of the registry starts with `--repository-prefix`.",
+    why: "A typo or the wrong account or region audits nothing and passes.",
+    fix: "Check the prefix, the account the role belongs to, and `--region`.",
+    docs: "https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeRepositories.html",
+};
+
+/// The read-only push evaluation could not use everything it needs.
+pub const AUDIT_PUSH_NOT_EVALUATED: Rule = Rule {
+    id: "audit/push-not-evaluated",
+    severity: Severity::Notice,
+    meaning: Meaning::Defect,
+    what: "A read-only audit could not evaluate (all of) a repository's push permissions: the role's policies, the repository policy or IAM's simulation were not readable.",
+    why: "Without `--push-probe` the audit only reads; what it cannot read it cannot judge.",
+    fix: "Allow the auditing role `iam:GetRolePolicy`, `iam:ListRolePolicies`, `iam:ListAttachedRolePolicies`, `iam:GetPolicy`, `iam:GetPolicyVersion`, `iam:SimulatePrincipalPolicy` and `ecr:GetRepositoryPolicy`, or run with `--push-probe`.",
+    docs: "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_testing-policies.html",
+};
+
+/// The audit's rules (`audit`), listed after the others.
+pub const AUDIT: &[Rule] = &[
+    AUDIT_TARGET_FAILED,
+    AUDIT_PREFIX_EMPTY,
+    AUDIT_PUSH_NOT_EVALUATED,
+];
 
 /// The push rules, in the order the README lists them.
 pub const PUSH: &[Rule] = &[
@@ -260,6 +366,10 @@ pub const PUSH: &[Rule] = &[
     PUSH_REPOSITORY_NOT_FOUND,
     PUSH_REGISTRY_AUTH_REJECTED,
     PUSH_REGISTRY_UNREACHABLE,
+    PUSH_TOKEN_UNUSABLE,
+    PUSH_UNEXPECTED_REDIRECT,
+    PUSH_LOCATION_REFUSED,
+    PUSH_INVALID_DIGEST,
     PUSH_LAYER_DOWNLOAD_FAILED,
     PUSH_OCI_ARTIFACT_REJECTED,
     PUSH_IMAGE_QUOTA,
@@ -278,6 +388,7 @@ pub const PUSH: &[Rule] = &[
 pub const LIVE_SKIPPED: Rule = Rule {
     id: "credentials/live-checks-skipped",
     severity: Severity::Notice,
+    meaning: Meaning::Defect,
     what: "No AWS credentials: the live checks were skipped and only the offline inputs (policies, plan, snapshot) were checked.",
     why: "A fork pull request gets no credentials; the offline answer still applies, the live probe did not run.",
     fix: "Run with credentials (`id-token: write` and `--role-to-assume`) to add the live push probe and discovery.",
@@ -292,7 +403,7 @@ pub fn all() -> impl Iterator<Item = &'static Rule> {
     PUSH.iter()
         .chain(crate::network::rules::RULES)
         .chain(crate::policy::flows::RULES)
-        .chain(crate::audit::RULES)
+        .chain(AUDIT)
         .chain(GENERAL)
 }
 
@@ -305,14 +416,13 @@ pub fn by_id(id: &str) -> Option<&'static Rule> {
 pub fn markdown_table() -> String {
     let mut out = String::from("| id | severity | what | why | fix |\n|---|---|---|---|---|\n");
     for r in all() {
+        let severity = match r.meaning {
+            Meaning::Defect => r.severity.as_str().to_string(),
+            Meaning::NotVerified => format!("{} (not verified)", r.severity.as_str()),
+        };
         out.push_str(&format!(
             "| [`{}`]({}) | {} | {} | {} | {} |\n",
-            r.id,
-            r.docs,
-            r.severity.as_str(),
-            r.what,
-            r.why,
-            r.fix
+            r.id, r.docs, severity, r.what, r.why, r.fix
         ));
     }
     out

@@ -193,8 +193,6 @@ fn src() -> PathBuf {
 const KNOWN_CYCLES: &[&[&str]] = &[
     &["policy::document", "policy::matching"],
     &[
-        "audit",
-        "check",
         "network::rules::egress",
         "network::rules::endpoint_policies",
         "network::rules::execution_role",
@@ -212,6 +210,8 @@ const KNOWN_CYCLES: &[&[&str]] = &[
 fn no_new_import_cycle() {
     let g = graph(&src());
     for cycle in cycles(&g) {
+        // Shown with `cargo test --test layering -- --nocapture`.
+        println!("cycle of {}: {}", cycle.len(), cycle.join(", "));
         let known = KNOWN_CYCLES
             .iter()
             .any(|k| cycle.iter().all(|m| k.contains(&m.as_str())));

@@ -473,7 +473,8 @@ fn no_credentials_is_exit_3_with_a_report() {
     assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
     let f = run.finding("credentials/unavailable");
     assert_eq!(f["severity"], "error");
-    assert_eq!(run.report["verdict"], "fail");
+    // Nothing was checked: not a pass, and not "the policy is wrong" either.
+    assert_eq!(run.report["verdict"], "not-verified");
     // A role but neither an OIDC token nor credentials: say what is missing.
     let role = check(
         &gate,
@@ -524,7 +525,9 @@ fn unreachable_registry_is_a_finding_not_a_panic() {
         &[],
     );
     run.assert_no_panic();
-    assert_eq!(run.code, 1);
+    // "We could not look" (3), not "the policy is wrong" (1).
+    assert_eq!(run.code, 3, "{}", run.stdout);
+    assert_eq!(run.report["verdict"], "not-verified");
     let f = run.finding("push/registry-unreachable");
     assert!(f["title"].as_str().unwrap().contains("connection"), "{f}");
     assert_eq!(run.findings("error").len(), 1, "{}", run.stdout);
@@ -540,6 +543,8 @@ fn unreachable_registry_is_a_finding_not_a_panic() {
         &[],
     );
     tls.assert_no_panic();
+    assert_eq!(tls.code, 3, "{}", tls.stdout);
+    assert_eq!(tls.report["verdict"], "not-verified");
     assert!(
         tls.finding("push/registry-unreachable")["title"]
             .as_str()
@@ -711,6 +716,9 @@ fn dry_run_reads_an_existing_tag_and_writes_nothing() {
         missing.finding("push/read-tag-not-found")["severity"],
         "warning"
     );
+    // Nothing was read, so the layer reads are not verified: exit 3.
+    assert_eq!(missing.code, 3, "{}", missing.stdout);
+    assert_eq!(missing.report["verdict"], "not-verified");
 }
 
 #[test]

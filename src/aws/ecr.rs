@@ -24,7 +24,9 @@ pub struct AuthorizationToken {
 }
 
 /// Calls `GetAuthorizationToken` for `registry_id`; records the call. `None`
-/// when it failed (the failure is in the recorded exchange).
+/// when it failed (the failure is in the recorded exchange). An answer that
+/// arrived but cannot be used (cut off, not parseable, no token of the form
+/// base64(`AWS:<password>`)) is recorded as unusable, never as a 200.
 pub async fn authorization_token(
     client: &aws_sdk_ecr::Client,
     repository: &Repository,
@@ -50,7 +52,6 @@ pub async fn authorization_token(
     exchange.ms = sent.elapsed().as_millis() as u64;
     let token = match result {
         Ok(out) => {
-            exchange.status = Some(200);
             let data = out.authorization_data().first();
             let decoded = data
                 .and_then(|d| d.authorization_token())
@@ -58,18 +59,23 @@ pub async fn authorization_token(
                 .and_then(|raw| base64::engine::general_purpose::STANDARD.decode(raw).ok())
                 .and_then(|bytes| String::from_utf8(bytes).ok());
             match decoded.as_deref().and_then(|d| d.split_once(':')) {
-                Some((_, password)) => {
+                Some((_, password)) if !password.is_empty() => {
+                    exchange.status = Some(200);
                     github::mask(password);
                     Some(AuthorizationToken {
                         password: SecretString::from(password.to_string()),
                         proxy_endpoint: data.and_then(|d| d.proxy_endpoint()).map(str::to_string),
                     })
                 }
-                None => {
-                    exchange.error = Some(RegistryError {
-                        code: "InvalidAuthorizationData".into(),
-                        message: "GetAuthorizationToken answered without a token of the form base64(AWS:<password>)".into(),
-                    });
+                _ => {
+                    exchange.unusable = Some(
+                        if data.is_none() {
+                            "HTTP 200 without authorizationData"
+                        } else {
+                            "HTTP 200 without a token of the form base64(AWS:<password>)"
+                        }
+                        .into(),
+                    );
                     None
                 }
             }
@@ -170,24 +176,56 @@ pub async fn delete_images(
     outcome
 }
 
+/// Records a failed API call: no answer (a transport error), an answer that
+/// could not be used (a success status whose body was cut off or not
+/// parseable: unusable, with no status, because it verified nothing), or
+/// the service's error with its status.
 fn record_error<E>(exchange: &mut Exchange, e: &SdkError<E, HttpResponse>)
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    exchange.status = e.raw_response().map(|r| r.status().as_u16());
+    let status = e.raw_response().map(|r| r.status().as_u16());
     match e {
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-            let kind = if matches!(e, SdkError::TimeoutError(_)) {
+        SdkError::DispatchFailure(failure) => {
+            let detail = super::describe_error(e);
+            let lower = detail.to_lowercase();
+            let kind = if failure.is_timeout() {
                 TransportErrorKind::Timeout
-            } else {
+            } else if lower.contains("dns error") || lower.contains("failed to lookup address") {
+                TransportErrorKind::Dns
+            } else if lower.contains("certificate")
+                || lower.contains("tls")
+                || lower.contains("handshake")
+            {
+                TransportErrorKind::Tls
+            } else if failure.is_io() {
                 TransportErrorKind::Connect
+            } else {
+                TransportErrorKind::Other
             };
+            exchange.transport_error = Some(TransportError { kind, detail });
+        }
+        SdkError::TimeoutError(_) => {
             exchange.transport_error = Some(TransportError {
-                kind,
+                kind: TransportErrorKind::Timeout,
                 detail: super::describe_error(e),
             });
         }
+        SdkError::ConstructionFailure(_) => {
+            exchange.transport_error = Some(TransportError {
+                kind: TransportErrorKind::Other,
+                detail: super::describe_error(e),
+            });
+        }
+        _ if status.is_none_or(|s| (200..300).contains(&s)) => {
+            let what = status.map_or("an answer".to_string(), |s| format!("HTTP {s}"));
+            exchange.unusable = Some(format!(
+                "{what} that could not be used: {}",
+                super::describe_error(e)
+            ));
+        }
         _ => {
+            exchange.status = status;
             exchange.error = Some(RegistryError {
                 code: e.code().unwrap_or("Unknown").to_string(),
                 message: e

@@ -83,6 +83,7 @@ mod tests {
             location,
             docs: String::new(),
             targets: Vec::new(),
+            meaning: Default::default(),
         }
     }
 

@@ -374,6 +374,7 @@ fn headline(report: &Report) -> &'static str {
             "## ⚠️ ECR Fargate preflight: pass, with warnings"
         }
         Verdict::Pass => "## ✅ ECR Fargate preflight: pass",
+        Verdict::NotVerified => "## ❔ ECR Fargate preflight: not verified",
     }
 }
 

@@ -4,7 +4,7 @@ use std::fmt;
 use std::io::Write;
 use std::path::Path;
 
-use crate::report::{Report, Verdict};
+use crate::report::Report;
 
 /// A multi-line output whose name or value contains its heredoc delimiter,
 /// so it cannot be written without ending early. Such an output is skipped.
@@ -52,15 +52,11 @@ pub fn format_output(
     Ok(format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"))
 }
 
-/// The outputs of a check: `verdict` (`pass` or `fail`), `errors` and
+/// The outputs of a check: `verdict` (`pass`, `fail` or `not-verified`), `errors` and
 /// `warnings` (counts), and `report` (the `--output` path) when one was written.
 pub fn check_outputs(report: &Report, report_path: Option<&Path>) -> Vec<(&'static str, String)> {
-    let verdict = match report.verdict {
-        Verdict::Pass => "pass",
-        Verdict::Fail => "fail",
-    };
     let mut outputs = vec![
-        ("verdict", verdict.to_string()),
+        ("verdict", report.verdict.as_str().to_string()),
         ("errors", report.summary.errors.to_string()),
         ("warnings", report.summary.warnings.to_string()),
     ];
@@ -142,6 +138,16 @@ mod tests {
         let with = check_outputs(&report, Some(Path::new("out.json")));
         assert_eq!(with[0], ("verdict", "pass".to_string()));
         assert_eq!(with[3], ("report", "out.json".to_string()));
+    }
+
+    #[test]
+    fn a_check_that_could_not_look_outputs_not_verified() {
+        let finding = crate::rules::PUSH_REGISTRY_UNREACHABLE.finding("t", "m");
+        let report = Report::new(None, None, vec![finding], vec![]);
+        assert_eq!(
+            check_outputs(&report, None)[0],
+            ("verdict", "not-verified".to_string())
+        );
     }
 
     #[test]

@@ -14,13 +14,14 @@ use crate::push::denial::DenialReason;
 use crate::push::diagnose::fix_for;
 use crate::push::steps::{Step, TABLE};
 use crate::report::{Finding, Location, Severity};
-use crate::rules::{self, Rule};
+use crate::rules::{self, Meaning, Rule};
 
 /// Offline evaluation could not decide: a condition depends on what only the
 /// live request knows.
 pub const POLICY_UNDETERMINED: Rule = Rule {
     id: "policy/undetermined",
     severity: Severity::Warning,
+    meaning: Meaning::Defect,
     what: "A policy's decision for a request depends on a condition the offline simulation cannot know (a source VPC endpoint, an IP, a tag not given).",
     why: "It may be allowed or denied at run time; an offline check must not guess.",
     fix: "Run the live check (`check --repository` with credentials) or make the condition explicit; the finding shows the condition.",
@@ -31,6 +32,7 @@ pub const POLICY_UNDETERMINED: Rule = Rule {
 pub const POLICY_UNREADABLE: Rule = Rule {
     id: "policy/unreadable",
     severity: Severity::Warning,
+    meaning: Meaning::Defect,
     what: "A policy that applies could not be read offline (an AWS-managed policy, a value unknown until apply).",
     why: "Requests it would allow or deny are judged without it, so the result may be wrong.",
     fix: "Pass the policy document with `--policy`, or re-check live after apply.",
@@ -374,6 +376,7 @@ fn location(evaluation: &Evaluation, set: &PolicySet) -> Option<Location> {
 pub const PLAN_UNKNOWN: Rule = Rule {
     id: "policy/unknown-until-apply",
     severity: Severity::Notice,
+    meaning: Meaning::Defect,
     what: "A value the checks need is unknown until `terraform apply` (a computed id, a data source not read at plan time).",
     why: "Whatever depends on it is reported as undetermined rather than guessed.",
     fix: "Re-check after apply (live, or with `--save-snapshot`), or make the value known at plan time.",

@@ -11,12 +11,13 @@ use aws_sdk_iam::error::ProvideErrorMetadata;
 use super::document::{PolicyDocument, Source, parse_documents};
 use super::evaluate::{Decision, PolicySet, Request, evaluate};
 use crate::report::{Finding, Location, Severity};
-use crate::rules::Rule;
+use crate::rules::{Meaning, Rule};
 
 /// The live probe and IAM's own simulation disagree.
 pub const SIMULATION_DISAGREES: Rule = Rule {
     id: "policy/simulation-disagrees",
     severity: Severity::Warning,
+    meaning: Meaning::Defect,
     what: "The live probe was denied an action that `iam:SimulatePrincipalPolicy` says the role's policies allow.",
     why: "Something the simulation does not model denies it: the repository policy, an SCP, a session policy, a VPC-endpoint or source condition.",
     fix: "Look beyond the role's policies: the repository policy, the organization's SCPs and the session policy.",

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::json;
 
 use super::denial::{self, Denial, DenialReason};
-use super::exchange::{Exchange, TransportErrorKind};
+use super::exchange::{Exchange, TransportErrorKind, quote_untrusted};
 use super::probe::ProbeFacts;
 use super::registry::MAX_ATTEMPTS;
 use super::steps::Step;
@@ -36,12 +36,17 @@ pub fn diagnose(facts: &ProbeFacts, ctx: &Context<'_>) -> Vec<Finding> {
 
     findings.extend(denials(x, ctx, &mut explained));
     findings.extend(other_failures(x, ctx, &mut explained));
+    findings.extend(unusable_tokens(x, ctx, &mut explained));
+    findings.extend(redirects(x, ctx, &mut explained));
+    findings.extend(refusals(x, ctx, &mut explained));
+    findings.extend(invalid_digests(x, ctx));
+    findings.extend(dry_run(facts, ctx, &mut explained));
     let primary_failure = explained.iter().any(|e| *e) || facts.unreachable;
     findings.extend(unexplained(x, &explained, primary_failure));
     findings.extend(layer_downloads(x));
     findings.extend(digest_mismatches(x));
     findings.extend(cleanup(facts, ctx));
-    findings.extend(dry_run(facts, ctx));
+
     if facts.tag_existed {
         findings.push(rules::PUSH_UNEXPECTED_RESPONSE.finding(
             "The probe's throwaway tag already existed",
@@ -52,11 +57,50 @@ pub fn diagnose(facts: &ProbeFacts, ctx: &Context<'_>) -> Vec<Finding> {
             ),
         ));
     }
-    if !ctx.dry_run && !facts.unreachable {
-        findings.extend(not_verified(x, ctx));
+    if facts.unreachable
+        && !findings
+            .iter()
+            .any(|f| f.rule == rules::PUSH_REGISTRY_UNREACHABLE.id)
+    {
+        // The probe stopped early with no transport error on record (its HTTP
+        // client could not be set up): still not a pass.
+        findings.push(
+            rules::PUSH_REGISTRY_UNREACHABLE
+                .finding(
+                    "The registry was not reached",
+                    format!(
+                        "The probe stopped before the registry of {} answered, and no request says why (see the log): nothing after `ecr:GetAuthorizationToken` was verified.",
+                        ctx.repository.name
+                    ),
+                )
+                .with_resources([ctx.repository.arn()]),
+        );
+    }
+    if !facts.unreachable {
+        if !ctx.dry_run {
+            let mut expected = super::steps::buildx_push_actions();
+            expected.insert(0, "ecr:GetAuthorizationToken");
+            findings.extend(not_verified(x, ctx, &expected));
+        } else if ctx.read_tag.is_some()
+            && facts.token_obtained
+            && !findings
+                .iter()
+                .any(|f| f.rule == rules::PUSH_READ_TAG_NOT_FOUND.id)
+        {
+            // The dry run's verdict depends on its reads: a manifest without
+            // layers, or an answer that was not used, leaves them unverified.
+            findings.extend(not_verified(x, ctx, &DRY_RUN_READ_ACTIONS));
+        }
     }
     findings
 }
+
+/// What a dry run with `--read-tag` verifies.
+const DRY_RUN_READ_ACTIONS: [&str; 3] = [
+    "ecr:GetAuthorizationToken",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+];
 
 fn is_denial(e: &Exchange) -> bool {
     let code = e.error.as_ref().map(|e| e.code.as_str());
@@ -457,12 +501,53 @@ fn other_failures(x: &[Exchange], ctx: &Context<'_>, explained: &mut [bool]) -> 
         );
     }
 
-    // Unreachable: one finding, with the first error.
-    if let Some((i, e)) = x
+    // Temporarily unavailable (502, 503, 504) even after retries: nothing
+    // behind it was checked. A request that got through on a retry is fine.
+    let mut unavailable: BTreeMap<(String, String), (usize, u16)> = BTreeMap::new();
+    for (i, e) in x.iter().enumerate() {
+        if let Some(s @ (502..=504)) = e.status
+            && e.error_body_for.is_none()
+            && e.step != Step::LayerDownload
+        {
+            explained[i] = true;
+            if e.step == Step::Cleanup {
+                continue; // the image left behind is `cleanup`'s to report
+            }
+            let entry = unavailable
+                .entry((e.method.clone(), e.path.clone()))
+                .or_default();
+            *entry = (entry.0 + 1, s);
+        }
+    }
+    let exhausted: Vec<String> = unavailable
         .iter()
-        .enumerate()
-        .find(|(_, e)| e.transport_error.is_some() && e.step != Step::LayerDownload)
-    {
+        .filter(|((m, _), (n, _))| m == "API" || *n >= MAX_ATTEMPTS)
+        .map(|((m, p), (n, s))| format!("{m} {p} (HTTP {s}, ×{n})"))
+        .collect();
+    if !exhausted.is_empty() {
+        findings.push(
+            rules::PUSH_REGISTRY_UNREACHABLE
+                .finding(
+                    "The registry is unavailable: it kept answering 5xx",
+                    format!(
+                        "These requests were answered 502, 503 or 504 after every attempt, so what they exercise was not verified: {}.",
+                        exhausted.join(", ")
+                    ),
+                )
+                .with_resources([ctx.repository.arn()])
+                .with_fix(Fix {
+                    description: rules::PUSH_REGISTRY_UNREACHABLE.fix.into(),
+                    ..Fix::default()
+                }),
+        );
+    }
+
+    // Unreachable: one finding, with the first error.
+    // Cleanup is not part of the verdict: an image left behind is `cleanup`'s.
+    let blocking = |e: &Exchange| {
+        e.transport_error.is_some() && !matches!(e.step, Step::LayerDownload | Step::Cleanup)
+    };
+    if let Some((i, e)) = x.iter().enumerate().find(|(_, e)| blocking(e)) {
         let t = e.transport_error.as_ref().expect("filtered");
         let what = match t.kind {
             TransportErrorKind::Dns => "the host name did not resolve",
@@ -492,13 +577,166 @@ fn other_failures(x: &[Exchange], ctx: &Context<'_>, explained: &mut [bool]) -> 
                 }),
         );
         for (j, e) in x.iter().enumerate() {
-            if e.transport_error.is_some() && e.step != Step::LayerDownload {
+            if blocking(e) {
                 explained[j] = true;
             }
         }
         explained[i] = true;
     }
     findings
+}
+
+/// `GetAuthorizationToken` answers that arrived but could not be used.
+fn unusable_tokens(x: &[Exchange], ctx: &Context<'_>, explained: &mut [bool]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (i, e) in x.iter().enumerate() {
+        let Some(why) = &e.unusable else { continue };
+        explained[i] = true;
+        if e.step != Step::AuthorizationToken || !findings.is_empty() {
+            continue; // an unusable cleanup answer is judged by `cleanup`
+        }
+        findings.push(
+            rules::PUSH_TOKEN_UNUSABLE
+                .finding(
+                    "GetAuthorizationToken answered, but not usably",
+                    format!(
+                        "`ecr:GetAuthorizationToken` for registry {} was answered, but the answer could not be used: {why}. Without a registry password no registry request was sent, so no push or read action was verified.",
+                        ctx.repository.registry_id
+                    ),
+                )
+                .with_resources([ctx.repository.arn()])
+                .with_fix(Fix {
+                    description: rules::PUSH_TOKEN_UNUSABLE.fix.into(),
+                    ..Fix::default()
+                }),
+        );
+    }
+    findings
+}
+
+/// Redirects ECR does not send: every 3xx but the layer read's 307 to the
+/// layer store. One finding per step, status and target origin.
+fn redirects(x: &[Exchange], ctx: &Context<'_>, explained: &mut [bool]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (i, e) in x.iter().enumerate() {
+        let Some(status) = e.status.filter(|s| (300..400).contains(s)) else {
+            continue;
+        };
+        if e.is_layer_store_redirect() || e.error_body_for.is_some() {
+            continue;
+        }
+        explained[i] = true;
+        let location = e.location.as_deref().unwrap_or("no usable Location");
+        let host = url::Url::parse(location)
+            .ok()
+            .map_or_else(|| location.to_string(), |u| super::registry::origin_of(&u));
+        if !seen.insert((e.step, status, host.clone())) {
+            continue;
+        }
+        let expected = match e.step {
+            Step::LayerDownload => {
+                "The layer store answered the download of a layer read with another redirect (a loop, or not ECR's layer store)."
+            }
+            Step::LayerRead => {
+                "ECR answers a layer read with 200 or with a 307 to its layer store, nothing else."
+            }
+            _ => "ECR answers this request itself, without a redirect.",
+        };
+        let actions = e.step.info().iam_actions;
+        let unverified = if actions.is_empty() {
+            "the download was not verified".to_string()
+        } else {
+            format!(
+                "{} was not verified",
+                actions
+                    .iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            )
+        };
+        findings.push(
+            rules::PUSH_UNEXPECTED_REDIRECT
+                .finding(
+                    format!("{} {} answered {status}: redirected to {host}", e.method, e.step.name()),
+                    format!(
+                        "`{} {}` answered HTTP {status} with Location {}. {expected} A redirect is not an answer: {unverified}, and the probe did not follow it.",
+                        e.method,
+                        e.path,
+                        quote_untrusted(location),
+                    ),
+                )
+                .with_resources([ctx.repository.arn()])
+                .with_fix(Fix {
+                    description: rules::PUSH_UNEXPECTED_REDIRECT.fix.into(),
+                    ..Fix::default()
+                }),
+        );
+    }
+    findings
+}
+
+/// Requests the registry client refused to send: a `Location` off the
+/// registry's origin for a request with its credentials, or down to http.
+fn refusals(x: &[Exchange], ctx: &Context<'_>, explained: &mut [bool]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (i, e) in x.iter().enumerate() {
+        let Some(why) = &e.refused else { continue };
+        explained[i] = true;
+        if !seen.insert((e.step, why.clone())) {
+            continue;
+        }
+        let consequence = match e.step {
+            Step::BlobUploadComplete => {
+                "The blob was not uploaded, so `ecr:UploadLayerPart` and `ecr:CompleteLayerUpload` were not verified. ECR's upload Locations stay on the registry host."
+            }
+            Step::LayerDownload => {
+                "The layer was not downloaded, so the layer read was not verified. ECR's layer store is https."
+            }
+            _ => "What the request exercises was not verified.",
+        };
+        findings.push(
+            rules::PUSH_LOCATION_REFUSED
+                .finding(
+                    format!("{} {} not sent: the registry pointed it elsewhere", e.method, e.step.name()),
+                    format!(
+                        "The registry's answer pointed `{} {}` elsewhere, and the probe did not send it: {why}. {consequence}",
+                        e.method, e.path
+                    ),
+                )
+                .with_resources([ctx.repository.arn()])
+                .with_fix(Fix {
+                    description: rules::PUSH_LOCATION_REFUSED.fix.into(),
+                    ..Fix::default()
+                }),
+        );
+    }
+    findings
+}
+
+/// Digests in the registry's answers that are not digests; none of them was
+/// put into a request.
+fn invalid_digests(x: &[Exchange], ctx: &Context<'_>) -> Vec<Finding> {
+    x.iter()
+        .filter_map(|e| e.invalid_digest.as_ref().map(|d| (e, d)))
+        .map(|(e, d)| {
+            rules::PUSH_INVALID_DIGEST
+                .finding(
+                    format!("{} {} answered an invalid digest", e.method, e.step.name()),
+                    format!(
+                        "`{} {}` answered a descriptor whose digest is {d}, which is not `sha256:` with 64 or `sha512:` with 128 lowercase hex digits. The probe did not put it into a request, so the read it leads to (`ecr:BatchGetImage`, `ecr:GetDownloadUrlForLayer`) was not verified.",
+                        e.method, e.path
+                    ),
+                )
+                .with_resources([ctx.repository.arn()])
+                .with_fix(Fix {
+                    description: rules::PUSH_INVALID_DIGEST.fix.into(),
+                    ..Fix::default()
+                })
+        })
+        .collect()
 }
 
 /// Failures nothing else explains. Codes that only follow from an earlier
@@ -521,7 +759,8 @@ fn unexplained(x: &[Exchange], explained: &[bool], primary_failure: bool) -> Vec
             continue;
         }
         let Some(status) = e.status else { continue };
-        let normal = status < 400
+        let normal = status < 300
+            || (300..400).contains(&status) // judged by `redirects`
             || (status == 404
                 && matches!(
                     e.step,
@@ -555,7 +794,10 @@ fn unexplained(x: &[Exchange], explained: &[bool], primary_failure: bool) -> Vec
 
 fn layer_downloads(x: &[Exchange]) -> Vec<Finding> {
     x.iter()
-        .filter(|e| e.step == Step::LayerDownload && !e.succeeded())
+        .filter(|e| {
+            e.step == Step::LayerDownload
+                && (e.transport_error.is_some() || e.status.is_some_and(|s| s >= 400))
+        })
         .take(1)
         .map(|e| {
             let detail = e
@@ -639,43 +881,59 @@ fn cleanup(facts: &ProbeFacts, ctx: &Context<'_>) -> Vec<Finding> {
     ]
 }
 
-fn dry_run(facts: &ProbeFacts, ctx: &Context<'_>) -> Vec<Finding> {
+/// The dry run's own findings. A 404 for `--read-tag` is that finding's
+/// evidence, not an unexpected answer.
+fn dry_run(facts: &ProbeFacts, ctx: &Context<'_>, explained: &mut [bool]) -> Vec<Finding> {
     if !ctx.dry_run || !facts.token_obtained || facts.unreachable {
         return Vec::new();
     }
-    match ctx.read_tag {
-        None => vec![rules::PUSH_READS_SKIPPED.finding(
+    let Some(tag) = ctx.read_tag else {
+        return vec![rules::PUSH_READS_SKIPPED.finding(
             "Dry run: only the authorization token was checked",
             "`--dry-run` without `--read-tag` pushes and reads nothing: only `ecr:GetAuthorizationToken` was verified.",
-        )],
-        Some(tag) => facts
-            .exchanges
-            .iter()
-            .filter(|e| e.step == Step::ManifestRead && e.method == "GET" && e.status == Some(404))
-            .take(1)
-            .map(|_| {
-                rules::PUSH_READ_TAG_NOT_FOUND
-                    .finding(
-                        format!("Tag {tag} not found"),
-                        format!("`{}:{tag}` does not exist, so there was nothing to read: `ecr:BatchGetImage` is allowed, `ecr:GetDownloadUrlForLayer` is not verified.", ctx.repository.name),
-                    )
-                    .with_resources([ctx.repository.arn()])
-            })
-            .collect(),
+        )];
+    };
+    let tag_path = format!("/manifests/{tag}");
+    let mut missing = false;
+    for (i, e) in facts.exchanges.iter().enumerate() {
+        if e.step == Step::ManifestRead
+            && e.status == Some(404)
+            && e.path.ends_with(&tag_path)
+            && !explained[i]
+        {
+            explained[i] = true;
+            missing |= e.method == "GET";
+        }
     }
+    if !missing {
+        return Vec::new();
+    }
+    vec![
+        rules::PUSH_READ_TAG_NOT_FOUND
+            .finding(
+                format!("Tag {tag} not found"),
+                format!(
+                    "`{}:{tag}` does not exist, so there was nothing to read: `ecr:BatchGetImage` is allowed, `ecr:GetDownloadUrlForLayer` is not verified.",
+                    ctx.repository.name
+                ),
+            )
+            .with_resources([ctx.repository.arn()]),
+    ]
 }
 
-/// Actions of the push flow that no request reached IAM for.
-fn not_verified(x: &[Exchange], ctx: &Context<'_>) -> Vec<Finding> {
-    let mut expected: Vec<&str> = super::steps::buildx_push_actions();
-    if !x.iter().any(|e| e.step == Step::BlobMount) {
-        // Without --mount-from the mount step is not replayed; its actions are covered by other steps.
-    }
-    expected.insert(0, "ecr:GetAuthorizationToken");
+/// Actions of `expected` that no request reached IAM for. An answer proves
+/// IAM looked only when it is not a redirect (bar ECR's layer-store 307), not
+/// a 401, a 429 or a 5xx, and it arrived usably (a refused, unreachable or
+/// unusable exchange has no status).
+fn not_verified(x: &[Exchange], ctx: &Context<'_>, expected: &[&str]) -> Vec<Finding> {
     let mut reached: BTreeSet<String> = BTreeSet::new();
     for e in x {
         let Some(status) = e.status else { continue };
-        if matches!(status, 401 | 429 | 502 | 503 | 504) || e.error_body_for.is_some() {
+        if matches!(status, 401 | 429)
+            || status >= 500
+            || ((300..400).contains(&status) && !e.is_layer_store_redirect())
+            || e.error_body_for.is_some()
+        {
             continue;
         }
         let actions = e.step.info().iam_actions;
@@ -696,7 +954,8 @@ fn not_verified(x: &[Exchange], ctx: &Context<'_>) -> Vec<Finding> {
         }
     }
     let missing: Vec<&str> = expected
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|a| !reached.contains(*a))
         .collect();
     if missing.is_empty() {
@@ -706,7 +965,7 @@ fn not_verified(x: &[Exchange], ctx: &Context<'_>) -> Vec<Finding> {
         .finding(
             format!("{} action(s) not verified", missing.len()),
             format!(
-                "An earlier failure kept these actions from being exercised on {}: {}. They may be missing too.",
+                "No request for these actions reached IAM on {}, because an earlier step failed or its answer could not be used: {}. They may be missing too, so the verdict cannot be `pass` until they are verified.",
                 ctx.repository.name,
                 missing.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
             ),

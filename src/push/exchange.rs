@@ -63,6 +63,20 @@ pub struct Exchange {
     pub error_body_for: Option<usize>,
     /// Something the probe noticed about a successful answer (digest mismatch).
     pub anomaly: Option<String>,
+    /// An answer arrived but could not be used (cut off mid-body, not
+    /// parseable, or without what the step needs): why, with the HTTP status
+    /// it came with. `status` stays empty: such an answer verified nothing.
+    pub unusable: Option<String>,
+    /// The request was not sent: why (a `Location` on another host, port or
+    /// scheme for a request that carries the registry's credentials, or a
+    /// step down from https to http).
+    pub refused: Option<String>,
+    /// Where a redirect (3xx) pointed: its `Location`, resolved, without the
+    /// query (presigned URLs carry their signature there).
+    pub location: Option<String>,
+    /// A digest in a successful answer that is not a digest (`sha256:` and 64
+    /// lowercase hex, or `sha512:` and 128): never put into a request.
+    pub invalid_digest: Option<String>,
 }
 
 impl Exchange {
@@ -88,12 +102,23 @@ impl Exchange {
             raw_error: None,
             error_body_for: None,
             anomaly: None,
+            unusable: None,
+            refused: None,
+            location: None,
+            invalid_digest: None,
         }
     }
 
-    /// Whether the response was a success (2xx or 3xx).
+    /// Whether the response was a success (2xx). A redirect is not an answer.
     pub fn succeeded(&self) -> bool {
-        matches!(self.status, Some(s) if (200..400).contains(&s))
+        matches!(self.status, Some(s) if (200..300).contains(&s))
+    }
+
+    /// Whether the response is a redirect ECR sends: the 307 that answers a
+    /// layer read with the layer store's (presigned S3) URL. Every other
+    /// redirect verifies nothing.
+    pub fn is_layer_store_redirect(&self) -> bool {
+        self.step == Step::LayerRead && self.status == Some(307)
     }
 
     /// The trace line for this exchange.
@@ -113,8 +138,21 @@ impl Exchange {
                     .as_ref()
                     .map(|e| format!("{}: {}", e.code, e.message))
             })
+            .or_else(|| self.unusable.clone())
+            .or_else(|| self.refused.as_ref().map(|r| format!("not sent: {r}")))
             .or_else(|| self.anomaly.clone())
+            .or_else(|| {
+                self.invalid_digest
+                    .as_ref()
+                    .map(|d| format!("answered an invalid digest {d}"))
+            })
             .or_else(|| match self.status {
+                Some(s) if (300..400).contains(&s) && !self.is_layer_store_redirect() => {
+                    Some(format!(
+                        "unexpected redirect to {}",
+                        self.location.as_deref().unwrap_or("nowhere (no Location)")
+                    ))
+                }
                 // A 404 is the expected answer to "does it exist yet?".
                 Some(404)
                     if matches!(
@@ -198,6 +236,14 @@ impl Recorder {
             e.anomaly = Some(anomaly);
         }
     }
+
+    /// Notes that a recorded exchange's answer named an invalid digest.
+    pub fn invalid_digest(&self, index: usize, value: &str) {
+        let mut v = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, e)) = v.get_mut(index) {
+            e.invalid_digest = Some(quote_untrusted(value));
+        }
+    }
 }
 
 impl Recorder {
@@ -207,5 +253,85 @@ impl Recorder {
         if let Some((_, e)) = v.get_mut(get) {
             e.error_body_for = Some(head);
         }
+    }
+}
+
+/// A value from an untrusted answer, made safe to quote in a finding: at
+/// most 80 characters, control characters escaped, in backticks.
+pub fn quote_untrusted(value: &str) -> String {
+    let mut out: String = value
+        .chars()
+        .take(80)
+        .flat_map(char::escape_debug)
+        .filter(|c| *c != '`')
+        .collect();
+    if value.chars().count() > 80 {
+        out.push('…');
+    }
+    format!("`{out}`")
+}
+
+/// Whether `value` is a digest as OCI defines the registered algorithms:
+/// `sha256:` and 64 lowercase hex digits, or `sha512:` and 128. Only such a
+/// value may go into a request path: anything else (`../`, `%2F`, `?`) could
+/// point the request somewhere else.
+pub fn is_valid_digest(value: &str) -> bool {
+    let hex = |s: &str, n: usize| {
+        s.len() == n && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    match value.split_once(':') {
+        Some(("sha256", h)) => hex(h, 64),
+        Some(("sha512", h)) => hex(h, 128),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_registered_digests_are_valid() {
+        let sha256 = format!("sha256:{}", "a".repeat(64));
+        let sha512 = format!("sha512:{}", "0".repeat(128));
+        assert!(is_valid_digest(&sha256));
+        assert!(is_valid_digest(&sha512));
+        for bad in [
+            "../../v2/other/blobs/sha256:aaaa".to_string(),
+            format!("sha256:{}", "A".repeat(64)),
+            format!("sha256:{}", "a".repeat(63)),
+            format!("sha256:{}/..", "a".repeat(64)),
+            format!("sha512:{}", "a".repeat(64)),
+            format!("sha256:{}%2F", "a".repeat(62)),
+            format!("md5:{}", "a".repeat(32)),
+            String::new(),
+            "sha256:".into(),
+        ] {
+            assert!(!is_valid_digest(&bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn untrusted_values_are_quoted_short_and_escaped() {
+        assert_eq!(quote_untrusted("a`b\nc"), "`ab\\nc`");
+        assert_eq!(quote_untrusted("x\u{7}y"), "`x\\u{7}y`");
+        let long = quote_untrusted(&"z".repeat(200));
+        assert_eq!(long.chars().count(), 83);
+        assert!(long.ends_with("…`"));
+    }
+
+    #[test]
+    fn a_redirect_is_not_a_success_except_ecrs_layer_store_307() {
+        let mut e = Exchange::new(Step::ManifestRead, "GET", "/v2/a/manifests/t", "a", 1);
+        e.status = Some(302);
+        assert!(!e.succeeded());
+        assert!(!e.is_layer_store_redirect());
+        assert!(e.to_trace().error.unwrap().contains("unexpected redirect"));
+        let mut layer = Exchange::new(Step::LayerRead, "GET", "/v2/a/blobs/d", "a", 1);
+        layer.status = Some(307);
+        assert!(layer.is_layer_store_redirect());
+        assert_eq!(layer.to_trace().error, None);
+        layer.status = Some(308);
+        assert!(!layer.is_layer_store_redirect());
     }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use futures_util::{StreamExt, stream};
 use reqwest::{Method, StatusCode, Url};
 
-use super::exchange::{Exchange, Recorder};
+use super::exchange::{Exchange, Recorder, is_valid_digest, quote_untrusted};
 
 use super::image::{
     Attestations, Blob, INDEX_MEDIA_TYPE, Manifest, Platform, ProbeImage, digest_of,
@@ -168,6 +168,9 @@ struct Probe<'a> {
 enum Sent {
     Answered(Response),
     Unreachable,
+    /// Not sent: it would have taken the registry's credentials elsewhere or
+    /// stepped down to http. The flow goes on; the judge reports it.
+    Refused,
 }
 
 impl Probe<'_> {
@@ -192,6 +195,7 @@ impl Probe<'_> {
     async fn send(&self, request: Request) -> Sent {
         match self.registry.send(request).await {
             Ok(r) => Sent::Answered(r),
+            Err(u) if u.refused => Sent::Refused,
             Err(_) => Sent::Unreachable,
         }
     }
@@ -288,6 +292,7 @@ impl Probe<'_> {
         head.accept = Some("application/octet-stream, */*".into());
         let head = match self.send(head).await {
             Sent::Unreachable => return false,
+            Sent::Refused => return true,
             Sent::Answered(r) => r,
         };
         if head.status == StatusCode::OK {
@@ -306,6 +311,7 @@ impl Probe<'_> {
         let post_url = post.url.clone();
         let post = match self.send(post).await {
             Sent::Unreachable => return false,
+            Sent::Refused => return true,
             Sent::Answered(r) => r,
         };
         let Some(mut upload) = (post.status == StatusCode::ACCEPTED)
@@ -315,11 +321,14 @@ impl Probe<'_> {
             return true;
         };
         upload.query_pairs_mut().append_pair("digest", &blob.digest);
+        // The upload's Location comes from the registry: the client refuses it
+        // when it leaves the registry's origin, and the blob is not sent.
         let mut put = self.request(Step::BlobUploadComplete, Method::PUT, upload, depth + 2);
         put.platform = Some(blob.platform.clone());
         put.body = Some(("application/octet-stream".into(), blob.bytes.clone()));
         match self.send(put).await {
             Sent::Unreachable => false,
+            Sent::Refused => true,
             Sent::Answered(r) => {
                 self.check_digest(&r, &blob.digest);
                 true
@@ -338,6 +347,7 @@ impl Probe<'_> {
         head.platform = Some(manifest.platform.clone());
         let head = match self.send(head).await {
             Sent::Unreachable => return None,
+            Sent::Refused => return Some(false),
             Sent::Answered(r) => r,
         };
         self.read_error_body(&head, &url, Step::ManifestRead, depth + 1)
@@ -350,6 +360,7 @@ impl Probe<'_> {
         put.platform = Some(manifest.platform.clone());
         match self.send(put).await {
             Sent::Unreachable => None,
+            Sent::Refused => Some(false),
             Sent::Answered(r) => {
                 self.check_digest(&r, &manifest.digest);
                 Some(r.status == StatusCode::CREATED)
@@ -377,7 +388,7 @@ impl Probe<'_> {
                 self.check_digest(&r, &index.digest);
                 r.status == StatusCode::CREATED
             }
-            Sent::Unreachable => false,
+            Sent::Unreachable | Sent::Refused => false,
         }
     }
 
@@ -416,8 +427,11 @@ impl Probe<'_> {
         }
     }
 
-    /// GET of a blob: a 307 to S3 is followed without the registry's
-    /// Authorization (S3 refuses two authentication mechanisms).
+    /// GET of a blob: ECR's 307 to its layer store (S3) is followed once,
+    /// without the registry's Authorization (S3 refuses two authentication
+    /// mechanisms), and never from https to http (the client refuses it).
+    /// Any other redirect is not followed: it verifies nothing, and the judge
+    /// reports it.
     async fn read_layer(&self, blob: &Blob, depth: u32) {
         let url = self
             .registry
@@ -426,7 +440,7 @@ impl Probe<'_> {
         let Sent::Answered(r) = self.send(get).await else {
             return;
         };
-        let bytes = if r.status.is_redirection() {
+        let bytes = if r.status == StatusCode::TEMPORARY_REDIRECT {
             let Some(target) = location(&r, &url) else {
                 return;
             };
@@ -488,6 +502,7 @@ impl Probe<'_> {
         }
         let mut depth = 3;
         let mut manifest: serde_json::Value = serde_json::from_slice(&g.body).unwrap_or_default();
+        let mut answered_by = g.index;
         if let Some(children) = manifest["manifests"].as_array() {
             let Some(child) = children
                 .iter()
@@ -496,6 +511,12 @@ impl Probe<'_> {
             else {
                 return;
             };
+            // Digests from the registry's answer become request paths: only a
+            // real digest may (a `../` one would read another repository).
+            if !is_valid_digest(child) {
+                self.registry.recorder().invalid_digest(g.index, child);
+                return;
+            }
             let url = self
                 .registry
                 .url(self.name(), &format!("manifests/{child}"));
@@ -504,10 +525,18 @@ impl Probe<'_> {
             let Sent::Answered(c) = self.send(get).await else {
                 return;
             };
+            if c.status != StatusCode::OK {
+                return;
+            }
             manifest = serde_json::from_slice(&c.body).unwrap_or_default();
+            answered_by = c.index;
             depth += 1;
         }
         if let Some(layer) = manifest["layers"][0]["digest"].as_str() {
+            if !is_valid_digest(layer) {
+                self.registry.recorder().invalid_digest(answered_by, layer);
+                return;
+            }
             let blob = Blob {
                 digest: layer.to_string(),
                 bytes: Vec::new(),
@@ -523,9 +552,17 @@ impl Probe<'_> {
             && response.status.is_success()
             && got != expected
         {
+            let what = if is_valid_digest(got) {
+                "Docker-Content-Digest"
+            } else {
+                "a Docker-Content-Digest that is not a digest,"
+            };
             self.registry.recorder().annotate(
                 response.index,
-                format!("registry answered Docker-Content-Digest {got}, pushed {expected}"),
+                format!(
+                    "registry answered {what} {}, pushed {expected}",
+                    quote_untrusted(got)
+                ),
             );
         }
     }

@@ -1,6 +1,11 @@
 //! A thin registry client over reqwest, with the step-by-step control the
 //! replay needs: every request is sent exactly as buildx sends it, recorded
 //! with its step, and never retried silently.
+//!
+//! It is also the one place that attaches the registry's credentials, so it
+//! keeps them with their host: a request that carries them goes only to the
+//! registry's own scheme, host and port, and no request steps down from
+//! https to http. Anything else is recorded as refused and never sent.
 
 use std::error::Error as _;
 use std::time::{Duration, Instant};
@@ -68,6 +73,9 @@ impl Response {
 pub struct Unreachable {
     /// Where the exchange was recorded.
     pub index: usize,
+    /// It was never sent: it would have taken the registry's credentials to
+    /// another origin, or stepped down from https (see [`Registry::refusal`]).
+    pub refused: bool,
 }
 
 /// The registry, as the probe talks to it.
@@ -164,15 +172,48 @@ impl Registry {
         }
     }
 
+    /// Why `request` must not be sent, if it must not: it carries the
+    /// registry's credentials to another scheme, host or port than the
+    /// registry's, it steps down from an https registry to http, or it is
+    /// not http(s) at all.
+    pub fn refusal(&self, request: &Request) -> Option<String> {
+        let url = &request.url;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Some(format!("`{}` is not an http(s) URL", origin_of(url)));
+        }
+        if self.base.scheme() == "https" && url.scheme() != "https" {
+            return Some(format!(
+                "it points from https to plain http (`{}`)",
+                origin_of(url)
+            ));
+        }
+        if request.authorized && url.origin() != self.base.origin() {
+            return Some(format!(
+                "it points at `{}`, but the registry's credentials belong to `{}` only",
+                origin_of(url),
+                origin_of(&self.base)
+            ));
+        }
+        None
+    }
+
     async fn send_recorded(&self, request: &Request, depth: u32) -> Result<Response, Unreachable> {
         let mut exchange = Exchange::new(
             request.step,
             request.method.as_str(),
-            display_path(&request.url),
+            display_path(&request.url, &self.base),
             &request.repository,
             depth,
         );
         exchange.platform = request.platform.clone();
+        if let Some(why) = self.refusal(request) {
+            exchange.refused = Some(why);
+            let index = self.recorder.record(Instant::now(), exchange);
+            return Err(Unreachable {
+                index,
+                refused: true,
+            });
+        }
         let mut builder = self
             .http
             .request(request.method.clone(), request.url.clone());
@@ -203,6 +244,24 @@ impl Registry {
         match outcome {
             Ok((status, headers, body)) => {
                 exchange.status = Some(status.as_u16());
+                if status.is_redirection() {
+                    exchange.location = Some(
+                        headers
+                            .get(LOCATION)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|l| request.url.join(l).ok())
+                            .map_or_else(
+                                || "no usable Location".to_string(),
+                                |u| {
+                                    format!(
+                                        "{}{}",
+                                        origin_of(&u),
+                                        u.path().chars().take(200).collect::<String>()
+                                    )
+                                },
+                            ),
+                    );
+                }
                 if status.as_u16() >= 400 {
                     exchange.error = registry_error(&body).or_else(|| xml_error(&body));
                     if exchange.error.is_none() && !body.is_empty() {
@@ -222,23 +281,24 @@ impl Registry {
             Err(e) => {
                 exchange.transport_error = Some(classify(&e));
                 let index = self.recorder.record(sent, exchange);
-                Err(Unreachable { index })
+                Err(Unreachable {
+                    index,
+                    refused: false,
+                })
             }
         }
     }
 }
 
-/// The path and query of a URL, without anything secret: presigned URLs lose their query.
-fn display_path(url: &Url) -> String {
-    let host_prefix = if url.path().starts_with("/v2/") {
+/// The path and query of a URL, without anything secret: presigned URLs
+/// lose their query. A URL off the registry's origin is shown with its
+/// origin, so the trace says where a request went (or would have gone).
+fn display_path(url: &Url, base: &Url) -> String {
+    let host_prefix = if url.path().starts_with("/v2/") && url.origin() == base.origin() {
         String::new()
     } else {
         // Another host (the presigned S3 URL): show where, never the signature.
-        format!(
-            "{}://{}",
-            url.scheme(),
-            &url[Position::BeforeHost..Position::AfterPort]
-        )
+        origin_of(url)
     };
     match url.query() {
         Some(q)
@@ -295,6 +355,15 @@ fn classify(error: &reqwest::Error) -> TransportError {
     TransportError { kind, detail }
 }
 
+/// `scheme://host[:port]` of a URL, the port only when it is not the scheme's default.
+pub fn origin_of(url: &Url) -> String {
+    format!(
+        "{}://{}",
+        url.scheme(),
+        &url[Position::BeforeHost..Position::AfterPort]
+    )
+}
+
 /// The `Location` of a response, resolved against its request URL.
 pub fn location(response: &Response, from: &Url) -> Option<Url> {
     response
@@ -302,4 +371,109 @@ pub fn location(response: &Response, from: &Url) -> Option<Url> {
         .get(LOCATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|l| from.join(l).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registry(base: &str) -> Registry {
+        Registry::new(
+            Url::parse(base).unwrap(),
+            &SecretString::from("pw".to_string()),
+            Recorder::default(),
+        )
+        .unwrap()
+    }
+
+    fn request(url: &str, authorized: bool) -> Request {
+        Request {
+            step: Step::BlobUploadComplete,
+            method: Method::PUT,
+            url: Url::parse(url).unwrap(),
+            accept: None,
+            body: None,
+            depth: 1,
+            platform: None,
+            repository: "team/app".into(),
+            authorized,
+        }
+    }
+
+    #[test]
+    fn credentials_go_only_to_the_registrys_scheme_host_and_port() {
+        let r = registry("https://123456789012.dkr.ecr.us-east-1.amazonaws.com");
+        for same in [
+            "https://123456789012.dkr.ecr.us-east-1.amazonaws.com/v2/team/app/blobs/uploads/u",
+            "https://123456789012.dkr.ecr.us-east-1.amazonaws.com:443/v2/x",
+        ] {
+            assert_eq!(r.refusal(&request(same, true)), None, "{same}");
+        }
+        for other in [
+            "https://evil.example/v2/team/app/blobs/uploads/u",
+            "https://123456789012.dkr.ecr.us-east-1.amazonaws.com:8443/v2/x",
+            "https://123456789012.dkr.ecr.us-east-1.amazonaws.com.evil.example/v2/x",
+        ] {
+            let why = r.refusal(&request(other, true)).expect(other);
+            assert!(why.contains("credentials belong to"), "{why}");
+        }
+    }
+
+    #[test]
+    fn nothing_steps_down_from_https_to_http_not_even_without_credentials() {
+        let r = registry("https://123456789012.dkr.ecr.us-east-1.amazonaws.com");
+        for url in [
+            "http://123456789012.dkr.ecr.us-east-1.amazonaws.com/v2/team/app/blobs/uploads/u",
+            "http://prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com/x",
+        ] {
+            for authorized in [true, false] {
+                let why = r.refusal(&request(url, authorized)).expect(url);
+                assert!(why.contains("https to plain http"), "{why}");
+            }
+        }
+        // The presigned layer store URL, on another host, without credentials.
+        let s3 = "https://prod-us-east-1-starport-layer-bucket.s3.us-east-1.amazonaws.com/x?X-Amz-Signature=0";
+        assert_eq!(r.refusal(&request(s3, false)), None);
+        assert!(
+            r.refusal(&request("ftp://example/x", false))
+                .unwrap()
+                .contains("not an http(s) URL")
+        );
+    }
+
+    #[test]
+    fn a_plain_http_registry_may_redirect_to_https_but_keeps_its_credentials() {
+        let r = registry("http://127.0.0.1:5000");
+        assert_eq!(r.refusal(&request("https://bucket.example/x", false)), None);
+        assert!(
+            r.refusal(&request("https://127.0.0.1:5000/v2/x", true))
+                .is_some()
+        );
+        assert!(
+            r.refusal(&request("http://127.0.0.1:5001/v2/x", true))
+                .is_some()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_request_is_recorded_and_never_sent() {
+        let r = registry("https://registry.invalid");
+        let err = r
+            .send(request(
+                "http://registry.invalid/v2/team/app/blobs/uploads/u",
+                true,
+            ))
+            .await
+            .unwrap_err();
+        assert!(err.refused);
+        let recorded = r.recorder().get(err.index).unwrap();
+        assert_eq!(recorded.status, None);
+        assert!(recorded.transport_error.is_none(), "never sent");
+        assert!(recorded.refused.unwrap().contains("plain http"));
+        assert!(
+            recorded.path.starts_with("http://registry.invalid/v2/"),
+            "{}",
+            recorded.path
+        );
+    }
 }

@@ -44,6 +44,7 @@ pub fn render(report: &Report) -> String {
     let verdict = match report.verdict {
         Verdict::Pass => "✅ pass",
         Verdict::Fail => "❌ fail",
+        Verdict::NotVerified => "❔ not verified",
     };
     let _ = writeln!(out, "## ECR Fargate preflight: {verdict}\n");
     let _ = writeln!(
@@ -208,6 +209,7 @@ fn write_targets(out: &mut String, report: &Report) {
             match t.verdict {
                 Verdict::Pass => "✅ pass",
                 Verdict::Fail => "❌ fail",
+                Verdict::NotVerified => "❔ not verified",
             },
             t.summary.errors,
             t.summary.warnings,

@@ -43,14 +43,45 @@ impl Severity {
     }
 }
 
-/// The answer to "will it work?": `fail` when any error-severity finding exists.
+/// The answer to "will it work?". A check that could not look never passes:
+/// `fail` when an error-severity finding is a defect; otherwise
+/// `not-verified` when any finding says something could not be checked
+/// ([`Meaning::NotVerified`]); otherwise `pass`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Verdict {
-    /// No finding of severity error.
+    /// Everything the verdict depends on was checked, and no defect is an error.
     Pass,
-    /// At least one finding of severity error.
+    /// At least one defect of severity error.
     Fail,
+    /// No defect of severity error, but something the verdict depends on
+    /// could not be checked (credentials, a registry or API that did not
+    /// answer usably, a read or part of the network that was not verified).
+    NotVerified,
+}
+
+impl Verdict {
+    /// The name used in every output format: `pass`, `fail` or `not-verified`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::NotVerified => "not-verified",
+        }
+    }
+
+    /// The verdict these findings support.
+    pub fn of<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Verdict {
+        let mut verdict = Verdict::Pass;
+        for f in findings {
+            if f.is_not_verified() {
+                verdict = Verdict::NotVerified;
+            } else if f.severity == Severity::Error {
+                return Verdict::Fail;
+            }
+        }
+        verdict
+    }
 }
 
 /// How to fix a finding: a sentence, and where it applies, the exact policy
@@ -103,6 +134,42 @@ pub struct Finding {
     /// was found for. Empty (and absent from the JSON) in a `check` report.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<String>,
+    /// What the finding says about the verdict, from its rule: `defect`
+    /// (absent from the JSON) or `not-verified`.
+    #[serde(default, skip_serializing_if = "Meaning::is_defect")]
+    pub meaning: Meaning,
+}
+
+/// What a rule's findings say about the verdict: that something checked is
+/// wrong, or that something could not be checked at all. Each rule has one
+/// (`crate::rules::Rule::meaning`); its findings carry it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Meaning {
+    /// Something checked is wrong (a policy, the repository, the network):
+    /// an error-severity finding makes the verdict `fail`.
+    #[default]
+    Defect,
+    /// The check could not look (no credentials, nothing reachable, an
+    /// answer that cannot be trusted): what the finding names was not
+    /// verified, so the verdict cannot be `pass`. It is `not-verified`
+    /// unless a defect makes it `fail`, whatever the finding's severity.
+    NotVerified,
+}
+
+impl Meaning {
+    /// Whether this is [`Meaning::Defect`] (the JSON leaves it out).
+    pub fn is_defect(&self) -> bool {
+        *self == Meaning::Defect
+    }
+}
+
+impl Finding {
+    /// Whether the finding says something could not be checked rather than
+    /// that something is wrong.
+    pub fn is_not_verified(&self) -> bool {
+        self.meaning == Meaning::NotVerified
+    }
 }
 
 /// What kind of resource a [`Target`] is.
@@ -144,7 +211,7 @@ pub struct Target {
     /// Region, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
-    /// `fail` when one of its findings is an error.
+    /// The [`Verdict`] of its own findings.
     pub verdict: Verdict,
     /// Counts of its findings by severity.
     pub summary: Counts,
@@ -338,7 +405,7 @@ pub struct SubnetSummary {
 pub struct Report {
     /// See [`SCHEMA_VERSION`].
     pub schema_version: u32,
-    /// `pass` or `fail`.
+    /// `pass`, `fail` or `not-verified`: see [`Verdict`].
     pub verdict: Verdict,
     /// The tool's name and version.
     pub tool: Tool,
@@ -400,11 +467,7 @@ impl Report {
             warnings: count(Severity::Warning),
             notices: count(Severity::Notice),
         };
-        let verdict = if summary.errors > 0 {
-            Verdict::Fail
-        } else {
-            Verdict::Pass
-        };
+        let verdict = Verdict::of(&findings);
         Report {
             schema_version: SCHEMA_VERSION,
             verdict,
@@ -437,11 +500,7 @@ impl Report {
                 warnings: count(Severity::Warning),
                 notices: count(Severity::Notice),
             };
-            t.verdict = if t.summary.errors > 0 {
-                Verdict::Fail
-            } else {
-                Verdict::Pass
-            };
+            t.verdict = Verdict::of(self.findings.iter().filter(|f| f.targets.contains(&t.id)));
         }
         self.targets = targets;
         self
@@ -488,5 +547,95 @@ impl Report {
     /// The most severe finding, if any.
     pub fn worst(&self) -> Option<Severity> {
         self.findings.iter().map(|f| f.severity).max()
+    }
+
+    /// The most severe defect, if any: findings that only say something was
+    /// not checked are left out (they make the verdict `not-verified`).
+    pub fn worst_defect(&self) -> Option<Severity> {
+        self.findings
+            .iter()
+            .filter(|f| !f.is_not_verified())
+            .map(|f| f.severity)
+            .max()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules;
+
+    fn report(findings: Vec<Finding>) -> Report {
+        Report::new(None, None, findings, Vec::new())
+    }
+
+    #[test]
+    fn a_defect_fails_whatever_else_was_not_checked() {
+        let r = report(vec![
+            rules::PUSH_REGISTRY_UNREACHABLE.finding("t", "m"),
+            rules::PUSH_ACCESS_DENIED.finding("t", "m"),
+        ]);
+        assert_eq!(r.verdict, Verdict::Fail);
+        assert_eq!(r.worst_defect(), Some(Severity::Error));
+    }
+
+    #[test]
+    fn something_not_checked_is_never_a_pass_even_as_a_notice() {
+        for rule in [
+            rules::CREDENTIALS_UNAVAILABLE,
+            rules::PUSH_REGISTRY_UNREACHABLE,
+            rules::PUSH_NOT_VERIFIED,
+            crate::network::rules::gaps::RULE,
+        ] {
+            let r = report(vec![
+                rule.finding("t", "m"),
+                rules::PUSH_TAG_IMMUTABLE.finding("t", "m"),
+            ]);
+            assert_eq!(r.verdict, Verdict::NotVerified, "{}", rule.id);
+            // The warning is the only defect.
+            assert_eq!(r.worst_defect(), Some(Severity::Warning), "{}", rule.id);
+        }
+    }
+
+    #[test]
+    fn warnings_and_notices_that_are_defects_pass() {
+        let r = report(vec![
+            rules::PUSH_TAG_IMMUTABLE.finding("t", "m"),
+            rules::PUSH_READS_SKIPPED.finding("t", "m"),
+        ]);
+        assert_eq!(r.verdict, Verdict::Pass);
+        assert_eq!(report(vec![]).verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn a_rule_this_build_does_not_know_counts_as_a_defect() {
+        let mut f = rules::PUSH_ACCESS_DENIED.finding("t", "m");
+        f.rule = "push/from-the-future".into();
+        assert!(!f.is_not_verified());
+        assert_eq!(report(vec![f]).verdict, Verdict::Fail);
+    }
+
+    #[test]
+    fn verdicts_serialize_in_kebab_case_and_read_back() {
+        for (v, s) in [
+            (Verdict::Pass, "\"pass\""),
+            (Verdict::Fail, "\"fail\""),
+            (Verdict::NotVerified, "\"not-verified\""),
+        ] {
+            assert_eq!(serde_json::to_string(&v).unwrap(), s);
+            assert_eq!(serde_json::from_str::<Verdict>(s).unwrap(), v);
+            assert_eq!(format!("\"{}\"", v.as_str()), s);
+        }
+    }
+
+    #[test]
+    fn each_target_gets_the_verdict_of_its_own_findings() {
+        let a = Target::new(TargetKind::Repository, "a", None, None);
+        let b = Target::new(TargetKind::Repository, "b", None, None);
+        let mut unreachable = rules::PUSH_REGISTRY_UNREACHABLE.finding("t", "m");
+        unreachable.targets = vec![a.id.clone()];
+        let r = report(vec![unreachable]).with_targets(vec![a, b]);
+        assert_eq!(r.targets[0].verdict, Verdict::NotVerified);
+        assert_eq!(r.targets[1].verdict, Verdict::Pass);
     }
 }

@@ -28,6 +28,7 @@ pub fn render(report: &Report, color: bool) -> String {
     let verdict = match report.verdict {
         Verdict::Pass => paint(color, AnsiColor::Green.on_default().bold(), "PASS"),
         Verdict::Fail => paint(color, AnsiColor::Red.on_default().bold(), "FAIL"),
+        Verdict::NotVerified => paint(color, AnsiColor::Yellow.on_default().bold(), "NOT VERIFIED"),
     };
     let _ = writeln!(
         out,
@@ -172,6 +173,7 @@ fn write_targets(out: &mut String, report: &Report, color: bool) {
         let verdict = match t.verdict {
             Verdict::Pass => paint(color, AnsiColor::Green.on_default(), "pass"),
             Verdict::Fail => paint(color, AnsiColor::Red.on_default(), "fail"),
+            Verdict::NotVerified => paint(color, AnsiColor::Yellow.on_default(), "not-verified"),
         };
         let mut detail = Vec::new();
         if let Some(p) = &t.push {

@@ -6,7 +6,7 @@ use super::util::{self, code_list, isolated_workloads, labels};
 use crate::network::endpoints::EndpointType;
 use crate::network::snapshot::NetworkSnapshot;
 use crate::report::{Finding, Fix, Severity};
-use crate::rules::Rule;
+use crate::rules::{Meaning, Rule};
 
 /// The VPC's DHCP options send DNS to servers other than the Amazon-provided resolver.
 ///
@@ -27,6 +27,7 @@ use crate::rules::Rule;
 pub const RULE: Rule = Rule {
     id: "network/custom-dns",
     severity: Severity::Warning,
+    meaning: Meaning::Defect,
     what: "The task VPC's DHCP options use DNS servers other than the Amazon-provided resolver while isolated tasks depend on Interface endpoints.",
     why: "Endpoint private DNS names exist only in the Amazon-provided resolver; custom servers resolve ECR to public addresses unless they forward to it.",
     fix: "Forward `<region>.amazonaws.com` to the VPC resolver (base + 2) from your DNS servers, or use `AmazonProvidedDNS`.",

@@ -10,7 +10,7 @@ use crate::network::snapshot::{
     NetworkSnapshot, Route, RouteTable, RouteTarget, Workload, WorkloadKind,
 };
 use crate::report::{Finding, Fix, Severity};
-use crate::rules::Rule;
+use crate::rules::{Meaning, Rule};
 
 const FARGATE_NETWORKING: &str =
     "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-networking.html";
@@ -187,6 +187,7 @@ fn nat_path(s: &NetworkSnapshot, id: &str) -> NatPath {
 pub const PUBLIC_IP_WITHOUT_INTERNET_GATEWAY: Rule = Rule {
     id: "network/public-ip-without-internet-gateway",
     severity: Severity::Warning,
+    meaning: Meaning::Defect,
     what: "A Fargate service assigns its tasks a public IP in a subnet without a default route to an internet gateway.",
     why: "The public IP is never used; the task is isolated or behind NAT, so it needs what those subnets need (VPC endpoints or a NAT gateway).",
     fix: "Set `assignPublicIp` to `DISABLED`, or route `0.0.0.0/0` of the subnet to an internet gateway.",
@@ -213,6 +214,7 @@ pub const PUBLIC_IP_WITHOUT_INTERNET_GATEWAY: Rule = Rule {
 pub const EGRESS_UNKNOWN: Rule = Rule {
     id: "network/egress-unknown",
     severity: Severity::Warning,
+    meaning: Meaning::Defect,
     what: "A task subnet's default route goes to a transit gateway, peering connection, VPN gateway or appliance that the check cannot see past.",
     why: "Whether tasks reach ECR, S3 and CloudWatch Logs depends on networks outside the VPC; the check cannot verify it and does not require VPC endpoints there.",
     fix: "Verify the path through that target, or create the VPC endpoints in this VPC so the tasks do not depend on it.",
@@ -237,6 +239,7 @@ pub const EGRESS_UNKNOWN: Rule = Rule {
 pub const NAT_GATEWAY_UNAVAILABLE: Rule = Rule {
     id: "network/nat-gateway-unavailable",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "A task subnet's default route goes to a NAT gateway that is not available, or that has no route to an internet gateway itself.",
     why: "The tasks have no way out: ECR login, image pull and logging time out and the task stops with `ResourceInitializationError`.",
     fix: "Create a working NAT gateway in a public subnet and route the task subnets' `0.0.0.0/0` to it, or create the VPC endpoints.",

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::util::{self, code_list, isolated_workloads};
 use crate::network::snapshot::{NetworkSnapshot, SecurityGroup, VpcEndpoint};
 use crate::report::{Finding, Fix, Severity};
-use crate::rules::Rule;
+use crate::rules::{Meaning, Rule};
 
 /// An Interface endpoint's security groups do not admit the tasks on TCP 443.
 ///
@@ -29,6 +29,7 @@ use crate::rules::Rule;
 pub const RULE: Rule = Rule {
     id: "network/endpoint-ingress-443",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "An Interface endpoint's security groups allow no inbound TCP 443 from the task security groups or task subnets.",
     why: "The tasks' connections to the endpoint are dropped and the task times out, although the endpoint exists (often: the endpoint uses the VPC's default security group).",
     fix: "Allow inbound TCP 443 from the task security group on the endpoint's security group.",

@@ -17,7 +17,7 @@ use super::util::{self, IsolatedWorkload, isolated_workloads, labels};
 use crate::network::endpoints::{EndpointType, ecr_region};
 use crate::network::snapshot::{NetworkSnapshot, TaskDefinition, VpcEndpoint};
 use crate::report::{Finding, Fix, Severity};
-use crate::rules::Rule;
+use crate::rules::{Meaning, Rule};
 
 const ENDPOINT_POLICIES: &str =
     "https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html";
@@ -43,6 +43,7 @@ const ENDPOINT_POLICIES: &str =
 pub const S3_ENDPOINT_POLICY_BLOCKS_LAYERS: Rule = Rule {
     id: "network/s3-endpoint-policy-blocks-layers",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "The S3 Gateway endpoint's policy does not allow `s3:GetObject` on `arn:aws:s3:::prod-<region>-starport-layer-bucket/*`, where ECR keeps image layers.",
     why: "Layer downloads go through the endpoint to that bucket with ECR-signed URLs; a policy that refuses them makes the pull fail with `CannotPullContainerError`.",
     fix: "Add a statement with `\"Principal\": \"*\"` allowing `s3:GetObject` on the starport layer bucket to the endpoint policy.",
@@ -70,6 +71,7 @@ pub const S3_ENDPOINT_POLICY_BLOCKS_LAYERS: Rule = Rule {
 pub const ENDPOINT_POLICY_BLOCKS: Rule = Rule {
     id: "network/endpoint-policy-blocks",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "A VPC endpoint's policy refuses a call the task makes while starting (ECR auth and pull, CloudWatch Logs, Secrets Manager, SSM, S3 environment files).",
     why: "The endpoint refuses the request with `AccessDeniedException` even when the execution role allows it, and the task does not start.",
     fix: "Allow these actions for the execution role in the endpoint policy, or narrow the Deny that matches.",

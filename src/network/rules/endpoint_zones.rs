@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::util::{self, code_list, isolated_workloads, labels, tf_list};
 use crate::network::snapshot::{NetworkSnapshot, VpcEndpoint};
 use crate::report::{Finding, Fix, Severity};
-use crate::rules::Rule;
+use crate::rules::{Meaning, Rule};
 
 /// An Interface endpoint is missing from an Availability Zone the tasks use.
 ///
@@ -27,6 +27,7 @@ use crate::rules::Rule;
 pub const RULE: Rule = Rule {
     id: "network/endpoint-zone-missing",
     severity: Severity::Warning,
+    meaning: Meaning::Defect,
     what: "An Interface endpoint that isolated tasks use has no network interface in an Availability Zone the tasks run in.",
     why: "Calls cross zones (charges), and when the endpoint's zone is impaired, tasks in other zones cannot start either.",
     fix: "Add a subnet in each missing zone to the endpoint (`modify-vpc-endpoint --add-subnet-ids`).",

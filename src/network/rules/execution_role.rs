@@ -10,7 +10,7 @@ use super::util::{self, fargate_workloads, labels, workload_label};
 use crate::network::endpoints::ecr_region;
 use crate::network::snapshot::{NetworkSnapshot, TaskDefinition};
 use crate::report::{Finding, Fix, Severity};
-use crate::rules::Rule;
+use crate::rules::{Meaning, Rule};
 
 const EXECUTION_ROLE_DOCS: &str =
     "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html";
@@ -156,6 +156,7 @@ fn role_name(arn: &str) -> &str {
 pub const EXECUTION_ROLE_MISSING: Rule = Rule {
     id: "network/execution-role-missing",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "A Fargate task definition that pulls from ECR, logs with awslogs or reads secrets has no execution role.",
     why: "Fargate does these with the execution role's credentials; without one the pull fails (`no basic auth credentials`) and awslogs and secrets are refused.",
     fix: "Create a role trusted by `ecs-tasks.amazonaws.com` with `AmazonECSTaskExecutionRolePolicy` and set it as `executionRoleArn`.",
@@ -180,6 +181,7 @@ pub const EXECUTION_ROLE_MISSING: Rule = Rule {
 pub const EXECUTION_ROLE_DENIED: Rule = Rule {
     id: "network/execution-role-denied",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "The IAM policy simulator says the task execution role is not allowed an action the task needs to start (ECR pull, CloudWatch Logs, Secrets Manager, SSM).",
     why: "The task stops before its containers start, with `ResourceInitializationError` or `CannotPullContainerError … AccessDeniedException`.",
     fix: "Add the statement in the finding to the execution role, or narrow the Deny that matches.",
@@ -202,6 +204,7 @@ pub const EXECUTION_ROLE_DENIED: Rule = Rule {
 pub const EXECUTION_ROLE_NOT_SIMULATED: Rule = Rule {
     id: "network/execution-role-not-simulated",
     severity: Severity::Notice,
+    meaning: Meaning::Defect,
     what: "The task execution role's permissions could not be simulated, so they were not checked.",
     why: "The role may be fine, but whether it allows the ECR pull, logging and secrets is unknown.",
     fix: "Allow `iam:SimulatePrincipalPolicy` on the execution role for the role that runs the check.",

@@ -5,7 +5,7 @@ use serde_json::json;
 use super::util;
 use crate::network::snapshot::NetworkSnapshot;
 use crate::report::{Finding, Fix, Severity};
-use crate::rules::Rule;
+use crate::rules::{Meaning, Rule};
 
 /// Part of the network could not be read, so the rules that need it were skipped.
 ///
@@ -25,6 +25,7 @@ use crate::rules::Rule;
 pub const RULE: Rule = Rule {
     id: "network/not-checked",
     severity: Severity::Warning,
+    meaning: Meaning::NotVerified,
     what: "Part of the network could not be read during discovery (usually access denied), so the rules that need it were skipped.",
     why: "A report without errors is incomplete while something was not checked; the unread part may hold the problem.",
     fix: "Grant the checking role the read-only permission named in the finding, and run the check again.",

@@ -8,7 +8,7 @@ use super::util::{self, code_list, fargate_workloads, isolated_workloads, labels
 use crate::network::endpoints::{self, ecr_region};
 use crate::network::snapshot::{NetworkSnapshot, Workload, WorkloadKind};
 use crate::report::{Finding, Fix, Severity};
-use crate::rules::Rule;
+use crate::rules::{Meaning, Rule};
 
 /// An isolated task pulls an image that no VPC endpoint can serve.
 ///
@@ -30,6 +30,7 @@ use crate::rules::Rule;
 pub const IMAGE_UNREACHABLE: Rule = Rule {
     id: "network/image-unreachable",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "A task in an isolated subnet pulls an image from outside this region's private ECR (Docker Hub, ghcr.io, public.ecr.aws, ECR in another region).",
     why: "Isolated subnets reach only this region's VPC endpoints; the pull times out with `CannotPullContainerError … i/o timeout`.",
     fix: "Copy or replicate the image into ECR in the task's region and use that URI, or route the subnets through a NAT gateway.",
@@ -55,6 +56,7 @@ pub const IMAGE_UNREACHABLE: Rule = Rule {
 pub const PLATFORM_VERSION_LEGACY: Rule = Rule {
     id: "network/platform-version-legacy",
     severity: Severity::Notice,
+    meaning: Meaning::Defect,
     what: "A Fargate workload runs on platform version 1.3.0 or older.",
     why: "From 1.4.0 registry auth and secrets go through the task's own network, so isolated subnets need more endpoints; EFS and ECS Exec need 1.4.0.",
     fix: "Create the endpoints 1.4.0 needs, then move the service to platform version 1.4.0 (`LATEST`).",
@@ -77,6 +79,7 @@ pub const PLATFORM_VERSION_LEGACY: Rule = Rule {
 pub const WINDOWS_FOREIGN_LAYERS: Rule = Rule {
     id: "network/windows-foreign-layers",
     severity: Severity::Notice,
+    meaning: Meaning::Defect,
     what: "A Windows task runs in an isolated subnet, where foreign (Microsoft-hosted) image layers cannot be downloaded.",
     why: "Windows base images pushed without `allow-nondistributable-artifacts` keep layers that are fetched from Microsoft, not ECR.",
     fix: "Push the images with `allow-nondistributable-artifacts` for the ECR registry, so every layer is in ECR.",

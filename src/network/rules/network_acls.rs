@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::util::{self, isolated_workloads, labels};
 use crate::network::snapshot::{NetworkAcl, NetworkSnapshot, cidr_contains};
 use crate::report::{Finding, Fix, Severity};
-use crate::rules::Rule;
+use crate::rules::{Meaning, Rule};
 
 /// A network ACL blocks HTTPS between the tasks and the endpoints or S3.
 ///
@@ -38,6 +38,7 @@ use crate::rules::Rule;
 pub const RULE: Rule = Rule {
     id: "network/nacl-blocks-443",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "A network ACL of a task subnet or an endpoint subnet blocks TCP 443 or its return traffic on ephemeral ports 1024–65535 (to the endpoints or the S3 CIDRs).",
     why: "Network ACLs are stateless; a missing rule in either direction drops the traffic and the task times out. They cannot reference the S3 prefix list.",
     fix: "Add allow entries for TCP 443 and the ephemeral ports, numbered below the entry that denies them.",

@@ -3,7 +3,7 @@
 use super::util::{self, workload_label};
 use crate::network::snapshot::NetworkSnapshot;
 use crate::report::{Finding, Fix, Severity};
-use crate::rules::Rule;
+use crate::rules::{Meaning, Rule};
 
 /// The workload does not run on Fargate, so the network checks skipped it.
 ///
@@ -23,6 +23,7 @@ use crate::rules::Rule;
 pub const RULE: Rule = Rule {
     id: "network/not-fargate",
     severity: Severity::Notice,
+    meaning: Meaning::Defect,
     what: "A selected service does not run on Fargate, so the Fargate network checks skipped it.",
     why: "Tasks on EC2 or external instances use the instance's network and role, which these checks do not model; the notice says so instead of passing silently.",
     fix: "Nothing to fix; check EC2 container instances separately, or leave the service out of the selection.",

@@ -6,7 +6,7 @@ use super::util::{self, code_list, isolated_workloads, labels};
 use crate::network::endpoints::EndpointType;
 use crate::network::snapshot::{NetworkSnapshot, VpcEndpoint};
 use crate::report::{Finding, Fix, Severity};
-use crate::rules::Rule;
+use crate::rules::{Meaning, Rule};
 
 /// An Interface endpoint that isolated tasks need has private DNS turned off.
 ///
@@ -28,6 +28,7 @@ use crate::rules::Rule;
 pub const RULE: Rule = Rule {
     id: "network/endpoint-private-dns-disabled",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "An Interface endpoint that isolated tasks need has private DNS turned off.",
     why: "Fargate calls services by their public names; without private DNS they resolve to public addresses the isolated task cannot reach, and it times out.",
     fix: "Enable private DNS on the endpoint (`modify-vpc-endpoint --private-dns-enabled`).",

@@ -6,7 +6,7 @@ use super::util::{code_list, isolated_workloads, workload_label, workload_resour
 use crate::network::endpoints::ecr_region;
 use crate::network::snapshot::NetworkSnapshot;
 use crate::report::{Finding, Fix, Severity};
-use crate::rules::Rule;
+use crate::rules::{Meaning, Rule};
 
 /// An isolated task pulls through an ECR pull-through cache.
 ///
@@ -26,6 +26,7 @@ use crate::rules::Rule;
 pub const RULE: Rule = Rule {
     id: "network/pull-through-cache",
     severity: Severity::Warning,
+    meaning: Meaning::Defect,
     what: "A task in an isolated subnet pulls an image through an ECR pull-through cache rule.",
     why: "The first pull of an uncached tag fetches from the upstream registry and fails or hangs from an isolated subnet.",
     fix: "Pre-warm the cache for every tag the task uses (pull once from CI), or route the subnets through a NAT gateway.",

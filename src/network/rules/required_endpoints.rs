@@ -9,7 +9,7 @@ use super::util::{self, IsolatedWorkload, code_list, isolated_workloads, labels,
 use crate::network::endpoints::EndpointType;
 use crate::network::snapshot::{NetworkSnapshot, Subnet, VpcEndpoint};
 use crate::report::{Finding, Fix, Severity};
-use crate::rules::Rule;
+use crate::rules::{Meaning, Rule};
 
 const ECS_VPC_ENDPOINTS: &str =
     "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/vpc-endpoints.html";
@@ -39,6 +39,7 @@ const ECR_VPC_ENDPOINTS: &str =
 pub const ENDPOINT_MISSING: Rule = Rule {
     id: "network/endpoint-missing",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "A VPC endpoint that a task in an isolated subnet needs (ECR, S3, CloudWatch Logs, Secrets Manager, SSM) does not exist in the VPC.",
     why: "Without an internet path the task cannot reach the service: it stops with `ResourceInitializationError` or `CannotPullContainerError … i/o timeout` (only ECS Exec's `ssmmessages` is a warning).",
     fix: "Create the endpoint (Interface in the task subnets with private DNS, or the S3 Gateway on their route tables), or route the subnets through a NAT gateway.",
@@ -60,6 +61,7 @@ pub const ENDPOINT_MISSING: Rule = Rule {
 pub const ENDPOINT_NOT_AVAILABLE: Rule = Rule {
     id: "network/endpoint-not-available",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "A VPC endpoint an isolated task needs exists but is not `available` (pending, rejected, failed, deleted).",
     why: "It carries no traffic until it is available; the task fails as if it did not exist.",
     fix: "Wait for a pending endpoint; recreate a failed, rejected or deleted one.",
@@ -85,6 +87,7 @@ pub const ENDPOINT_NOT_AVAILABLE: Rule = Rule {
 pub const ENDPOINT_WRONG_TYPE: Rule = Rule {
     id: "network/endpoint-wrong-type",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "The VPC has the endpoint an isolated task needs only with the wrong type, such as an S3 Interface endpoint without the S3 Gateway endpoint.",
     why: "ECR image layers are downloaded through the S3 Gateway endpoint; an S3 Interface endpoint does not serve them, so the pull times out.",
     fix: "Create the S3 Gateway endpoint on the task subnets' route tables; the Interface endpoint can stay.",

@@ -7,7 +7,7 @@ use super::util::{self, code_list, isolated_workloads, labels};
 use crate::network::endpoints::EndpointType;
 use crate::network::snapshot::{NetworkSnapshot, RouteTable, RouteTarget, VpcEndpoint};
 use crate::report::{Finding, Fix, Severity};
-use crate::rules::Rule;
+use crate::rules::{Meaning, Rule};
 
 /// An isolated task subnet's route table has no route to the S3 Gateway endpoint.
 ///
@@ -31,6 +31,7 @@ use crate::rules::Rule;
 pub const RULE: Rule = Rule {
     id: "network/s3-gateway-route-missing",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "The route table of an isolated task subnet is not associated with the S3 Gateway endpoint (no `pl-… → vpce-…` route).",
     why: "Image layers come from S3: tasks in that subnet fetch the manifest, then time out on the layer download (`dial tcp 52.219.x.x:443: i/o timeout`).",
     fix: "Add the route table to the S3 Gateway endpoint (`modify-vpc-endpoint --add-route-table-ids`).",

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::util::{self, code_list, isolated_workloads, labels};
 use crate::network::snapshot::{NetworkSnapshot, SecurityGroupRule, VpcEndpoint};
 use crate::report::{Finding, Fix, Severity};
-use crate::rules::Rule;
+use crate::rules::{Meaning, Rule};
 
 const SECURITY_GROUP_RULES: &str =
     "https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html";
@@ -30,6 +30,7 @@ const SECURITY_GROUP_RULES: &str =
 pub const TASK_EGRESS_443: Rule = Rule {
     id: "network/task-egress-443",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "The task security groups allow no outbound TCP 443 to an Interface endpoint the isolated tasks need.",
     why: "With restricted egress the connection to the endpoint never leaves the task, and the task times out.",
     fix: "Allow outbound TCP 443 from the task security group to the endpoint's security group (or the VPC CIDR).",
@@ -57,6 +58,7 @@ pub const TASK_EGRESS_443: Rule = Rule {
 pub const TASK_EGRESS_S3_PREFIX_LIST: Rule = Rule {
     id: "network/task-egress-s3-prefix-list",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "The task security groups allow no outbound TCP 443 to the S3 prefix list, which the layer downloads through the S3 Gateway endpoint need.",
     why: "The most often missed rule: the manifest comes through `ecr.dkr`, then the layer download to S3's public addresses fails with `dial tcp 52.219.x.x:443: i/o timeout`.",
     fix: "Allow outbound TCP 443 from the task security group to the S3 prefix list (`pl-…`).",

@@ -6,7 +6,7 @@ use super::util::{self, fargate_workloads, isolated_workloads, labels, workload_
 use crate::network::endpoints::EndpointType;
 use crate::network::snapshot::{NetworkSnapshot, Vpc};
 use crate::report::{Finding, Fix, Severity};
-use crate::rules::Rule;
+use crate::rules::{Meaning, Rule};
 
 /// The VPC's `enableDnsSupport` or `enableDnsHostnames` is off.
 ///
@@ -27,6 +27,7 @@ use crate::rules::Rule;
 pub const RULE: Rule = Rule {
     id: "network/vpc-dns-disabled",
     severity: Severity::Error,
+    meaning: Meaning::Defect,
     what: "The task VPC has `enableDnsSupport` or `enableDnsHostnames` turned off.",
     why: "Without DNS support tasks cannot resolve ECR; without both attributes Interface endpoints' private DNS does not work and isolated tasks time out.",
     fix: "Enable both attributes on the VPC (`modify-vpc-attribute --enable-dns-support` / `--enable-dns-hostnames`).",

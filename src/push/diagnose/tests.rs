@@ -322,3 +322,348 @@ fn digest_mismatch_is_reported() {
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].rule, "push/digest-mismatch");
 }
+
+// Fail closed: what could not be checked is never a pass.
+
+fn verdict(findings: &[Finding]) -> crate::report::Verdict {
+    crate::report::Report::new(None, None, findings.to_vec(), Vec::new()).verdict
+}
+
+fn rules_of(findings: &[Finding]) -> Vec<&str> {
+    let mut v: Vec<&str> = findings.iter().map(|f| f.rule.as_str()).collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+fn dry_run(exchanges: Vec<Exchange>) -> Vec<Finding> {
+    let r = repo();
+    diagnose(
+        &facts(exchanges),
+        &Context {
+            repository: &r,
+            mount_source: None,
+            principal: None,
+            dry_run: true,
+            read_tag: Some("v1"),
+        },
+    )
+}
+
+fn token_only() -> Exchange {
+    ex(
+        Step::AuthorizationToken,
+        "API",
+        "ecr:GetAuthorizationToken",
+        200,
+    )
+}
+
+#[test]
+fn a_complete_push_passes() {
+    assert_eq!(verdict(&run(all_ok())), crate::report::Verdict::Pass);
+}
+
+#[test]
+fn an_unusable_token_answer_is_not_verified_not_a_pass() {
+    let mut token = Exchange::new(
+        Step::AuthorizationToken,
+        "API",
+        "ecr:GetAuthorizationToken",
+        "team/app",
+        1,
+    );
+    token.unusable = Some("HTTP 200 that could not be used: connection reset".into());
+    let mut f = facts(vec![token]);
+    f.token_obtained = false;
+    let r = repo();
+    let findings = diagnose(
+        &f,
+        &Context {
+            repository: &r,
+            mount_source: None,
+            principal: None,
+            dry_run: false,
+            read_tag: None,
+        },
+    );
+    assert_eq!(
+        rules_of(&findings),
+        ["push/not-verified", "push/token-unusable"],
+        "{findings:#?}"
+    );
+    let token = findings
+        .iter()
+        .find(|f| f.rule == "push/token-unusable")
+        .unwrap();
+    assert!(
+        token.message.contains("connection reset"),
+        "{}",
+        token.message
+    );
+    // The token itself was not verified either.
+    let gap = findings
+        .iter()
+        .find(|f| f.rule == "push/not-verified")
+        .unwrap();
+    assert!(
+        gap.message.contains("ecr:GetAuthorizationToken"),
+        "{}",
+        gap.message
+    );
+    assert_eq!(verdict(&findings), crate::report::Verdict::NotVerified);
+}
+
+#[test]
+fn redirected_reads_are_reported_and_verify_nothing() {
+    for (step, method, status) in [
+        (Step::ManifestRead, "GET", 302),
+        (Step::ManifestRead, "HEAD", 301),
+        (Step::ManifestRead, "GET", 307),
+        (Step::LayerRead, "GET", 301),
+        (Step::LayerRead, "GET", 308),
+        (Step::LayerRead, "GET", 303),
+    ] {
+        let mut x = all_ok();
+        let mut e = ex(step, method, "/v2/team/app/x", status);
+        e.location = Some("https://elsewhere.example:8443/v2/team/app/x".into());
+        x.push(e);
+        let f = run(x);
+        let redirect = f
+            .iter()
+            .find(|f| f.rule == "push/unexpected-redirect")
+            .unwrap_or_else(|| panic!("{step:?} {status}: {f:#?}"));
+        assert!(redirect.title.contains(&status.to_string()));
+        assert!(
+            redirect.title.contains("https://elsewhere.example:8443"),
+            "the Location's host is named: {}",
+            redirect.title
+        );
+        assert_eq!(verdict(&f), crate::report::Verdict::NotVerified, "{f:#?}");
+    }
+}
+
+#[test]
+fn only_the_layer_stores_307_then_a_200_is_a_read() {
+    let mut x = all_ok();
+    // The download answered another redirect: a loop, not a layer.
+    let n = x.len();
+    x[n - 1].status = Some(307);
+    x[n - 1].location = Some("http://127.0.0.1:1/v2/team/app/blobs/a".into());
+    let f = run(x);
+    assert_eq!(rules_of(&f), ["push/unexpected-redirect"], "{f:#?}");
+    assert!(f[0].message.contains("loop"), "{}", f[0].message);
+    // Nor is it a download failure (the layer store did not refuse anything).
+    assert!(f.iter().all(|f| f.rule != "push/layer-download-failed"));
+}
+
+#[test]
+fn layer_reads_without_a_layer_store_answer_are_not_verified() {
+    // A manifest read that redirects leaves BatchGetImage unverified in a dry run.
+    let mut get = ex(Step::ManifestRead, "GET", "/v2/team/app/manifests/v1", 302);
+    get.location = Some("http://mirror.example/v2/team/app/manifests/v1".into());
+    let f = dry_run(vec![token_only(), get]);
+    assert_eq!(
+        rules_of(&f),
+        ["push/not-verified", "push/unexpected-redirect"],
+        "{f:#?}"
+    );
+    let gap = f.iter().find(|f| f.rule == "push/not-verified").unwrap();
+    assert!(gap.message.contains("ecr:BatchGetImage"), "{}", gap.message);
+    assert!(gap.message.contains("ecr:GetDownloadUrlForLayer"));
+}
+
+#[test]
+fn a_dry_run_whose_manifest_had_no_layer_to_read_is_not_verified() {
+    let get = ex(Step::ManifestRead, "GET", "/v2/team/app/manifests/v1", 200);
+    let f = dry_run(vec![token_only(), get.clone()]);
+    assert_eq!(rules_of(&f), ["push/not-verified"], "{f:#?}");
+    assert!(f[0].message.contains("ecr:GetDownloadUrlForLayer"));
+    assert!(!f[0].message.contains("ecr:BatchGetImage"));
+    // With the layer read and its download, the dry run passes.
+    let read = ex(Step::LayerRead, "GET", "/v2/team/app/blobs/a", 307);
+    let download = ex(Step::LayerDownload, "GET", "https://bucket/key?…", 200);
+    let f = dry_run(vec![token_only(), get, read, download]);
+    assert_eq!(f, Vec::new());
+}
+
+#[test]
+fn a_refused_upload_location_is_reported_and_leaves_the_upload_unverified() {
+    let mut x = all_ok();
+    let mut put = Exchange::new(
+        Step::BlobUploadComplete,
+        "PUT",
+        "http://evil.example:8080/v2/team/app/blobs/uploads/u?…",
+        "team/app",
+        4,
+    );
+    put.refused = Some(
+        "it points at `http://evil.example:8080`, but the registry's credentials belong to `https://registry.example` only".into(),
+    );
+    x[3] = put;
+    // The manifest PUT then fails for want of the blob: a consequence.
+    x[5].status = Some(400);
+    x[5].error = Some(RegistryError {
+        code: "MANIFEST_BLOB_UNKNOWN".into(),
+        message: "blob unknown to registry".into(),
+    });
+    let f = run(x);
+    assert_eq!(
+        rules_of(&f),
+        ["push/location-refused", "push/not-verified"],
+        "{f:#?}"
+    );
+    let refused = f
+        .iter()
+        .find(|f| f.rule == "push/location-refused")
+        .unwrap();
+    assert!(
+        refused.message.contains("evil.example:8080"),
+        "{}",
+        refused.message
+    );
+    let gap = f.iter().find(|f| f.rule == "push/not-verified").unwrap();
+    assert!(
+        gap.message.contains("ecr:CompleteLayerUpload"),
+        "{}",
+        gap.message
+    );
+    assert_eq!(verdict(&f), crate::report::Verdict::NotVerified);
+}
+
+#[test]
+fn an_invalid_digest_in_an_answer_is_reported_quoted() {
+    let mut get = ex(Step::ManifestRead, "GET", "/v2/team/app/manifests/v1", 200);
+    get.invalid_digest = Some(crate::push::exchange::quote_untrusted(
+        "../../v2/other/blobs/sha256:0000",
+    ));
+    let f = dry_run(vec![token_only(), get]);
+    assert_eq!(
+        rules_of(&f),
+        ["push/invalid-digest", "push/not-verified"],
+        "{f:#?}"
+    );
+    let invalid = f.iter().find(|f| f.rule == "push/invalid-digest").unwrap();
+    assert!(
+        invalid
+            .message
+            .contains("`../../v2/other/blobs/sha256:0000`"),
+        "{}",
+        invalid.message
+    );
+    assert_eq!(verdict(&f), crate::report::Verdict::NotVerified);
+}
+
+#[test]
+fn unavailable_after_every_retry_is_not_verified_but_a_retry_that_worked_is_fine() {
+    let mut x = all_ok();
+    for _ in 0..MAX_ATTEMPTS {
+        x.push(ex(
+            Step::ManifestRead,
+            "HEAD",
+            "/v2/team/app/manifests/t",
+            503,
+        ));
+    }
+    let f = run(x);
+    assert_eq!(rules_of(&f), ["push/registry-unreachable"], "{f:#?}");
+    assert!(f[0].message.contains("HTTP 503"), "{}", f[0].message);
+    assert_eq!(verdict(&f), crate::report::Verdict::NotVerified);
+
+    let mut x = all_ok();
+    x.insert(
+        2,
+        ex(
+            Step::BlobUploadStart,
+            "POST",
+            "/v2/team/app/blobs/uploads/",
+            502,
+        ),
+    );
+    assert_eq!(run(x), Vec::new());
+}
+
+#[test]
+fn a_defect_still_fails_beside_what_was_not_verified() {
+    let mut x = all_ok();
+    x.push(denied(
+        Step::ManifestPut,
+        "PUT",
+        "ecr:PutImage",
+        "because no identity-based policy allows the ecr:PutImage action",
+    ));
+    let mut e = ex(Step::LayerRead, "GET", "/v2/team/app/blobs/b", 302);
+    e.location = Some("http://elsewhere/".into());
+    x.push(e);
+    let f = run(x);
+    assert!(rules_of(&f).contains(&"push/unexpected-redirect"));
+    assert_eq!(verdict(&f), crate::report::Verdict::Fail);
+}
+
+#[test]
+fn an_unreachable_cleanup_is_a_cleanup_warning_not_a_gap_in_the_verdict() {
+    let mut x = all_ok();
+    let mut cleanup = Exchange::new(Step::Cleanup, "API", "ecr:BatchDeleteImage", "team/app", 9);
+    cleanup.transport_error = Some(TransportError {
+        kind: TransportErrorKind::Timeout,
+        detail: "operation timed out".into(),
+    });
+    x.push(cleanup);
+    let mut f = facts(x);
+    f.cleanup = Some(crate::aws::ecr::DeleteOutcome {
+        deleted: Vec::new(),
+        failures: Vec::new(),
+        call_failed: true,
+    });
+    f.left_behind = vec!["sha256:c".into()];
+    let r = repo();
+    let findings = diagnose(
+        &f,
+        &Context {
+            repository: &r,
+            mount_source: None,
+            principal: None,
+            dry_run: false,
+            read_tag: None,
+        },
+    );
+    assert_eq!(
+        rules_of(&findings),
+        ["push/cleanup-failed"],
+        "{findings:#?}"
+    );
+    assert_eq!(verdict(&findings), crate::report::Verdict::Pass);
+}
+
+#[test]
+fn a_read_tag_that_does_not_exist_is_not_verified_not_an_unexpected_404() {
+    let mut head = ex(Step::ManifestRead, "HEAD", "/v2/team/app/manifests/v1", 404);
+    head.error = None;
+    let mut get = ex(Step::ManifestRead, "GET", "/v2/team/app/manifests/v1", 404);
+    get.error = Some(RegistryError {
+        code: "MANIFEST_UNKNOWN".into(),
+        message: "manifest unknown".into(),
+    });
+    let f = dry_run(vec![token_only(), head, get]);
+    assert_eq!(rules_of(&f), ["push/read-tag-not-found"], "{f:#?}");
+    assert_eq!(verdict(&f), crate::report::Verdict::NotVerified);
+}
+
+#[test]
+fn a_probe_that_stopped_without_a_recorded_reason_is_not_a_pass() {
+    let mut f = facts(vec![token_only()]);
+    f.unreachable = true;
+    let r = repo();
+    let findings = diagnose(
+        &f,
+        &Context {
+            repository: &r,
+            mount_source: None,
+            principal: None,
+            dry_run: false,
+            read_tag: None,
+        },
+    );
+    assert_eq!(rules_of(&findings), ["push/registry-unreachable"]);
+    assert_eq!(verdict(&findings), crate::report::Verdict::NotVerified);
+}
