@@ -3,7 +3,6 @@
 //! the `--timeout` it was given — a generous bound, not a measurement.
 
 use std::net::TcpListener;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// A server that accepts every connection and never answers. Returns its URL.
@@ -19,34 +18,15 @@ fn black_hole() -> String {
     url
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    elapsed: Duration,
-}
+mod harness;
 
-fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
+use harness::{Run, run_subcommand};
+
+/// `check` with these arguments and environment (no gate), and how long it took.
+fn check(args: &[&str], env: &[(&str, Option<&str>)]) -> (Run, Duration) {
     let started = Instant::now();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecr-fargate-preflight"));
-    cmd.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_CONFIG_FILE", "/nonexistent/config")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_REGION", "us-east-1")
-        .env("NO_COLOR", "1");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        elapsed: started.elapsed(),
-    }
+    let run = run_subcommand(None, "check", args, env);
+    (run, started.elapsed())
 }
 
 /// STS accepts and never answers: the credentials step times out at the
@@ -54,25 +34,13 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
 #[test]
 fn a_black_holed_aws_endpoint_ends_within_the_timeout() {
     let sts = black_hole();
-    let r = run(
-        &[
-            "check",
-            "--repository",
-            "team/app",
-            "--timeout",
-            "3s",
-            "--format",
-            "json",
-        ],
-        &[
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("AWS_ENDPOINT_URL", &sts),
-        ],
+    let (r, elapsed) = check(
+        &["--repository", "team/app", "--timeout", "3s"],
+        &[("AWS_ENDPOINT_URL", Some(&sts))],
     );
     assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
-    assert!(r.elapsed < Duration::from_secs(30), "took {:?}", r.elapsed);
-    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
+    let report = &r.report;
     let finding = &report["findings"][0];
     assert_eq!(finding["rule"], "credentials/unavailable", "{report}");
     assert!(
@@ -95,27 +63,26 @@ fn a_black_holed_aws_endpoint_ends_within_the_timeout() {
 fn a_black_holed_oidc_endpoint_ends_within_the_timeout() {
     let oidc = black_hole();
     let url = format!("{oidc}/token?api-version=2.0");
-    let r = run(
+    let (r, elapsed) = check(
         &[
-            "check",
             "--repository",
             "team/app",
             "--role-to-assume",
             "arn:aws:iam::123456789012:role/pusher",
             "--timeout",
             "3s",
-            "--format",
-            "json",
         ],
         &[
-            ("ACTIONS_ID_TOKEN_REQUEST_URL", &url),
-            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "request-token"),
-            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", Some(&url)),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", Some("request-token")),
+            ("AWS_ACCESS_KEY_ID", None),
+            ("AWS_SECRET_ACCESS_KEY", None),
+            ("AWS_ENDPOINT_URL", Some("http://127.0.0.1:9")),
         ],
     );
     assert_eq!(r.code, 3, "{}\n{}", r.stdout, r.stderr);
-    assert!(r.elapsed < Duration::from_secs(30), "took {:?}", r.elapsed);
-    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
+    let report = &r.report;
     assert_eq!(
         report["findings"][0]["rule"], "credentials/unavailable",
         "{report}"
@@ -126,10 +93,7 @@ fn a_black_holed_oidc_endpoint_ends_within_the_timeout() {
 #[test]
 fn a_bad_timeout_is_a_usage_error() {
     for value in ["0s", "soon", "3d"] {
-        let r = run(
-            &["check", "--repository", "team/app", "--timeout", value],
-            &[],
-        );
+        let (r, _) = check(&["--repository", "team/app", "--timeout", value], &[]);
         assert_eq!(r.code, 2, "{value}: {}", r.stderr);
         assert!(r.stderr.contains("--timeout"), "{}", r.stderr);
     }
