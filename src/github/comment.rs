@@ -25,7 +25,9 @@ use octocrab::models::issues::Comment;
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 
-use crate::report::{Finding, Report, Severity, Verdict, escape_markdown, fenced_code};
+use crate::report::{
+    Report, Severity, Verdict, escape_markdown, finding_details, rule_link, safe_url,
+};
 
 use super::annotations::{escape_data, escape_property};
 use super::event::{self, EventError, PullRequest};
@@ -288,17 +290,6 @@ fn split_repository(repository: &str) -> Option<(&str, &str)> {
     (valid(owner) && valid(name)).then_some((owner, name))
 }
 
-/// `url` when it is an http(s) URL that can stand inside a markdown link
-/// (no blanks, parentheses or angle brackets), else `None`.
-fn safe_url(url: &str) -> Option<String> {
-    let parsed = url::Url::parse(url).ok()?;
-    let ok = matches!(parsed.scheme(), "http" | "https")
-        && !url
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "()<>\"'`".contains(c));
-    ok.then(|| url.to_string())
-}
-
 /// One part of the marker's key, made safe inside an HTML comment: letters,
 /// digits and `._+=@/` are kept, a `-` is kept but never doubled (`--` would
 /// end the comment), everything else becomes `_`, and it is cut to 100
@@ -376,64 +367,6 @@ fn headline(report: &Report) -> &'static str {
         Verdict::Pass => "## ✅ ECR Fargate preflight: pass",
         Verdict::NotVerified => "## ❔ ECR Fargate preflight: not verified",
     }
-}
-
-/// `[rule](docs)` when the docs link is safe, else the escaped rule alone.
-fn rule_link(finding: &Finding) -> String {
-    match safe_url(&finding.docs) {
-        Some(url) => format!("[{}]({url})", escape_markdown(&finding.rule)),
-        None => escape_markdown(&finding.rule),
-    }
-}
-
-/// One finding's collapsible block: evidence, location, fix snippets.
-fn finding_details(out: &mut String, f: &Finding) {
-    let _ = writeln!(
-        out,
-        "<details><summary>{}: {} — {}</summary>\n\n{}\n",
-        f.severity.as_str(),
-        escape_markdown(&f.rule),
-        escape_markdown(&f.title),
-        escape_markdown(&f.message)
-    );
-    if !f.resources.is_empty() {
-        let resources: Vec<String> = f.resources.iter().map(|r| escape_markdown(r)).collect();
-        let _ = writeln!(out, "**Resources:** {}\n", resources.join(", "));
-    }
-    if let Some(action) = &f.iam_action {
-        let _ = writeln!(out, "**IAM action:** {}\n", escape_markdown(action));
-    }
-    if let Some(l) = &f.location {
-        let _ = writeln!(
-            out,
-            "**Where:** {}{}{}\n",
-            l.file.as_deref().map(escape_markdown).unwrap_or_default(),
-            l.line.map(|n| format!(":{n}")).unwrap_or_default(),
-            l.address
-                .as_deref()
-                .map(|a| format!(" ({})", escape_markdown(a)))
-                .unwrap_or_default()
-        );
-    }
-    if let Some(fix) = &f.fix {
-        let _ = writeln!(out, "**Fix:** {}\n", escape_markdown(&fix.description));
-        if let Some(s) = &fix.policy_statement {
-            out.push_str("Policy statement:\n\n");
-            out.push_str(&fenced_code(
-                "json",
-                &serde_json::to_string_pretty(s).unwrap_or_default(),
-            ));
-        }
-        if let Some(t) = &fix.terraform {
-            out.push_str("\nTerraform:\n\n");
-            out.push_str(&fenced_code("hcl", t));
-        }
-        if let Some(c) = &fix.aws_cli {
-            out.push_str("\nAWS CLI:\n\n");
-            out.push_str(&fenced_code("sh", c));
-        }
-    }
-    let _ = writeln!(out, "\n</details>\n");
 }
 
 /// The comment's content between marker and footer, with at most

@@ -38,6 +38,80 @@ pub fn fenced(lang: &str, body: &str) -> String {
     format!("{fence}{lang}\n{body}\n{fence}\n")
 }
 
+/// `url` when it is an http(s) URL that can stand inside a markdown link
+/// (no blanks, parentheses, quotes or angle brackets), else `None`. A
+/// finding's `docs` is ours in a `check`, but `merge` reads it from JSON
+/// anyone could have written.
+pub fn safe_url(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    let ok = matches!(parsed.scheme(), "http" | "https")
+        && !url
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "()<>\"'`".contains(c));
+    ok.then(|| url.to_string())
+}
+
+/// `[rule](docs)` when the docs link is safe, else the escaped rule alone.
+pub fn rule_link(finding: &Finding) -> String {
+    match safe_url(&finding.docs) {
+        Some(url) => format!("[{}]({url})", escape(&finding.rule)),
+        None => escape(&finding.rule),
+    }
+}
+
+/// One finding's collapsible block — evidence, resources, IAM action,
+/// location, fix snippets — as the job summary and the pull-request
+/// comment both show it. Everything from AWS, the repository or a merged
+/// report is escaped, and the docs link is kept only when [`safe_url`].
+pub fn finding_details(out: &mut String, f: &Finding) {
+    let _ = writeln!(
+        out,
+        "<details><summary>{}: {} — {}</summary>\n\n{}\n",
+        f.severity.as_str(),
+        escape(&f.rule),
+        escape(&f.title),
+        escape(&f.message)
+    );
+    if !f.resources.is_empty() {
+        let resources: Vec<String> = f.resources.iter().map(|r| escape(r)).collect();
+        let _ = writeln!(out, "**Resources:** {}\n", resources.join(", "));
+    }
+    if let Some(action) = &f.iam_action {
+        let _ = writeln!(out, "**IAM action:** {}\n", escape(action));
+    }
+    if let Some(l) = &f.location {
+        let _ = writeln!(
+            out,
+            "**Where:** {}{}{}\n",
+            l.file.as_deref().map(escape).unwrap_or_default(),
+            l.line.map(|n| format!(":{n}")).unwrap_or_default(),
+            l.address
+                .as_deref()
+                .map(|a| format!(" ({})", escape(a)))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(fix) = &f.fix {
+        let _ = writeln!(out, "**Fix:** {}\n", escape(&fix.description));
+        if let Some(s) = &fix.policy_statement {
+            out.push_str("Policy statement:\n\n");
+            out.push_str(&fenced(
+                "json",
+                &serde_json::to_string_pretty(s).unwrap_or_default(),
+            ));
+        }
+        if let Some(t) = &fix.terraform {
+            out.push_str("\nTerraform:\n\n");
+            out.push_str(&fenced("hcl", t));
+        }
+        if let Some(c) = &fix.aws_cli {
+            out.push_str("\nAWS CLI:\n\n");
+            out.push_str(&fenced("sh", c));
+        }
+    }
+    let _ = writeln!(out, "\n</details>\n");
+}
+
 /// Renders the report.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
@@ -141,10 +215,9 @@ fn write_findings(out: &mut String, findings: &[&Finding]) {
     for f in findings {
         let _ = writeln!(
             out,
-            "| {} | [{}]({}) | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} |",
             f.severity.as_str(),
-            escape(&f.rule),
-            f.docs,
+            rule_link(f),
             escape(&f.title),
             f.iam_action.as_deref().map(escape).unwrap_or_default(),
             f.resources
@@ -156,41 +229,7 @@ fn write_findings(out: &mut String, findings: &[&Finding]) {
     }
     out.push('\n');
     for f in findings {
-        let _ = writeln!(
-            out,
-            "<details><summary>{}: {}</summary>\n\n{}\n",
-            f.severity.as_str(),
-            escape(&f.title),
-            escape(&f.message)
-        );
-        if let Some(l) = &f.location {
-            let _ = writeln!(
-                out,
-                "**Where:** {}{}{}\n",
-                l.file.as_deref().map(escape).unwrap_or_default(),
-                l.line.map(|n| format!(":{n}")).unwrap_or_default(),
-                l.address
-                    .as_deref()
-                    .map(|a| format!(" ({})", escape(a)))
-                    .unwrap_or_default()
-            );
-        }
-        if let Some(fix) = &f.fix {
-            let _ = writeln!(out, "**Fix:** {}\n", escape(&fix.description));
-            if let Some(s) = &fix.policy_statement {
-                out.push_str(&fenced(
-                    "json",
-                    &serde_json::to_string_pretty(s).unwrap_or_default(),
-                ));
-            }
-            if let Some(t) = &fix.terraform {
-                out.push_str(&fenced("hcl", t));
-            }
-            if let Some(c) = &fix.aws_cli {
-                out.push_str(&fenced("sh", c));
-            }
-        }
-        let _ = writeln!(out, "\n</details>\n");
+        finding_details(out, f);
     }
 }
 
@@ -241,5 +280,31 @@ mod tests {
         assert_eq!(escape("<img src=x>|a"), "&lt;img src=x&gt;\\|a");
         assert_eq!(escape("[x](javascript:1)"), "\\[x\\](javascript:1)");
         assert!(fenced("sh", "a ``` b").starts_with("````sh"));
+    }
+
+    /// A merged report's `docs` is anyone's JSON: the summary links it only
+    /// when it is a plain http(s) URL, as the comment does.
+    #[test]
+    fn a_hostile_docs_link_is_not_rendered_as_a_link() {
+        for docs in [
+            "javascript:alert(1)",
+            "https://x.example/a) [click](https://evil.example",
+            "data:text/html,<script>",
+        ] {
+            let mut f = crate::rules::PUSH_ACCESS_DENIED.finding("t", "m");
+            f.docs = docs.to_string();
+            let report = Report::new(None, None, vec![f], vec![]);
+            let md = render(&report);
+            assert!(!md.contains(&format!("]({docs})")), "{docs}: {md}");
+            assert!(!md.contains("](javascript:"), "{md}");
+            assert!(!md.contains("](data:"), "{md}");
+        }
+        let f = crate::rules::PUSH_ACCESS_DENIED.finding("t", "m");
+        let docs = f.docs.clone();
+        let md = render(&Report::new(None, None, vec![f], vec![]));
+        assert!(
+            md.contains(&format!("]({docs})")),
+            "our own docs link stays: {md}"
+        );
     }
 }

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 
 pub use json::render as render_json;
 pub use markdown::render as render_markdown;
-pub use markdown::{escape as escape_markdown, fenced as fenced_code};
+pub use markdown::{
+    escape as escape_markdown, fenced as fenced_code, finding_details, rule_link, safe_url,
+};
 pub use sarif::{SarifOptions, render_sarif};
 pub use text::render as render_text;
 
