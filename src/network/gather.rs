@@ -180,7 +180,7 @@ pub async fn discover(
         .filter_map(|t| {
             t.execution_role_arn
                 .clone()
-                .map(|r| (r, super::rules::execution_role::needed_actions(t)))
+                .map(|r| (r, super::needs::needed_actions(t)))
         })
         .fold(BTreeMap::new(), |mut m, (r, actions)| {
             let e: &mut Vec<&'static str> = m.entry(r).or_default();

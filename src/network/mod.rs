@@ -4,5 +4,6 @@
 
 pub mod endpoints;
 pub mod gather;
+pub mod needs;
 pub mod rules;
 pub mod snapshot;
