@@ -1,6 +1,6 @@
 //! What a task definition needs from AWS to start, besides the network: the
 //! IAM actions its execution role must be allowed for its images, secrets and
-//! logs. Defined once here, beside the endpoint matrix (`endpoints.rs`):
+//! logs, and the resources it uses them on. Defined once here, beside the endpoint matrix (`endpoints.rs`):
 //! discovery simulates these actions, the `network/execution-role-*` rules
 //! judge the simulation, and the offline flow (`policy::flows`) evaluates them
 //! against the role's policies.
@@ -54,6 +54,37 @@ pub fn needed_actions(task: &TaskDefinition) -> Vec<&'static str> {
     out
 }
 
+/// `arn:aws:ecr:<region>:<account>:repository/<name>` of an ECR image reference.
+pub(crate) fn repository_arn(image: &str) -> Option<String> {
+    let region = ecr_region(image)?;
+    let (host, path) = image.split_once('/')?;
+    let account = host.split('.').next()?;
+    let name = path.split('@').next()?;
+    // A tag follows the last colon after the last slash.
+    let name = match name.rsplit_once(':') {
+        Some((n, tag)) if !tag.contains('/') => n,
+        _ => name,
+    };
+    Some(format!("arn:aws:ecr:{region}:{account}:repository/{name}"))
+}
+
+/// The secret's ARN without the `:json-key:version-stage:version-id` suffix.
+pub(crate) fn secret_arn(value_from: &str) -> String {
+    value_from.split(':').take(7).collect::<Vec<_>>().join(":")
+}
+
+/// The parameter's ARN from a `valueFrom` that is an ARN or a name.
+pub(crate) fn parameter_arn(value_from: &str, region: &str, account: &str) -> String {
+    if value_from.starts_with("arn:") {
+        value_from.to_string()
+    } else {
+        format!(
+            "arn:aws:ssm:{region}:{account}:parameter/{}",
+            value_from.trim_start_matches('/')
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,6 +127,33 @@ mod tests {
                 "secretsmanager:GetSecretValue",
                 "ssm:GetParameters"
             ]
+        );
+    }
+
+    #[test]
+    fn arns_from_the_task_definition() {
+        assert_eq!(
+            repository_arn("123456789012.dkr.ecr.us-east-1.amazonaws.com/team/web:1.2.3")
+                .as_deref(),
+            Some("arn:aws:ecr:us-east-1:123456789012:repository/team/web")
+        );
+        assert_eq!(
+            repository_arn("123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:abc")
+                .as_deref(),
+            Some("arn:aws:ecr:us-east-1:123456789012:repository/web")
+        );
+        assert_eq!(repository_arn("nginx:latest"), None);
+        assert_eq!(
+            secret_arn("arn:aws:secretsmanager:us-east-1:1:secret:db-AbCdEf:password::"),
+            "arn:aws:secretsmanager:us-east-1:1:secret:db-AbCdEf"
+        );
+        assert_eq!(
+            parameter_arn("/app/db", "us-east-1", "1"),
+            "arn:aws:ssm:us-east-1:1:parameter/app/db"
+        );
+        assert_eq!(
+            parameter_arn("arn:aws:ssm:us-east-1:1:parameter/x", "us-east-1", "1"),
+            "arn:aws:ssm:us-east-1:1:parameter/x"
         );
     }
 }

@@ -5,9 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use super::endpoint_policies::{parameter_arn, repository_arn, secret_arn};
-use super::util::{self, fargate_workloads, labels, workload_label};
+use super::util::{self, labels};
+use crate::network::facts::{self, fargate_workloads, workload_label};
 use crate::network::needs::{ECR_PULL, needed_actions};
+use crate::network::needs::{parameter_arn, repository_arn, secret_arn};
 use crate::network::snapshot::{NetworkSnapshot, TaskDefinition};
 use crate::report::{Finding, Fix, Severity};
 use crate::rules::{Meaning, Rule};
@@ -47,7 +48,7 @@ fn purpose(action: &str) -> (&'static str, String) {
 
 /// The resources a task definition uses `action` on, for the fix's statement.
 fn resources_for(s: &NetworkSnapshot, task: &TaskDefinition, action: &str) -> Vec<String> {
-    let account = util::account(s).unwrap_or_else(|| "*".into());
+    let account = facts::account(s).unwrap_or_else(|| "*".into());
     let mut out: Vec<String> = Vec::new();
     for c in &task.containers {
         match action {
@@ -192,9 +193,10 @@ fn missing(s: &NetworkSnapshot) -> Vec<Finding> {
             .entry(task.arn.clone())
             .or_insert_with(|| (task, Users::default()));
         g.1.workloads.insert(workload_label(w));
-        g.1.workload_resources.insert(util::workload_resource(s, w));
+        g.1.workload_resources
+            .insert(facts::workload_resource(s, w));
     }
-    let account = util::account(s).unwrap_or_else(|| "<account-id>".into());
+    let account = facts::account(s).unwrap_or_else(|| "<account-id>".into());
     groups
         .into_iter()
         .map(|(arn, (task, users))| {
@@ -304,7 +306,7 @@ fn denied(s: &NetworkSnapshot) -> Vec<Finding> {
             g.users.workloads.insert(workload_label(w));
             g.users
                 .workload_resources
-                .insert(util::workload_resource(s, w));
+                .insert(facts::workload_resource(s, w));
         }
     }
     groups
@@ -377,7 +379,8 @@ fn not_simulated(s: &NetworkSnapshot) -> Vec<Finding> {
             .or_insert_with(|| (why, BTreeSet::new(), Users::default()));
         g.1.extend(needed_actions(task));
         g.2.workloads.insert(workload_label(w));
-        g.2.workload_resources.insert(util::workload_resource(s, w));
+        g.2.workload_resources
+            .insert(facts::workload_resource(s, w));
     }
     groups
         .into_iter()

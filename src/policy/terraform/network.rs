@@ -1936,7 +1936,7 @@ impl<'a, 'p> Mapper<'a, 'p> {
                 enable_execute_command,
                 task_definition,
             };
-            let resource = crate::network::rules::util::workload_resource(&self.s, &workload);
+            let resource = crate::network::facts::workload_resource(&self.s, &workload);
             self.notes.id(&resource, &inst.address);
             self.notes.id(&inst.address, &inst.address);
             self.s.workloads.push(workload);
