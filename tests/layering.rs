@@ -51,7 +51,7 @@ fn references(module: &str, code: &str, modules: &BTreeSet<String>) -> BTreeSet<
     let mut out = BTreeSet::new();
     let chars: Vec<char> = code.chars().collect();
     let text: String = chars.iter().collect();
-    for (start, _) in text.match_indices(|c: char| c == 'c' || c == 's') {
+    for (start, _) in text.match_indices(['c', 's']) {
         let rest = &text[start..];
         let boundary = start == 0
             || !text[..start]
