@@ -25,19 +25,7 @@ impl<'a, 'p> Mapper<'a, 'p> {
                 .value()
                 .and_then(|r| i32::try_from(r).ok())
                 .unwrap_or(0);
-            let execution_role_arn = match ix.reference(
-                inst,
-                &key("execution_role_arn"),
-                &["aws_iam_role", "data.aws_iam_role"],
-            ) {
-                Got::Value(v) => Some(v),
-                Got::Absent => None,
-                Got::Unknown(why) => {
-                    self.note(inst, "execution_role_arn", why);
-                    // Set, but to something unknown: not "missing".
-                    Some(format!("{}.execution_role_arn", inst.address))
-                }
-            };
+            let execution_role_arn = self.execution_role_arn(inst);
             let containers = match ix.string(inst, &key("container_definitions")) {
                 Got::Value(text) => match parse_containers(&text) {
                     Ok(c) => c,
@@ -66,31 +54,7 @@ impl<'a, 'p> Mapper<'a, 'p> {
                     ],
                 )
                 .value();
-            let mut efs_file_systems = Vec::new();
-            if let Field::Known(Value::Array(volumes)) = inst.field(&key("volume")) {
-                for n in 0..volumes.len() {
-                    let path = [
-                        Step::Key("volume"),
-                        Step::Index(n),
-                        Step::Key("efs_volume_configuration"),
-                        Step::Index(0),
-                        Step::Key("file_system_id"),
-                    ];
-                    match ix.reference(
-                        inst,
-                        &path,
-                        &["aws_efs_file_system", "data.aws_efs_file_system"],
-                    ) {
-                        Got::Value(fs) => efs_file_systems.push(fs),
-                        Got::Absent => {}
-                        Got::Unknown(why) => self.note(
-                            inst,
-                            &format!("volume[{n}].efs_volume_configuration[0].file_system_id"),
-                            why,
-                        ),
-                    }
-                }
-            }
+            let efs_file_systems = self.efs_file_systems(inst);
             self.s.task_definitions.insert(
                 key_id.clone(),
                 TaskDefinition {
@@ -106,45 +70,64 @@ impl<'a, 'p> Mapper<'a, 'p> {
         }
     }
 
+    /// A task definition's `execution_role_arn`; one unknown until apply is
+    /// set all the same (a stand-in), so it does not read as missing.
+    fn execution_role_arn(&mut self, inst: &Instance) -> Option<String> {
+        match self.ix.reference(
+            inst,
+            &key("execution_role_arn"),
+            &["aws_iam_role", "data.aws_iam_role"],
+        ) {
+            Got::Value(v) => Some(v),
+            Got::Absent => None,
+            Got::Unknown(why) => {
+                self.note(inst, "execution_role_arn", why);
+                // Set, but to something unknown: not "missing".
+                Some(format!("{}.execution_role_arn", inst.address))
+            }
+        }
+    }
+
+    /// The EFS file systems a task definition's volumes mount.
+    fn efs_file_systems(&mut self, inst: &Instance) -> Vec<String> {
+        let ix = self.ix;
+        let mut efs_file_systems = Vec::new();
+        if let Field::Known(Value::Array(volumes)) = inst.field(&key("volume")) {
+            for n in 0..volumes.len() {
+                let path = [
+                    Step::Key("volume"),
+                    Step::Index(n),
+                    Step::Key("efs_volume_configuration"),
+                    Step::Index(0),
+                    Step::Key("file_system_id"),
+                ];
+                match ix.reference(
+                    inst,
+                    &path,
+                    &["aws_efs_file_system", "data.aws_efs_file_system"],
+                ) {
+                    Got::Value(fs) => efs_file_systems.push(fs),
+                    Got::Absent => {}
+                    Got::Unknown(why) => self.note(
+                        inst,
+                        &format!("volume[{n}].efs_volume_configuration[0].file_system_id"),
+                        why,
+                    ),
+                }
+            }
+        }
+        efs_file_systems
+    }
+
     pub(super) fn workloads(&mut self) {
         let ix = self.ix;
         for inst in self.instances(&["aws_ecs_service"]) {
             let Some(name) = self.take(inst, "name", ix.string(inst, &key("name"))) else {
                 continue;
             };
-            let cluster = match ix.reference(
-                inst,
-                &key("cluster"),
-                &["aws_ecs_cluster", "data.aws_ecs_cluster"],
-            ) {
-                Got::Value(c) => c,
-                Got::Absent => "default".into(),
-                got => self
-                    .take(inst, "cluster", got)
-                    .unwrap_or_else(|| inst.address.clone()),
-            };
-            let capacity_providers: Vec<String> =
-                match inst.field(&key("capacity_provider_strategy")) {
-                    Field::Known(Value::Array(items)) => items
-                        .iter()
-                        .filter_map(|i| i.get("capacity_provider").and_then(Value::as_str))
-                        .map(str::to_string)
-                        .collect(),
-                    _ => Vec::new(),
-                };
-            let launch_type = match ix.string(inst, &key("launch_type")) {
-                Got::Value(v) => Some(v),
-                Got::Absent => None,
-                Got::Unknown(_) if !capacity_providers.is_empty() => None,
-                Got::Unknown(why) => {
-                    self.note(
-                        inst,
-                        "launch_type",
-                        format!("{why}: the cluster's default capacity provider strategy decides"),
-                    );
-                    None
-                }
-            };
+            let cluster = self.service_cluster(inst);
+            let capacity_providers = capacity_providers(inst);
+            let launch_type = self.launch_type(inst, &capacity_providers);
             let fargate = launch_type.as_deref() == Some("FARGATE")
                 || (launch_type.is_none()
                     && capacity_providers.iter().any(|c| c.starts_with("FARGATE")));
@@ -154,59 +137,8 @@ impl<'a, 'p> Mapper<'a, 'p> {
                 _ if fargate => Some("LATEST".into()),
                 _ => None,
             };
-            let net = |name: &'static str| {
-                [
-                    Step::Key("network_configuration"),
-                    Step::Index(0),
-                    Step::Key(name),
-                ]
-            };
-            let subnets = match ix.references(inst, &net("subnets"), SUBNETS) {
-                Got::Value(v) => v,
-                Got::Absent => {
-                    if fargate {
-                        self.note(
-                            inst,
-                            "network_configuration",
-                            "no network configuration: a Fargate service needs one",
-                        );
-                    }
-                    Vec::new()
-                }
-                Got::Unknown(why) => {
-                    self.note(
-                        inst,
-                        "network_configuration[0].subnets",
-                        format!("{why}: the service's subnets are not checked"),
-                    );
-                    Vec::new()
-                }
-            };
-            let security_groups =
-                match ix.references(inst, &net("security_groups"), SECURITY_GROUPS) {
-                    Got::Value(v) if !v.is_empty() => v,
-                    Got::Unknown(why) if ix.configured(inst, &net("security_groups")) => {
-                        self.note(
-                            inst,
-                            "network_configuration[0].security_groups",
-                            format!("{why}: the task security group checks are skipped"),
-                        );
-                        Vec::new()
-                    }
-                    // Not set: ECS uses the VPC's default security group.
-                    _ => {
-                        let vpc = subnets
-                            .iter()
-                            .find_map(|s| self.s.subnets.get(s))
-                            .map(|s| s.vpc_id.clone());
-                        match vpc {
-                            Some(vpc) if !subnets.is_empty() => {
-                                vec![self.default_security_group_of(inst, &vpc)]
-                            }
-                            _ => Vec::new(),
-                        }
-                    }
-                };
+            let subnets = self.service_subnets(inst, fargate);
+            let security_groups = self.service_security_groups(inst, &subnets);
             let assign_public_ip = ix
                 .boolean(inst, &net("assign_public_ip"))
                 .value()
@@ -240,6 +172,94 @@ impl<'a, 'p> Mapper<'a, 'p> {
             self.notes.id(&resource, &inst.address);
             self.notes.id(&inst.address, &inst.address);
             self.s.workloads.push(workload);
+        }
+    }
+
+    /// The cluster a service names; `default` when it names none.
+    fn service_cluster(&mut self, inst: &Instance) -> String {
+        match self.ix.reference(
+            inst,
+            &key("cluster"),
+            &["aws_ecs_cluster", "data.aws_ecs_cluster"],
+        ) {
+            Got::Value(c) => c,
+            Got::Absent => "default".into(),
+            got => self
+                .take(inst, "cluster", got)
+                .unwrap_or_else(|| inst.address.clone()),
+        }
+    }
+
+    /// A service's `launch_type`; when unknown until apply, its capacity
+    /// providers (or the cluster's default strategy) decide.
+    fn launch_type(&mut self, inst: &Instance, capacity_providers: &[String]) -> Option<String> {
+        match self.ix.string(inst, &key("launch_type")) {
+            Got::Value(v) => Some(v),
+            Got::Absent => None,
+            Got::Unknown(_) if !capacity_providers.is_empty() => None,
+            Got::Unknown(why) => {
+                self.note(
+                    inst,
+                    "launch_type",
+                    format!("{why}: the cluster's default capacity provider strategy decides"),
+                );
+                None
+            }
+        }
+    }
+
+    /// The subnets of a service's network configuration.
+    fn service_subnets(&mut self, inst: &Instance, fargate: bool) -> Vec<String> {
+        match self.ix.references(inst, &net("subnets"), SUBNETS) {
+            Got::Value(v) => v,
+            Got::Absent => {
+                if fargate {
+                    self.note(
+                        inst,
+                        "network_configuration",
+                        "no network configuration: a Fargate service needs one",
+                    );
+                }
+                Vec::new()
+            }
+            Got::Unknown(why) => {
+                self.note(
+                    inst,
+                    "network_configuration[0].subnets",
+                    format!("{why}: the service's subnets are not checked"),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// The security groups of a service's network configuration; not set,
+    /// the default security group of its subnets' VPC, as ECS does.
+    fn service_security_groups(&mut self, inst: &Instance, subnets: &[String]) -> Vec<String> {
+        let ix = self.ix;
+        match ix.references(inst, &net("security_groups"), SECURITY_GROUPS) {
+            Got::Value(v) if !v.is_empty() => v,
+            Got::Unknown(why) if ix.configured(inst, &net("security_groups")) => {
+                self.note(
+                    inst,
+                    "network_configuration[0].security_groups",
+                    format!("{why}: the task security group checks are skipped"),
+                );
+                Vec::new()
+            }
+            // Not set: ECS uses the VPC's default security group.
+            _ => {
+                let vpc = subnets
+                    .iter()
+                    .find_map(|s| self.s.subnets.get(s))
+                    .map(|s| s.vpc_id.clone());
+                match vpc {
+                    Some(vpc) if !subnets.is_empty() => {
+                        vec![self.default_security_group_of(inst, &vpc)]
+                    }
+                    _ => Vec::new(),
+                }
+            }
         }
     }
 
@@ -280,6 +300,27 @@ impl<'a, 'p> Mapper<'a, 'p> {
                 self.s.pull_through_cache_prefixes.push(prefix);
             }
         }
+    }
+}
+
+/// The path of `name` in a service's `network_configuration` block.
+fn net(name: &'static str) -> [Step<'static>; 3] {
+    [
+        Step::Key("network_configuration"),
+        Step::Index(0),
+        Step::Key(name),
+    ]
+}
+
+/// The capacity providers of a service's `capacity_provider_strategy`.
+fn capacity_providers(inst: &Instance) -> Vec<String> {
+    match inst.field(&key("capacity_provider_strategy")) {
+        Field::Known(Value::Array(items)) => items
+            .iter()
+            .filter_map(|i| i.get("capacity_provider").and_then(Value::as_str))
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
     }
 }
 

@@ -10,7 +10,18 @@ use crate::network::snapshot::{NetworkAcl, NetworkAclEntry};
 use crate::policy::terraform::index::{Field, Got, Instance, Step, key, vpc_default};
 
 impl<'a, 'p> Mapper<'a, 'p> {
+    /// The plan's network ACLs, then the entries and associations that
+    /// separate resources add, then each new VPC's default ACL.
     pub(super) fn network_acls(&mut self) {
+        self.acls_with_inline_entries();
+        self.acl_rules();
+        self.acl_associations();
+        self.default_network_acls();
+    }
+
+    /// `aws_network_acl` and `aws_default_network_acl` with their inline
+    /// entries; an ACL whose entries are unknown is left out.
+    fn acls_with_inline_entries(&mut self) {
         let ix = self.ix;
         for inst in self.instances(&["aws_network_acl", "aws_default_network_acl"]) {
             let default_acl = inst.resource_type == "aws_default_network_acl";
@@ -62,6 +73,12 @@ impl<'a, 'p> Mapper<'a, 'p> {
                 },
             );
         }
+    }
+
+    /// `aws_network_acl_rule`: one entry added to an ACL. An entry unknown
+    /// until apply leaves its ACL out.
+    fn acl_rules(&mut self) {
+        let ix = self.ix;
         for inst in self.instances(&["aws_network_acl_rule"]) {
             self.id_of(inst);
             let Some(acl) = self.take(
@@ -86,6 +103,11 @@ impl<'a, 'p> Mapper<'a, 'p> {
                 ),
             }
         }
+    }
+
+    /// `aws_network_acl_association`: a subnet moved to an ACL.
+    fn acl_associations(&mut self) {
+        let ix = self.ix;
         for inst in self.instances(&["aws_network_acl_association"]) {
             self.id_of(inst);
             let acl = self.take(
@@ -108,7 +130,6 @@ impl<'a, 'p> Mapper<'a, 'p> {
                 a.subnet_ids.push(subnet);
             }
         }
-        self.default_network_acls();
     }
 
     /// The default network ACL of each VPC this plan creates (unless an

@@ -9,6 +9,51 @@ use super::{Mapper, PREFIX_LISTS, ROUTE_TABLES, SUBNETS, VPCS, join, prefix_text
 use crate::network::snapshot::{NatGateway, Route, RouteTable, RouteTarget};
 use crate::policy::terraform::index::{Field, Got, Instance, Step, key, vpc_default};
 
+/// The attributes that name a route's target, in the order they are tried,
+/// each with the resource types it may refer to.
+const ROUTE_TARGETS: &[(&str, &[&str])] = &[
+    (
+        "gateway_id",
+        &[
+            "aws_internet_gateway",
+            "aws_vpn_gateway",
+            "aws_vpc_endpoint",
+            "data.aws_internet_gateway",
+        ],
+    ),
+    (
+        "nat_gateway_id",
+        &["aws_nat_gateway", "data.aws_nat_gateway"],
+    ),
+    (
+        "transit_gateway_id",
+        &["aws_ec2_transit_gateway", "data.aws_ec2_transit_gateway"],
+    ),
+    (
+        "vpc_peering_connection_id",
+        &[
+            "aws_vpc_peering_connection",
+            "data.aws_vpc_peering_connection",
+        ],
+    ),
+    (
+        "vpc_endpoint_id",
+        &["aws_vpc_endpoint", "data.aws_vpc_endpoint"],
+    ),
+    (
+        "network_interface_id",
+        &["aws_network_interface", "data.aws_network_interface"],
+    ),
+    (
+        "egress_only_gateway_id",
+        &["aws_egress_only_internet_gateway"],
+    ),
+    ("carrier_gateway_id", &[]),
+    ("local_gateway_id", &[]),
+    ("core_network_arn", &[]),
+    ("instance_id", &["aws_instance"]),
+];
+
 impl<'a, 'p> Mapper<'a, 'p> {
     pub(super) fn route_tables(&mut self) {
         let ix = self.ix;
@@ -157,49 +202,7 @@ impl<'a, 'p> Mapper<'a, 'p> {
             }
             return None;
         }
-        const TARGETS: &[(&str, &[&str])] = &[
-            (
-                "gateway_id",
-                &[
-                    "aws_internet_gateway",
-                    "aws_vpn_gateway",
-                    "aws_vpc_endpoint",
-                    "data.aws_internet_gateway",
-                ],
-            ),
-            (
-                "nat_gateway_id",
-                &["aws_nat_gateway", "data.aws_nat_gateway"],
-            ),
-            (
-                "transit_gateway_id",
-                &["aws_ec2_transit_gateway", "data.aws_ec2_transit_gateway"],
-            ),
-            (
-                "vpc_peering_connection_id",
-                &[
-                    "aws_vpc_peering_connection",
-                    "data.aws_vpc_peering_connection",
-                ],
-            ),
-            (
-                "vpc_endpoint_id",
-                &["aws_vpc_endpoint", "data.aws_vpc_endpoint"],
-            ),
-            (
-                "network_interface_id",
-                &["aws_network_interface", "data.aws_network_interface"],
-            ),
-            (
-                "egress_only_gateway_id",
-                &["aws_egress_only_internet_gateway"],
-            ),
-            ("carrier_gateway_id", &[]),
-            ("local_gateway_id", &[]),
-            ("core_network_arn", &[]),
-            ("instance_id", &["aws_instance"]),
-        ];
-        for (name, kinds) in TARGETS {
+        for (name, kinds) in ROUTE_TARGETS {
             let path = at(name);
             let configured = ix.configured(inst, &path);
             let got = match inst.field(&path) {

@@ -268,6 +268,12 @@ impl<'a, 'p> Mapper<'a, 'p> {
 
     /// `aws_security_group_rule` and `aws_vpc_security_group_{ingress,egress}_rule`.
     pub(super) fn security_group_rules(&mut self) {
+        self.classic_group_rules();
+        self.vpc_group_rules();
+    }
+
+    /// `aws_security_group_rule`: one rule, any number of peers.
+    fn classic_group_rules(&mut self) {
         let ix = self.ix;
         for inst in self.instances(&["aws_security_group_rule"]) {
             self.id_of(inst);
@@ -319,6 +325,11 @@ impl<'a, 'p> Mapper<'a, 'p> {
                 peers.into_iter().map(|p| p.apply(&template)).collect(),
             );
         }
+    }
+
+    /// `aws_vpc_security_group_ingress_rule` and `…_egress_rule`: one rule, one peer.
+    fn vpc_group_rules(&mut self) {
+        let ix = self.ix;
         for (kind, egress) in [
             ("aws_vpc_security_group_ingress_rule", false),
             ("aws_vpc_security_group_egress_rule", true),
