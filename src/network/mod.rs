@@ -3,6 +3,8 @@
 //! [`snapshot::NetworkSnapshot`]; the rules (`rules`) are pure functions of it.
 
 pub mod endpoints;
+pub mod facts;
 pub mod gather;
+pub mod needs;
 pub mod rules;
 pub mod snapshot;

@@ -15,6 +15,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use iam_rs::{IAMOperator, OperatorType};
+use ipnet::IpNet;
 use jsonc_parser::ast::{Object, ObjectProp, Value};
 use jsonc_parser::common::Ranged;
 use jsonc_parser::{CollectOptions, ParseOptions};
@@ -743,13 +744,24 @@ impl Reader<'_> {
                 {
                     return bad("true or false", v);
                 }
-                OperatorType::IpAddress if crate::policy::matching::ip_network(v).is_none() => {
+                OperatorType::IpAddress if ip_network(v).is_none() => {
                     return bad("an IP address or CIDR range", v);
                 }
                 _ => {}
             }
         }
         Ok(())
+    }
+}
+
+/// An IP address or CIDR range as the `IpAddress` operators read it (an
+/// address alone is a /32 or /128).
+fn ip_network(value: &str) -> Option<IpNet> {
+    let value = value.trim();
+    if value.contains('/') {
+        value.parse().ok()
+    } else {
+        value.parse::<std::net::IpAddr>().ok().map(IpNet::from)
     }
 }
 

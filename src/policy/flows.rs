@@ -1,6 +1,6 @@
 //! The flows evaluated offline, sharing one table with the live probe: a
 //! buildx multi-platform push (`push::steps::TABLE`), its cleanup, and the
-//! Fargate execution role's pull (`network::rules::execution_role::needed_actions`).
+//! Fargate execution role's pull (`network::needs::needed_actions`).
 //! Pure: policy documents and a snapshot in, findings out.
 
 use std::collections::BTreeMap;
@@ -141,7 +141,8 @@ pub fn execution_role_flow(
     role_policies: &BTreeMap<String, Vec<PolicyDocument>>,
     repository_policies: &BTreeMap<String, Vec<PolicyDocument>>,
 ) -> Vec<Finding> {
-    use crate::network::rules::execution_role::{EXECUTION_ROLE_DENIED, needed_actions};
+    use crate::network::needs::needed_actions;
+    use crate::network::rules::execution_role::EXECUTION_ROLE_DENIED;
     let mut findings = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for task in snapshot.task_definitions.values() {

@@ -2,8 +2,6 @@
 //! there. Each function names the case and the test that shows it
 //! (`evaluate/tests.rs`, `iam_rs_*`); everything else is iam-rs's.
 
-use ipnet::IpNet;
-
 use super::document::Principals;
 
 /// How a resource-based statement's `Principal` names the caller.
@@ -140,17 +138,6 @@ pub(crate) fn arn_pattern_matches(pattern: &str, arn: &str) -> bool {
         }
     }
     reachable[text.len()]
-}
-
-/// An IP address or CIDR range as the `IpAddress` operators read it (an
-/// address alone is a /32 or /128).
-pub(crate) fn ip_network(value: &str) -> Option<IpNet> {
-    let value = value.trim();
-    if value.contains('/') {
-        value.parse().ok()
-    } else {
-        value.parse::<std::net::IpAddr>().ok().map(IpNet::from)
-    }
 }
 
 #[cfg(test)]

@@ -2,8 +2,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::util::{self, code_list, isolated_workloads, labels};
+use super::util::{self, code_list, labels};
 use crate::network::endpoints::EndpointType;
+use crate::network::facts::{self, isolated_workloads};
 use crate::network::snapshot::NetworkSnapshot;
 use crate::report::{Finding, Fix, Severity};
 use crate::rules::{Meaning, Rule};
@@ -48,7 +49,7 @@ pub fn check(snapshot: &NetworkSnapshot) -> Vec<Finding> {
         }
         let g = groups.entry(iw.vpc_id.to_string()).or_default();
         g.0.insert(iw.label());
-        g.1.insert(util::workload_resource(s, iw.workload));
+        g.1.insert(facts::workload_resource(s, iw.workload));
     }
     let mut findings = Vec::new();
     for (vpc_id, (workloads, workload_resources)) in groups {
@@ -66,7 +67,7 @@ pub fn check(snapshot: &NetworkSnapshot) -> Vec<Finding> {
         let resolver = vpc
             .cidr_blocks
             .first()
-            .and_then(|c| util::vpc_resolver(c))
+            .and_then(|c| facts::vpc_resolver(c))
             .map_or_else(
                 || "the VPC base address + 2".to_string(),
                 |ip| format!("`{ip}`"),

@@ -1,63 +1,24 @@
 //! How a task subnet reaches AWS services (reference rules R1, R2): through an
 //! internet gateway with a public IP, through a NAT gateway, through something
 //! the snapshot cannot see past, or not at all ("isolated": then it needs VPC
-//! endpoints, and the endpoint rules apply).
+//! endpoints, and the endpoint rules apply). The classification itself is a
+//! fact about the snapshot, in [`crate::network::facts`]; it is named here too
+//! because callers outside the network module (`check.rs`) read it from here.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::util::{self, code_list, fargate_workloads, labels, tf_list, workload_label};
-use crate::network::snapshot::{
-    NetworkSnapshot, Route, RouteTable, RouteTarget, Workload, WorkloadKind,
+use super::util::{self, code_list, labels, tf_list};
+use crate::network::facts::{
+    self, NatPath, default_route, describe_target, fargate_workloads, is_blackhole, nat_path,
+    workload_label,
 };
+pub use crate::network::facts::{EgressClass, classify};
+use crate::network::snapshot::{NetworkSnapshot, RouteTarget, Workload, WorkloadKind};
 use crate::report::{Finding, Fix, Severity};
 use crate::rules::{Meaning, Rule};
 
 const FARGATE_NETWORKING: &str =
     "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-task-networking.html";
-
-/// How a task in a subnet reaches the internet, and with it ECR, S3 and CloudWatch Logs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EgressClass {
-    /// 0.0.0.0/0 goes to an internet gateway and the task gets a public IP.
-    PublicInternetGateway,
-    /// 0.0.0.0/0 goes to this NAT gateway, which is available and has an internet route.
-    Nat(String),
-    /// No way out: only VPC endpoints can serve the task.
-    Isolated,
-    /// 0.0.0.0/0 goes somewhere the snapshot cannot see past (transit gateway,
-    /// peering, VPN, appliance), or the route table is unknown. The text says what.
-    Unknown(String),
-}
-
-/// The egress class of `subnet_id` for `workload`, from the subnet's route table
-/// (its explicit association, else the VPC's main table).
-pub fn classify(snapshot: &NetworkSnapshot, workload: &Workload, subnet_id: &str) -> EgressClass {
-    if !snapshot.subnets.contains_key(subnet_id) {
-        return EgressClass::Unknown(format!("subnet {subnet_id} not in the snapshot"));
-    }
-    let Some(rt) = snapshot.route_table_of(subnet_id) else {
-        return EgressClass::Unknown(format!("route table of {subnet_id} not in the snapshot"));
-    };
-    let Some(route) = default_route(rt) else {
-        return EgressClass::Isolated;
-    };
-    if is_blackhole(route) {
-        return EgressClass::Isolated;
-    }
-    match &route.target {
-        RouteTarget::InternetGateway(_) if workload.assign_public_ip => {
-            EgressClass::PublicInternetGateway
-        }
-        RouteTarget::InternetGateway(_) => EgressClass::Isolated,
-        RouteTarget::NatGateway(id) => match nat_path(snapshot, id) {
-            NatPath::Ready => EgressClass::Nat(id.clone()),
-            NatPath::NotAvailable(_) | NatPath::NoInternetRoute { .. } => EgressClass::Isolated,
-            NatPath::Unknown(why) => EgressClass::Unknown(why),
-        },
-        RouteTarget::Local | RouteTarget::EgressOnlyInternetGateway(_) => EgressClass::Isolated,
-        other => EgressClass::Unknown(describe_target(other)),
-    }
-}
 
 /// Why an isolated subnet is isolated, in a few words, for messages.
 pub(crate) fn why_isolated(
@@ -89,82 +50,6 @@ pub(crate) fn why_isolated(
                 rt.id,
                 describe_target(other)
             ),
-        },
-    }
-}
-
-/// The IPv4 default route of a route table.
-pub(crate) fn default_route(rt: &RouteTable) -> Option<&Route> {
-    rt.routes
-        .iter()
-        .find(|r| r.destination_cidr.as_deref() == Some("0.0.0.0/0"))
-}
-
-fn is_blackhole(route: &Route) -> bool {
-    route.state.as_deref() == Some("blackhole")
-}
-
-fn describe_target(target: &RouteTarget) -> String {
-    match target {
-        RouteTarget::Local => "local".into(),
-        RouteTarget::InternetGateway(id) => format!("internet gateway {id}"),
-        RouteTarget::NatGateway(id) => format!("NAT gateway {id}"),
-        RouteTarget::VpcEndpoint(id) => format!("endpoint {id} (Gateway Load Balancer)"),
-        RouteTarget::TransitGateway(id) => format!("transit gateway {id}"),
-        RouteTarget::VpcPeering(id) => format!("VPC peering {id}"),
-        RouteTarget::VirtualPrivateGateway(id) => format!("virtual private gateway {id}"),
-        RouteTarget::NetworkInterface(id) => format!("network interface {id}"),
-        RouteTarget::EgressOnlyInternetGateway(id) => format!("egress-only internet gateway {id}"),
-        RouteTarget::Other(id) => id.clone(),
-    }
-}
-
-/// Whether a NAT gateway can carry the tasks' traffic to the internet.
-enum NatPath {
-    Ready,
-    /// Its state, or `gone` when only a blackhole route is left.
-    NotAvailable(String),
-    /// Available, but its own subnet has no default route to an internet gateway.
-    NoInternetRoute {
-        subnet: String,
-        route_table: String,
-    },
-    Unknown(String),
-}
-
-fn nat_path(s: &NetworkSnapshot, id: &str) -> NatPath {
-    let Some(nat) = s.nat_gateways.get(id) else {
-        return NatPath::Unknown(format!("NAT gateway {id} not in the snapshot"));
-    };
-    if nat.state != "available" {
-        return NatPath::NotAvailable(nat.state.clone());
-    }
-    if nat.connectivity.as_deref() == Some("private") {
-        return NatPath::Unknown(format!("private NAT gateway {id}"));
-    }
-    let Some(rt) = s.route_table_of(&nat.subnet_id) else {
-        return NatPath::Unknown(format!(
-            "route table of NAT gateway {id}'s subnet {} not in the snapshot",
-            nat.subnet_id
-        ));
-    };
-    match default_route(rt) {
-        Some(r) if !is_blackhole(r) => match &r.target {
-            RouteTarget::InternetGateway(_) => NatPath::Ready,
-            RouteTarget::Local | RouteTarget::EgressOnlyInternetGateway(_) => {
-                NatPath::NoInternetRoute {
-                    subnet: nat.subnet_id.clone(),
-                    route_table: rt.id.clone(),
-                }
-            }
-            other => NatPath::Unknown(format!(
-                "NAT gateway {id} sends to {}",
-                describe_target(other)
-            )),
-        },
-        _ => NatPath::NoInternetRoute {
-            subnet: nat.subnet_id.clone(),
-            route_table: rt.id.clone(),
         },
     }
 }
@@ -292,7 +177,7 @@ fn public_ip_without_internet_gateway(s: &NetworkSnapshot) -> Vec<Finding> {
             util::sentence(&workload_label(w)),
             util::and_list(&detail)
         );
-        let mut resources = vec![util::workload_resource(s, w)];
+        let mut resources = vec![facts::workload_resource(s, w)];
         for (rt, (_, subnets)) in &without {
             resources.extend(subnets.iter().cloned());
             resources.push(rt.clone());
@@ -317,7 +202,7 @@ fn network_configuration_fix(s: &NetworkSnapshot, w: &Workload) -> Fix {
         w.subnets.join(","),
         w.security_groups.join(",")
     );
-    let cluster = util::cluster_name(&w.cluster);
+    let cluster = facts::cluster_name(&w.cluster);
     let aws_cli = match w.kind {
         WorkloadKind::Service => format!(
             "aws ecs update-service --cluster {cluster} --service {} --network-configuration '{config}' --region {}",
@@ -453,7 +338,7 @@ fn nat_gateway_unavailable(s: &NetworkSnapshot) -> Vec<Finding> {
                 vpc_id: vpc_id.clone(),
                 endpoints_cover: true,
             });
-            group.endpoints_cover &= util::endpoints_cover(s, w, &vpc_id);
+            group.endpoints_cover &= facts::endpoints_cover(s, w, &vpc_id);
             group.route_tables.insert(rt.id.clone());
             group.subnets.insert(subnet.clone());
             group.workloads.insert(workload_label(w));

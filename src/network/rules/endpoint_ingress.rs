@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::util::{self, code_list, isolated_workloads};
+use super::util::{self, code_list};
+use crate::network::facts::{self, isolated_workloads};
 use crate::network::snapshot::{NetworkSnapshot, SecurityGroup, VpcEndpoint};
 use crate::report::{Finding, Fix, Severity};
 use crate::rules::{Meaning, Rule};
@@ -73,7 +74,7 @@ pub fn check(snapshot: &NetworkSnapshot) -> Vec<Finding> {
                 .filter_map(|x| x.cidr_block.as_ref().map(|c| (x.id.clone(), c.clone())))
                 .filter(|(_, cidr)| {
                     !endpoint_groups.iter().flat_map(|g| &g.ingress).any(|rule| {
-                        util::rule_reaches(s, rule, task_groups, std::slice::from_ref(cidr))
+                        facts::rule_reaches(s, rule, task_groups, std::slice::from_ref(cidr))
                     })
                 })
                 .collect();
@@ -97,7 +98,7 @@ pub fn check(snapshot: &NetworkSnapshot) -> Vec<Finding> {
                 },
             );
             g.workload_resources
-                .insert(util::workload_resource(s, iw.workload));
+                .insert(facts::workload_resource(s, iw.workload));
         }
     }
     groups

@@ -12,9 +12,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
-use super::s3_gateway_routes::routes_to_s3;
-use super::util::{self, IsolatedWorkload, isolated_workloads, labels};
+use super::util::{self, labels};
 use crate::network::endpoints::{EndpointType, ecr_region};
+use crate::network::facts::{self, IsolatedWorkload, isolated_workloads, routes_to_s3};
+use crate::network::needs::{parameter_arn, repository_arn, secret_arn};
 use crate::network::snapshot::{NetworkSnapshot, TaskDefinition, VpcEndpoint};
 use crate::report::{Finding, Fix, Severity};
 use crate::rules::{Meaning, Rule};
@@ -264,7 +265,7 @@ struct Call {
 
 /// The calls the execution role makes through the endpoint of `service`.
 fn calls(s: &NetworkSnapshot, task: &TaskDefinition, service: &str) -> Vec<Call> {
-    let account = util::account(s).unwrap_or_else(|| "*".into());
+    let account = facts::account(s).unwrap_or_else(|| "*".into());
     let region = &s.region;
     let mut out = Vec::new();
     let mut add = |action: &'static str, resource: String| {
@@ -313,37 +314,6 @@ fn calls(s: &NetworkSnapshot, task: &TaskDefinition, service: &str) -> Vec<Call>
         }
     }
     out
-}
-
-/// `arn:aws:ecr:<region>:<account>:repository/<name>` of an ECR image reference.
-pub(crate) fn repository_arn(image: &str) -> Option<String> {
-    let region = ecr_region(image)?;
-    let (host, path) = image.split_once('/')?;
-    let account = host.split('.').next()?;
-    let name = path.split('@').next()?;
-    // A tag follows the last colon after the last slash.
-    let name = match name.rsplit_once(':') {
-        Some((n, tag)) if !tag.contains('/') => n,
-        _ => name,
-    };
-    Some(format!("arn:aws:ecr:{region}:{account}:repository/{name}"))
-}
-
-/// The secret's ARN without the `:json-key:version-stage:version-id` suffix.
-pub(crate) fn secret_arn(value_from: &str) -> String {
-    value_from.split(':').take(7).collect::<Vec<_>>().join(":")
-}
-
-/// The parameter's ARN from a `valueFrom` that is an ARN or a name.
-pub(crate) fn parameter_arn(value_from: &str, region: &str, account: &str) -> String {
-    if value_from.starts_with("arn:") {
-        value_from.to_string()
-    } else {
-        format!(
-            "arn:aws:ssm:{region}:{account}:parameter/{}",
-            value_from.trim_start_matches('/')
-        )
-    }
 }
 
 struct Group<'a> {
@@ -430,7 +400,7 @@ pub fn check(snapshot: &NetworkSnapshot) -> Vec<Finding> {
                 .or_insert_with(|| Group {
                     rule,
                     endpoint: e,
-                    service: util::short_service(s, e).to_string(),
+                    service: facts::short_service(s, e).to_string(),
                     blocked: BTreeMap::new(),
                     role: role.map(str::to_string),
                     workloads: BTreeSet::new(),
@@ -442,7 +412,7 @@ pub fn check(snapshot: &NetworkSnapshot) -> Vec<Finding> {
             g.role = g.role.take().or(role.map(str::to_string));
             g.workloads.insert(iw.label());
             g.workload_resources
-                .insert(util::workload_resource(s, iw.workload));
+                .insert(facts::workload_resource(s, iw.workload));
         }
     }
     groups.into_values().map(|g| finding(s, g)).collect()
@@ -453,7 +423,7 @@ fn s3_endpoints<'a>(s: &'a NetworkSnapshot, iw: &IsolatedWorkload<'a>) -> Vec<&'
     if iw.requirement("s3").is_none() {
         return Vec::new();
     }
-    let usable = util::usable_endpoints(s, iw.vpc_id, "s3", EndpointType::Gateway);
+    let usable = facts::usable_endpoints(s, iw.vpc_id, "s3", EndpointType::Gateway);
     let mut out: Vec<&VpcEndpoint> = Vec::new();
     for (rt, _) in iw.route_tables(s) {
         for e in &usable {
@@ -716,33 +686,6 @@ mod tests {
         assert_eq!(
             evaluate(&allow(json!("*")), "a:b", "r", Caller::Service),
             Decision::Allowed
-        );
-    }
-
-    #[test]
-    fn arns_from_the_task_definition() {
-        assert_eq!(
-            repository_arn("123456789012.dkr.ecr.us-east-1.amazonaws.com/team/web:1.2.3")
-                .as_deref(),
-            Some("arn:aws:ecr:us-east-1:123456789012:repository/team/web")
-        );
-        assert_eq!(
-            repository_arn("123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:abc")
-                .as_deref(),
-            Some("arn:aws:ecr:us-east-1:123456789012:repository/web")
-        );
-        assert_eq!(repository_arn("nginx:latest"), None);
-        assert_eq!(
-            secret_arn("arn:aws:secretsmanager:us-east-1:1:secret:db-AbCdEf:password::"),
-            "arn:aws:secretsmanager:us-east-1:1:secret:db-AbCdEf"
-        );
-        assert_eq!(
-            parameter_arn("/app/db", "us-east-1", "1"),
-            "arn:aws:ssm:us-east-1:1:parameter/app/db"
-        );
-        assert_eq!(
-            parameter_arn("arn:aws:ssm:us-east-1:1:parameter/x", "us-east-1", "1"),
-            "arn:aws:ssm:us-east-1:1:parameter/x"
         );
     }
 

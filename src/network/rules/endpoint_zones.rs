@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::util::{self, code_list, isolated_workloads, labels, tf_list};
+use super::util::{self, code_list, labels, tf_list};
+use crate::network::facts::{self, isolated_workloads};
 use crate::network::snapshot::{NetworkSnapshot, VpcEndpoint};
 use crate::report::{Finding, Fix, Severity};
 use crate::rules::{Meaning, Rule};
@@ -82,7 +83,7 @@ pub fn check(snapshot: &NetworkSnapshot) -> Vec<Finding> {
             }
             g.workloads.insert(iw.label());
             g.workload_resources
-                .insert(util::workload_resource(s, iw.workload));
+                .insert(facts::workload_resource(s, iw.workload));
         }
     }
     groups

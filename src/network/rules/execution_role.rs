@@ -5,61 +5,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
-use super::endpoint_policies::{parameter_arn, repository_arn, secret_arn};
-use super::util::{self, fargate_workloads, labels, workload_label};
-use crate::network::endpoints::ecr_region;
+use super::util::{self, labels};
+use crate::network::facts::{self, fargate_workloads, workload_label};
+use crate::network::needs::{ECR_PULL, needed_actions};
+use crate::network::needs::{parameter_arn, repository_arn, secret_arn};
 use crate::network::snapshot::{NetworkSnapshot, TaskDefinition};
 use crate::report::{Finding, Fix, Severity};
 use crate::rules::{Meaning, Rule};
 
 const EXECUTION_ROLE_DOCS: &str =
     "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html";
-
-/// The ECR pull actions, in the order a pull uses them.
-const ECR_PULL: [&str; 4] = [
-    "ecr:GetAuthorizationToken",
-    "ecr:BatchCheckLayerAvailability",
-    "ecr:GetDownloadUrlForLayer",
-    "ecr:BatchGetImage",
-];
-
-/// The IAM actions the execution role needs for a task definition to start:
-/// the ECR pull actions for an ECR image, `logs:CreateLogStream` and
-/// `logs:PutLogEvents` for awslogs (and `logs:CreateLogGroup` with
-/// `awslogs-create-group`), `secretsmanager:GetSecretValue` for Secrets
-/// Manager secrets and `repositoryCredentials`, `ssm:GetParameters` for
-/// Parameter Store secrets.
-pub fn needed_actions(task: &TaskDefinition) -> Vec<&'static str> {
-    let c = &task.containers;
-    let mut out = Vec::new();
-    if c.iter().any(|c| ecr_region(&c.image).is_some()) {
-        out.extend(ECR_PULL);
-    }
-    if c.iter().any(|c| c.log_driver.as_deref() == Some("awslogs")) {
-        out.extend(["logs:CreateLogStream", "logs:PutLogEvents"]);
-    }
-    if c.iter().any(|c| {
-        c.log_driver.as_deref() == Some("awslogs")
-            && c.log_options
-                .get("awslogs-create-group")
-                .map(String::as_str)
-                == Some("true")
-    }) {
-        out.push("logs:CreateLogGroup");
-    }
-    if c.iter().any(|c| {
-        c.repository_credentials.is_some()
-            || c.secrets.iter().any(|s| s.contains(":secretsmanager:"))
-    }) {
-        out.push("secretsmanager:GetSecretValue");
-    }
-    if c.iter()
-        .any(|c| c.secrets.iter().any(|s| !s.contains(":secretsmanager:")))
-    {
-        out.push("ssm:GetParameters");
-    }
-    out
-}
 
 /// What an action is for, and what the task prints when it is denied.
 fn purpose(action: &str) -> (&'static str, String) {
@@ -93,7 +48,7 @@ fn purpose(action: &str) -> (&'static str, String) {
 
 /// The resources a task definition uses `action` on, for the fix's statement.
 fn resources_for(s: &NetworkSnapshot, task: &TaskDefinition, action: &str) -> Vec<String> {
-    let account = util::account(s).unwrap_or_else(|| "*".into());
+    let account = facts::account(s).unwrap_or_else(|| "*".into());
     let mut out: Vec<String> = Vec::new();
     for c in &task.containers {
         match action {
@@ -238,9 +193,10 @@ fn missing(s: &NetworkSnapshot) -> Vec<Finding> {
             .entry(task.arn.clone())
             .or_insert_with(|| (task, Users::default()));
         g.1.workloads.insert(workload_label(w));
-        g.1.workload_resources.insert(util::workload_resource(s, w));
+        g.1.workload_resources
+            .insert(facts::workload_resource(s, w));
     }
-    let account = util::account(s).unwrap_or_else(|| "<account-id>".into());
+    let account = facts::account(s).unwrap_or_else(|| "<account-id>".into());
     groups
         .into_iter()
         .map(|(arn, (task, users))| {
@@ -350,7 +306,7 @@ fn denied(s: &NetworkSnapshot) -> Vec<Finding> {
             g.users.workloads.insert(workload_label(w));
             g.users
                 .workload_resources
-                .insert(util::workload_resource(s, w));
+                .insert(facts::workload_resource(s, w));
         }
     }
     groups
@@ -423,7 +379,8 @@ fn not_simulated(s: &NetworkSnapshot) -> Vec<Finding> {
             .or_insert_with(|| (why, BTreeSet::new(), Users::default()));
         g.1.extend(needed_actions(task));
         g.2.workloads.insert(workload_label(w));
-        g.2.workload_resources.insert(util::workload_resource(s, w));
+        g.2.workload_resources
+            .insert(facts::workload_resource(s, w));
     }
     groups
         .into_iter()
@@ -461,46 +418,7 @@ fn not_simulated(s: &NetworkSnapshot) -> Vec<Finding> {
 mod tests {
     use super::*;
     use crate::network::rules::fixture::{self, EXECUTION_ROLE, of};
-    use crate::network::snapshot::{Container, RouteTarget};
-
-    #[test]
-    fn needed_actions_follow_the_task_definition() {
-        let mut task = fixture::task_definition();
-        assert_eq!(
-            needed_actions(&task),
-            [
-                "ecr:GetAuthorizationToken",
-                "ecr:BatchCheckLayerAvailability",
-                "ecr:GetDownloadUrlForLayer",
-                "ecr:BatchGetImage",
-                "logs:CreateLogStream",
-                "logs:PutLogEvents"
-            ]
-        );
-        task.containers[0].image = "nginx".into();
-        task.containers[0]
-            .log_options
-            .insert("awslogs-create-group".into(), "true".into());
-        task.containers.push(Container {
-            name: "db".into(),
-            image: "postgres".into(),
-            secrets: vec![
-                "/db/password".into(),
-                "arn:aws:secretsmanager:us-east-1:1:secret:x".into(),
-            ],
-            ..Container::default()
-        });
-        assert_eq!(
-            needed_actions(&task),
-            [
-                "logs:CreateLogStream",
-                "logs:PutLogEvents",
-                "logs:CreateLogGroup",
-                "secretsmanager:GetSecretValue",
-                "ssm:GetParameters"
-            ]
-        );
-    }
+    use crate::network::snapshot::RouteTarget;
 
     #[test]
     fn fixture_role_is_allowed() {

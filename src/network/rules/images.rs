@@ -4,8 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::util::{self, code_list, fargate_workloads, isolated_workloads, labels, workload_label};
+use super::util::{self, code_list, labels};
 use crate::network::endpoints::{self, ecr_region};
+use crate::network::facts::{self, fargate_workloads, isolated_workloads, workload_label};
 use crate::network::snapshot::{NetworkSnapshot, Workload, WorkloadKind};
 use crate::report::{Finding, Fix, Severity};
 use crate::rules::{Meaning, Rule};
@@ -152,11 +153,11 @@ fn image_unreachable(s: &NetworkSnapshot) -> Vec<Finding> {
             g.subnets.extend(iw.subnet_ids());
             g.workloads.insert(iw.label());
             g.workload_resources
-                .insert(util::workload_resource(s, iw.workload));
+                .insert(facts::workload_resource(s, iw.workload));
             g.task_definitions.insert(iw.task.arn.clone());
         }
     }
-    let account = util::account(s).unwrap_or_else(|| "<account-id>".into());
+    let account = facts::account(s).unwrap_or_else(|| "<account-id>".into());
     let region = &s.region;
     groups
         .into_iter()
@@ -257,7 +258,7 @@ fn platform_version_legacy(s: &NetworkSnapshot) -> Vec<Finding> {
             "{} runs on Fargate platform version {version}. Up to 1.3.0, Fargate fetched registry auth and secrets through its own network interface; from 1.4.0 (`LATEST`) they go through the task's interface, so the task's routes, security groups and VPC endpoints (`ecr.api`, `secretsmanager`, `ssm`) must allow them. EFS volumes and ECS Exec need 1.4.0.{more}",
             util::sentence(&workload_label(w))
         );
-        let cluster = util::cluster_name(&w.cluster);
+        let cluster = facts::cluster_name(&w.cluster);
         let aws_cli = match w.kind {
             WorkloadKind::Service => format!(
                 "aws ecs update-service --cluster {cluster} --service {} --platform-version 1.4.0 --region {}",
@@ -271,7 +272,7 @@ fn platform_version_legacy(s: &NetworkSnapshot) -> Vec<Finding> {
         findings.push(
             PLATFORM_VERSION_LEGACY
                 .finding(format!("{} runs on platform version {version}", w.name), message)
-                .with_resources([util::workload_resource(s, w)])
+                .with_resources([facts::workload_resource(s, w)])
                 .with_fix(Fix {
                     description: "Create the endpoints platform version 1.4.0 needs in isolated subnets, then move to 1.4.0.".into(),
                     policy_statement: None,
@@ -300,9 +301,9 @@ fn windows_foreign_layers(s: &NetworkSnapshot) -> Vec<Finding> {
             .entry(iw.task.arn.clone())
             .or_insert_with(|| (os.to_string(), BTreeSet::new(), BTreeSet::new()));
         g.1.insert(iw.label());
-        g.2.insert(util::workload_resource(s, iw.workload));
+        g.2.insert(facts::workload_resource(s, iw.workload));
     }
-    let account = util::account(s).unwrap_or_else(|| "<account-id>".into());
+    let account = facts::account(s).unwrap_or_else(|| "<account-id>".into());
     let registry = format!("{account}.dkr.ecr.{}.amazonaws.com", s.region);
     groups
         .into_iter()

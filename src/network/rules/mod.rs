@@ -4,8 +4,8 @@
 //! comment is the user documentation), a `check` function and its tests on
 //! small hand-built snapshots (`fixture.rs`). Only Fargate workloads are
 //! checked; the endpoint rules apply only to isolated subnets (no internet
-//! gateway with a public IP, no working NAT gateway), as [`egress::classify`]
-//! decides. A rule that cannot see something skips it; discovery records what
+//! gateway with a public IP, no working NAT gateway), as
+//! [`crate::network::facts::classify`] decides. A rule that cannot see something skips it; discovery records what
 //! it could not read, and `network/not-checked` reports it.
 
 pub mod dhcp_dns;

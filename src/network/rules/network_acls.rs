@@ -8,7 +8,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::util::{self, isolated_workloads, labels};
+use super::util::{self, labels};
+use crate::network::facts::{self, isolated_workloads};
 use crate::network::snapshot::{NetworkAcl, NetworkSnapshot, cidr_contains};
 use crate::report::{Finding, Fix, Severity};
 use crate::rules::{Meaning, Rule};
@@ -167,7 +168,7 @@ pub fn check(snapshot: &NetworkSnapshot) -> Vec<Finding> {
         };
     for iw in isolated_workloads(s) {
         let label = iw.label();
-        let resource = util::workload_resource(s, iw.workload);
+        let resource = facts::workload_resource(s, iw.workload);
         let vpc_cidrs: Vec<String> = s
             .vpcs
             .get(iw.vpc_id)

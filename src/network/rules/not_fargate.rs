@@ -1,6 +1,7 @@
 //! Workloads the Fargate network checks do not apply to.
 
-use super::util::{self, workload_label};
+use super::util;
+use crate::network::facts::{self, workload_label};
 use crate::network::snapshot::NetworkSnapshot;
 use crate::report::{Finding, Fix, Severity};
 use crate::rules::{Meaning, Rule};
@@ -49,7 +50,7 @@ pub fn check(snapshot: &NetworkSnapshot) -> Vec<Finding> {
                     util::sentence(&workload_label(w))
                 ),
             )
-            .with_resources([util::workload_resource(s, w)])
+            .with_resources([facts::workload_resource(s, w)])
             .with_fix(Fix {
                 description: RULE.fix.into(),
                 ..Fix::default()

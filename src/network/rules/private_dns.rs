@@ -2,8 +2,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::util::{self, code_list, isolated_workloads, labels};
+use super::util::{self, code_list, labels};
 use crate::network::endpoints::EndpointType;
+use crate::network::facts::{self, isolated_workloads};
 use crate::network::snapshot::{NetworkSnapshot, VpcEndpoint};
 use crate::report::{Finding, Fix, Severity};
 use crate::rules::{Meaning, Rule};
@@ -53,7 +54,8 @@ pub fn check(snapshot: &NetworkSnapshot) -> Vec<Finding> {
             .iter()
             .filter(|r| r.endpoint_type == EndpointType::Interface)
         {
-            let usable = util::usable_endpoints(s, iw.vpc_id, req.service, EndpointType::Interface);
+            let usable =
+                facts::usable_endpoints(s, iw.vpc_id, req.service, EndpointType::Interface);
             // The first one has private DNS if any does.
             let Some(e) = usable.first().copied() else {
                 continue;
@@ -66,7 +68,7 @@ pub fn check(snapshot: &NetworkSnapshot) -> Vec<Finding> {
                 .or_insert_with(|| (e, req.service, false, BTreeSet::new(), BTreeSet::new()));
             g.2 |= req.blocks_start;
             g.3.insert(iw.label());
-            g.4.insert(util::workload_resource(s, iw.workload));
+            g.4.insert(facts::workload_resource(s, iw.workload));
         }
     }
     groups

@@ -2,8 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use super::util::{code_list, isolated_workloads, workload_label, workload_resource};
+use super::util::code_list;
 use crate::network::endpoints::ecr_region;
+use crate::network::facts::{isolated_workloads, workload_label, workload_resource};
 use crate::network::snapshot::NetworkSnapshot;
 use crate::report::{Finding, Fix, Severity};
 use crate::rules::{Meaning, Rule};

@@ -5,8 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::egress::why_isolated;
-use super::util::{self, IsolatedWorkload, code_list, isolated_workloads, labels, tf_list};
+use super::util::{self, code_list, labels, tf_list};
 use crate::network::endpoints::EndpointType;
+use crate::network::facts::{self, IsolatedWorkload, isolated_workloads};
 use crate::network::snapshot::{NetworkSnapshot, Subnet, VpcEndpoint};
 use crate::report::{Finding, Fix, Severity};
 use crate::rules::{Meaning, Rule};
@@ -176,7 +177,7 @@ fn add_workload<'a>(
     group.workloads.insert(label);
     group
         .workload_resources
-        .insert(util::workload_resource(s, iw.workload));
+        .insert(facts::workload_resource(s, iw.workload));
     for subnet in &iw.subnets {
         if !group.subnets.iter().any(|x| x.id == subnet.id) {
             group.subnets.push(subnet);

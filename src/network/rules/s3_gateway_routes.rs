@@ -3,9 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::util::{self, code_list, isolated_workloads, labels};
+use super::util::{self, code_list, labels};
 use crate::network::endpoints::EndpointType;
-use crate::network::snapshot::{NetworkSnapshot, RouteTable, RouteTarget, VpcEndpoint};
+use crate::network::facts::{self, isolated_workloads, routes_to_s3};
+use crate::network::snapshot::{NetworkSnapshot, VpcEndpoint};
 use crate::report::{Finding, Fix, Severity};
 use crate::rules::{Meaning, Rule};
 
@@ -45,17 +46,6 @@ struct Group<'a> {
     workload_resources: BTreeSet<String>,
 }
 
-/// Whether `rt` routes to one of the S3 Gateway endpoints `usable`.
-pub(crate) fn routes_to_s3(s: &NetworkSnapshot, rt: &RouteTable, usable: &[&VpcEndpoint]) -> bool {
-    let prefix_list = s.s3_prefix_list().map(|p| p.id.as_str());
-    usable.iter().any(|e| e.route_table_ids.contains(&rt.id))
-        || rt.routes.iter().any(|r| {
-            r.state.as_deref() != Some("blackhole")
-                && (prefix_list.is_none() || r.destination_prefix_list.as_deref() == prefix_list)
-                && matches!(&r.target, RouteTarget::VpcEndpoint(id) if usable.iter().any(|e| &e.id == id))
-        })
-}
-
 /// The findings of `network/s3-gateway-route-missing`.
 pub fn check(snapshot: &NetworkSnapshot) -> Vec<Finding> {
     let s = snapshot;
@@ -64,7 +54,7 @@ pub fn check(snapshot: &NetworkSnapshot) -> Vec<Finding> {
         if iw.requirement("s3").is_none() {
             continue;
         }
-        let usable = util::usable_endpoints(s, iw.vpc_id, "s3", EndpointType::Gateway);
+        let usable = facts::usable_endpoints(s, iw.vpc_id, "s3", EndpointType::Gateway);
         let Some(first) = usable.first().copied() else {
             // No usable Gateway endpoint at all: `required_endpoints` reports it.
             continue;
@@ -82,7 +72,7 @@ pub fn check(snapshot: &NetworkSnapshot) -> Vec<Finding> {
             g.subnets.extend(subnets);
             g.workloads.insert(iw.label());
             g.workload_resources
-                .insert(util::workload_resource(s, iw.workload));
+                .insert(facts::workload_resource(s, iw.workload));
         }
     }
     groups

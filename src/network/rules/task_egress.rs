@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::util::{self, code_list, isolated_workloads, labels};
+use super::util::{self, code_list, labels};
+use crate::network::facts::{self, isolated_workloads};
 use crate::network::snapshot::{NetworkSnapshot, SecurityGroupRule, VpcEndpoint};
 use crate::report::{Finding, Fix, Severity};
 use crate::rules::{Meaning, Rule};
@@ -113,7 +114,7 @@ pub fn check(snapshot: &NetworkSnapshot) -> Vec<Finding> {
             };
             if egress
                 .iter()
-                .any(|r| util::rule_reaches(s, r, &e.security_group_ids, &cidrs))
+                .any(|r| facts::rule_reaches(s, r, &e.security_group_ids, &cidrs))
             {
                 continue;
             }
@@ -130,13 +131,13 @@ pub fn check(snapshot: &NetworkSnapshot) -> Vec<Finding> {
             g.blocks_start |= req.blocks_start;
             g.workloads.insert(iw.label());
             g.workload_resources
-                .insert(util::workload_resource(s, iw.workload));
+                .insert(facts::workload_resource(s, iw.workload));
         }
         if iw.requirement("s3").is_some() {
             let allowed = match s.s3_prefix_list() {
                 Some(pl) => egress.iter().any(|r| {
                     r.prefix_list_id.as_deref() == Some(pl.id.as_str()) && r.covers_tcp(443)
-                        || util::rule_reaches(s, r, &[], &pl.entries)
+                        || facts::rule_reaches(s, r, &[], &pl.entries)
                 }),
                 // Without the prefix list its addresses are unknown: not reported.
                 None => true,
@@ -145,7 +146,7 @@ pub fn check(snapshot: &NetworkSnapshot) -> Vec<Finding> {
                 let g = s3.entry(task_groups.clone()).or_default();
                 g.workloads.insert(iw.label());
                 g.workload_resources
-                    .insert(util::workload_resource(s, iw.workload));
+                    .insert(facts::workload_resource(s, iw.workload));
             }
         }
     }

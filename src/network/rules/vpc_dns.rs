@@ -2,8 +2,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::util::{self, fargate_workloads, isolated_workloads, labels, workload_label};
+use super::util::{self, labels};
 use crate::network::endpoints::EndpointType;
+use crate::network::facts::{self, fargate_workloads, isolated_workloads, workload_label};
 use crate::network::snapshot::{NetworkSnapshot, Vpc};
 use crate::report::{Finding, Fix, Severity};
 use crate::rules::{Meaning, Rule};
@@ -60,7 +61,7 @@ pub fn check(snapshot: &NetworkSnapshot) -> Vec<Finding> {
         if uses_amazon_dns(vpc) {
             let n = needs.entry(vpc.id.clone()).or_default();
             n.support.insert(workload_label(w));
-            n.resources.insert(util::workload_resource(s, w));
+            n.resources.insert(facts::workload_resource(s, w));
         }
     }
     for iw in isolated_workloads(s) {
@@ -73,7 +74,7 @@ pub fn check(snapshot: &NetworkSnapshot) -> Vec<Finding> {
         {
             n.hostnames.insert(iw.label());
         }
-        n.resources.insert(util::workload_resource(s, iw.workload));
+        n.resources.insert(facts::workload_resource(s, iw.workload));
     }
     let mut findings = Vec::new();
     for (vpc_id, n) in needs {

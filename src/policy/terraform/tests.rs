@@ -9,8 +9,8 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::network::facts::{EgressClass, classify};
 use crate::network::rules::check_all;
-use crate::network::rules::egress::{EgressClass, classify};
 use crate::report::{Finding, Severity};
 
 fn fixtures() -> PathBuf {
