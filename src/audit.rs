@@ -671,7 +671,7 @@ mod tests {
     #[test]
     fn rule_ids_are_unique_and_registered() {
         for r in RULES {
-            assert_eq!(rules::by_id(r.id), Some(r));
+            assert_eq!(crate::catalog::by_id(r.id), Some(r));
         }
     }
 }

@@ -8,6 +8,7 @@
 pub mod action;
 pub mod audit;
 pub mod aws;
+pub mod catalog;
 pub mod check;
 pub mod cli;
 pub mod console;

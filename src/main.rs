@@ -8,7 +8,7 @@ use ecr_fargate_preflight::check::{self, CheckConfig};
 use ecr_fargate_preflight::cli::{AuditArgs, Cli, Command, Format, MergeArgs};
 use ecr_fargate_preflight::error::ExitCode;
 use ecr_fargate_preflight::output::{self, Delivery};
-use ecr_fargate_preflight::{action, console, deadline, github, merge, push, rules};
+use ecr_fargate_preflight::{action, catalog, console, deadline, github, merge, push};
 
 fn main() -> ProcessExit {
     // The image's entrypoint is the binary: with no arguments inside GitHub
@@ -27,9 +27,9 @@ fn main() -> ProcessExit {
             } else if args.requests {
                 push::steps::markdown_table()
             } else if args.markdown {
-                rules::markdown_table()
+                catalog::markdown_table()
             } else {
-                rules::all()
+                catalog::all()
                     .map(|r| format!("{:<32} {:<8} {}\n", r.id, r.severity.as_str(), r.what))
                     .collect()
             };

@@ -143,7 +143,8 @@ fn read_report(path: &Path, in_directory: bool) -> Result<Option<Report>, UsageE
     // known to mean "not verified" (or one that says otherwise) counts as
     // today's rule says. A rule this build does not know stays a defect.
     for finding in &mut report.findings {
-        finding.meaning = crate::rules::by_id(&finding.rule).map_or(Meaning::Defect, |r| r.meaning);
+        finding.meaning =
+            crate::catalog::by_id(&finding.rule).map_or(Meaning::Defect, |r| r.meaning);
     }
     Ok(Some(report))
 }

@@ -37,7 +37,8 @@ pub fn deliver(report: &report::Report, mut code: ExitCode, delivery: &Delivery<
     };
     let mut sarif_written = None;
     if let Some(path) = &delivery.sarif {
-        match report::sarif::write_sarif_for_run(path, report, code) {
+        let sarif = report::render_sarif(report, &sarif_options(code));
+        match std::fs::write(path, sarif) {
             Ok(()) => sarif_written = Some(path.display().to_string()),
             Err(e) => {
                 console::err(&format!(
@@ -154,4 +155,27 @@ pub fn deliver(report: &report::Report, mut code: ExitCode, delivery: &Delivery<
 /// commands stopped under GitHub Actions.
 fn print_text(text: &str) {
     console::block("ecr-fargate-preflight report", text);
+}
+
+/// The SARIF options of this run: every rule of the catalogue; the
+/// workflow file from `GITHUB_WORKFLOW_REF` as the fallback location; the
+/// repository root from `GITHUB_WORKSPACE` (else the current directory),
+/// paths relative to the current directory; and the run marked
+/// unsuccessful when the check could not run (exit code 3).
+fn sarif_options(code: ExitCode) -> report::SarifOptions {
+    let cwd = std::env::current_dir().ok();
+    let source_root = std::env::var_os("GITHUB_WORKSPACE")
+        .filter(|w| !w.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| cwd.clone());
+    report::SarifOptions {
+        fallback_uri: std::env::var("GITHUB_WORKFLOW_REF")
+            .ok()
+            .and_then(|r| report::sarif::parse_workflow_ref(&r)),
+        source_root,
+        working_dir: cwd,
+        execution_successful: code != ExitCode::CouldNotRun,
+        rules: crate::catalog::all().collect(),
+        ..report::SarifOptions::default()
+    }
 }

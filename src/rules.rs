@@ -1,9 +1,8 @@
-//! The registry of every rule: its stable id, severity and documentation.
+//! The rules of the push probe and the general ones, and the `Rule` type
+//! every area declares its rules with. The catalogue of all rules is
+//! [`crate::catalog`].
 //!
-//! Rule ids are public API: scripts filter on them and SARIF keys on them.
-//! Never rename one; add a new rule instead. The README's rule table is
-//! generated from [`all`] (`ecr-fargate-preflight rules --markdown`) and a
-//! test fails when the two drift.
+//! Rule ids are public API: never rename one; add a new rule instead.
 
 use crate::report::{Finding, Fix, Severity};
 
@@ -397,66 +396,3 @@ pub const LIVE_SKIPPED: Rule = Rule {
 
 /// Rules about the check itself, listed last.
 pub const GENERAL: &[Rule] = &[CREDENTIALS_UNAVAILABLE, LIVE_SKIPPED];
-
-/// Every rule, in the order the README lists them: push, network, general.
-pub fn all() -> impl Iterator<Item = &'static Rule> {
-    PUSH.iter()
-        .chain(crate::network::rules::RULES)
-        .chain(crate::policy::flows::RULES)
-        .chain(AUDIT)
-        .chain(GENERAL)
-}
-
-/// The rule with this id.
-pub fn by_id(id: &str) -> Option<&'static Rule> {
-    all().find(|r| r.id == id)
-}
-
-/// The README's rule table, as markdown.
-pub fn markdown_table() -> String {
-    let mut out = String::from("| id | severity | what | why | fix |\n|---|---|---|---|---|\n");
-    for r in all() {
-        let severity = match r.meaning {
-            Meaning::Defect => r.severity.as_str().to_string(),
-            Meaning::NotVerified => format!("{} (not verified)", r.severity.as_str()),
-        };
-        out.push_str(&format!(
-            "| [`{}`]({}) | {} | {} | {} | {} |\n",
-            r.id, r.docs, severity, r.what, r.why, r.fix
-        ));
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashSet;
-
-    #[test]
-    fn ids_are_unique_and_well_formed() {
-        let mut seen = HashSet::new();
-        for r in all() {
-            assert!(seen.insert(r.id), "duplicate rule id {}", r.id);
-            let (area, name) = r.id.split_once('/').expect("area/name");
-            assert!(!area.is_empty() && !name.is_empty(), "{}", r.id);
-            assert!(
-                r.id.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '/'),
-                "{} is not kebab-case",
-                r.id
-            );
-            assert!(r.docs.starts_with("https://"), "{} has no docs link", r.id);
-        }
-    }
-
-    #[test]
-    fn readme_rule_table_is_current() {
-        let readme = include_str!("../README.md");
-        let table = markdown_table();
-        assert!(
-            readme.contains(&table),
-            "README.md's rule table is out of date; replace it with the output of `ecr-fargate-preflight rules --markdown`"
-        );
-    }
-}

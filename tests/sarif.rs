@@ -10,7 +10,7 @@ use ecr_fargate_preflight::report::sarif::{self, FINGERPRINT_KEY};
 use ecr_fargate_preflight::report::{
     Finding, Fix, Location, Report, SarifOptions, Severity, render_sarif,
 };
-use ecr_fargate_preflight::rules;
+use ecr_fargate_preflight::{catalog, rules};
 use serde_json::{Value, json};
 
 static SCHEMA: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
@@ -50,6 +50,7 @@ fn root_options() -> SarifOptions {
         fallback_uri: Some(".github/workflows/deploy.yml".into()),
         source_root: Some(PathBuf::from("/github/workspace")),
         working_dir: Some(PathBuf::from("/github/workspace")),
+        rules: catalog::all().collect(),
         ..SarifOptions::default()
     }
 }
@@ -190,7 +191,7 @@ fn an_empty_report_is_valid_and_lists_every_rule() {
         .iter()
         .map(|r| r["id"].as_str().unwrap())
         .collect();
-    let all: Vec<&str> = rules::all().map(|r| r.id).collect();
+    let all: Vec<&str> = catalog::all().map(|r| r.id).collect();
     assert_eq!(ids, all);
     assert!(results(&doc).is_empty());
     assert_eq!(run(&doc)["invocations"][0]["executionSuccessful"], true);
@@ -207,7 +208,7 @@ fn an_empty_report_is_valid_and_lists_every_rule() {
 
 #[test]
 fn one_finding_of_every_rule() {
-    let findings: Vec<Finding> = rules::all()
+    let findings: Vec<Finding> = catalog::all()
         .map(|r| {
             r.finding(format!("{} fired", r.id), "what happened")
                 .with_resources([format!(
@@ -232,7 +233,7 @@ fn one_finding_of_every_rule() {
         n,
         "no extra descriptors for known rules"
     );
-    for rule in rules::all() {
+    for rule in catalog::all() {
         let r = results(&doc)
             .iter()
             .find(|r| r["ruleId"] == rule.id)
@@ -378,7 +379,7 @@ fn locations_with_and_without_file_and_line() {
 fn untrusted_text_stays_text() {
     let title = "`repo` <img src=x onerror=alert(1)> **bold** | \"quoted\" 'single'\nsecond line\r\n\t— ünïcödé 🚀 \u{0}";
     let resource = "arn:aws:ecr:us-east-1:123456789012:repository/a<b>&\"c\"\n[link](javascript:x)";
-    let network_rule = rules::all()
+    let network_rule = catalog::all()
         .find(|r| r.id.starts_with("network/"))
         .expect("a network rule");
     let finding = network_rule
@@ -502,7 +503,7 @@ fn an_unknown_rule_id_gets_a_descriptor() {
     f.rule = "push/some-future-rule".into();
     let doc = valid(&render_sarif(&report(vec![f]), &root_options()));
     assert_github_properties(&doc);
-    let rules_len = rules::all().count();
+    let rules_len = catalog::all().count();
     assert_eq!(results(&doc)[0]["ruleIndex"], rules_len);
     assert_eq!(
         run(&doc)["tool"]["driver"]["rules"][rules_len]["id"],

@@ -1,6 +1,6 @@
 //! SARIF 2.1.0, for `github/codeql-action/upload-sarif` (GitHub code scanning).
 //!
-//! One run. `tool.driver.rules` lists **every** rule of [`crate::rules::all`]
+//! One run. `tool.driver.rules` lists **every** rule the caller passes in [`SarifOptions::rules`] (the whole catalogue)
 //! (not only those with results), so a rule's help is there the day it first
 //! fires; results refer to their rule by `ruleId` (the stable rule id, never
 //! renamed) and `ruleIndex`.
@@ -116,7 +116,7 @@ const MAX_LOGICAL_LOCATIONS: usize = 50;
 pub struct SarifOptions {
     /// The file results fall back to when a finding names no file in the
     /// repository: the workflow file relative to the repository root, such
-    /// as `.github/workflows/deploy.yml` (see [`workflow_file_from_env`]).
+    /// as `.github/workflows/deploy.yml` (see [`parse_workflow_ref`]).
     /// `None`: [`DEFAULT_FALLBACK_URI`].
     pub fallback_uri: Option<String>,
     /// The repository root that result paths are made relative to
@@ -136,6 +136,11 @@ pub struct SarifOptions {
     pub max_results: usize,
     /// The gzipped file stays under this many bytes (GitHub: [`MAX_GZIPPED_BYTES`]).
     pub max_gzipped_bytes: usize,
+    /// The rules `tool.driver.rules` lists, in order: the caller passes the
+    /// whole catalogue (`crate::catalog::all`), so a reader sees every rule,
+    /// not only those with results. A finding whose rule is not among them
+    /// is described from the finding.
+    pub rules: Vec<&'static Rule>,
 }
 
 impl Default for SarifOptions {
@@ -148,33 +153,9 @@ impl Default for SarifOptions {
             execution_successful: true,
             max_results: MAX_RESULTS,
             max_gzipped_bytes: MAX_GZIPPED_BYTES,
+            rules: Vec::new(),
         }
     }
-}
-
-impl SarifOptions {
-    /// Options for this process: the workflow file from
-    /// `GITHUB_WORKFLOW_REF`, the root from `GITHUB_WORKSPACE` (else the
-    /// current directory), paths relative to the current directory.
-    pub fn from_env() -> SarifOptions {
-        let cwd = std::env::current_dir().ok();
-        let source_root = std::env::var_os("GITHUB_WORKSPACE")
-            .filter(|w| !w.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| cwd.clone());
-        SarifOptions {
-            fallback_uri: workflow_file_from_env(),
-            source_root,
-            working_dir: cwd,
-            ..SarifOptions::default()
-        }
-    }
-}
-
-/// The running workflow's file, relative to the repository root, from
-/// `GITHUB_WORKFLOW_REF` (see [`parse_workflow_ref`]).
-pub fn workflow_file_from_env() -> Option<String> {
-    parse_workflow_ref(&std::env::var("GITHUB_WORKFLOW_REF").ok()?)
 }
 
 /// The workflow file in a `GITHUB_WORKFLOW_REF` value:
@@ -199,28 +180,6 @@ pub fn parse_workflow_ref(workflow_ref: &str) -> Option<String> {
         return None;
     }
     Some(path.to_string())
-}
-
-/// Writes [`render_sarif`]'s output to `path`.
-pub fn write_sarif(path: &Path, report: &Report, options: &SarifOptions) -> std::io::Result<()> {
-    std::fs::write(path, render_sarif(report, options))
-}
-
-/// What `check --sarif FILE` does: [`write_sarif`] with
-/// [`SarifOptions::from_env`], marking the run unsuccessful when the check
-/// could not run (`code` is [`ExitCode::CouldNotRun`]).
-///
-/// [`ExitCode::CouldNotRun`]: crate::error::ExitCode::CouldNotRun
-pub fn write_sarif_for_run(
-    path: &Path,
-    report: &Report,
-    code: crate::error::ExitCode,
-) -> std::io::Result<()> {
-    let options = SarifOptions {
-        execution_successful: code != crate::error::ExitCode::CouldNotRun,
-        ..SarifOptions::from_env()
-    };
-    write_sarif(path, report, &options)
 }
 
 /// The report as a SARIF 2.1.0 log: pretty JSON with a trailing newline.
@@ -248,8 +207,10 @@ fn gzipped_len(text: &str) -> usize {
 
 /// The whole log with the first `included` findings as results.
 fn document(report: &Report, options: &SarifOptions, included: usize) -> Value {
-    let mut rules: Vec<Value> = crate::rules::all().map(rule_descriptor).collect();
-    let mut index: HashMap<String, usize> = crate::rules::all()
+    let mut rules: Vec<Value> = options.rules.iter().map(|r| rule_descriptor(r)).collect();
+    let mut index: HashMap<String, usize> = options
+        .rules
+        .iter()
         .enumerate()
         .map(|(i, r)| (r.id.to_string(), i))
         .collect();

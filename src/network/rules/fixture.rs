@@ -375,7 +375,7 @@ pub fn assert_well_formed(findings: &[Finding]) {
         assert!(f.message.len() > 40, "message too short: {f:#?}");
         assert!(f.docs.starts_with("https://"), "{f:#?}");
         assert!(
-            crate::rules::by_id(&f.rule).is_some(),
+            crate::catalog::by_id(&f.rule).is_some(),
             "{} is not in rules::all()",
             f.rule
         );

@@ -114,13 +114,13 @@ mod tests {
             assert!(r.id.starts_with("network/"), "{}", r.id);
             assert!(seen.insert(r.id), "{} listed twice", r.id);
             assert_eq!(
-                crate::rules::by_id(r.id),
+                crate::catalog::by_id(r.id),
                 Some(r),
                 "{} is not in rules::all()",
                 r.id
             );
         }
-        let in_all = crate::rules::all()
+        let in_all = crate::catalog::all()
             .filter(|r| r.id.starts_with("network/"))
             .count();
         assert_eq!(in_all, RULES.len());
