@@ -237,6 +237,7 @@ fn is_judge_or_renderer(m: &str) -> bool {
                 | "policy::flows"
                 | "github::annotations"
                 | "github::summary"
+                | "github::comment::body"
         )
 }
 
