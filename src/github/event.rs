@@ -206,16 +206,6 @@ pub fn read_event(name: &str, path: Option<&Path>) -> Result<Option<PullRequest>
     parse_payload(event, &json, Some(path)).map(Some)
 }
 
-/// [`read_event`] for this run: `GITHUB_EVENT_NAME` and `GITHUB_EVENT_PATH`.
-/// Outside GitHub Actions (no event name) there is no pull request.
-pub fn pull_request_from_env() -> Result<Option<PullRequest>, EventError> {
-    let name = std::env::var("GITHUB_EVENT_NAME").unwrap_or_default();
-    let path = std::env::var_os("GITHUB_EVENT_PATH")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from);
-    read_event(&name, path.as_deref())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

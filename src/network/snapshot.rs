@@ -477,19 +477,6 @@ impl NetworkSnapshot {
     pub fn task_definition_of(&self, workload: &Workload) -> Option<&TaskDefinition> {
         self.task_definitions.get(&workload.task_definition)
     }
-
-    /// Availability Zones of a workload's subnets.
-    pub fn zones_of(&self, workload: &Workload) -> Vec<String> {
-        let mut zones: Vec<String> = workload
-            .subnets
-            .iter()
-            .filter_map(|s| self.subnets.get(s))
-            .map(|s| s.availability_zone.clone())
-            .collect();
-        zones.sort();
-        zones.dedup();
-        zones
-    }
 }
 
 /// Whether `cidr` contains every address of `inner` (both IPv4 or both IPv6).

@@ -20,6 +20,7 @@ mod iam;
 mod index;
 mod locations;
 mod network;
+mod references;
 
 #[cfg(test)]
 mod tests;

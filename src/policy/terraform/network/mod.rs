@@ -154,7 +154,7 @@ impl<'a, 'p> Mapper<'a, 'p> {
                 .and_then(Value::as_str)
                 .map(str::to_string)
                 .or_else(|| {
-                    super::index::references_of(e)
+                    super::references::references_of(e)
                         .iter()
                         .find_map(|r| r.strip_prefix("var."))
                         .and_then(|v| ix.variable(v))
