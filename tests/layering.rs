@@ -49,9 +49,8 @@ fn production(text: &str) -> String {
 /// `module`, cut to the longest prefix that is a known module.
 fn references(module: &str, code: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    let chars: Vec<char> = code.chars().collect();
-    let text: String = chars.iter().collect();
-    for (start, _) in text.match_indices(|c: char| c == 'c' || c == 's') {
+    let text = code;
+    for (start, _) in text.match_indices(['c', 's']) {
         let rest = &text[start..];
         let boundary = start == 0
             || !text[..start]
@@ -61,8 +60,7 @@ fn references(module: &str, code: &str, modules: &BTreeSet<String>) -> BTreeSet<
         if !boundary {
             continue;
         }
-        let mut base: Vec<String> = if let Some(r) = rest.strip_prefix("crate::") {
-            let _ = r;
+        let mut base: Vec<String> = if rest.starts_with("crate::") {
             Vec::new()
         } else if rest.starts_with("super::") {
             let mut parts: Vec<String> = module.split("::").map(str::to_string).collect();
