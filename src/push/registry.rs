@@ -20,6 +20,7 @@ use url::Position;
 use super::denial::{RegistryError, registry_error};
 use super::exchange::{Exchange, Recorder, TransportError, TransportErrorKind};
 use super::steps::Step;
+use crate::deadline;
 
 /// Attempts for a request the registry throttles (429) or reports as
 /// temporarily unavailable (502, 503, 504), including the first.
@@ -86,6 +87,9 @@ pub struct Registry {
     authorization: SecretString,
     recorder: Recorder,
     retry_base: Duration,
+    /// Requests belong to the cleanup, which may run into the grace period
+    /// after the deadline ([`deadline::bounded_for_cleanup`]).
+    cleanup: bool,
 }
 
 impl Registry {
@@ -102,8 +106,9 @@ impl Registry {
         let http = reqwest::Client::builder()
             // Redirects are followed by the probe itself: S3 must not see the registry's Authorization.
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
+            // Each request's own timeout is set when it is sent: the time left
+            // in the run shrinks as it goes.
+            .connect_timeout(deadline::bounded(deadline::CONNECT))
             .user_agent(concat!(
                 "ecr-fargate-preflight/",
                 env!("CARGO_PKG_VERSION"),
@@ -116,7 +121,26 @@ impl Registry {
             authorization: SecretString::from(format!("Basic {basic}")),
             recorder,
             retry_base: Duration::from_millis(200),
+            cleanup: false,
         })
+    }
+
+    /// The same client for the cleanup's requests, bounded by the cleanup
+    /// window after the deadline instead of the deadline itself.
+    pub fn for_cleanup(&self) -> Registry {
+        Registry {
+            cleanup: true,
+            ..self.clone()
+        }
+    }
+
+    /// How long one request may take, sent now.
+    fn request_timeout(&self) -> Duration {
+        if self.cleanup {
+            deadline::bounded_for_cleanup(deadline::REGISTRY_REQUEST)
+        } else {
+            deadline::bounded(deadline::REGISTRY_REQUEST)
+        }
     }
 
     /// Shortens the retry back-off (tests and benchmarks against local stand-ins).
@@ -164,7 +188,8 @@ impl Registry {
             .with_jitter();
         match op
             .retry(backoff)
-            .when(|f| matches!(f, Failure::Retryable(_)))
+            // No retry once the run's deadline has passed: nothing would be left to wait with.
+            .when(|f| matches!(f, Failure::Retryable(_)) && !deadline::expired())
             .await
         {
             Ok(r) | Err(Failure::Retryable(r)) => Ok(r),
@@ -216,7 +241,8 @@ impl Registry {
         }
         let mut builder = self
             .http
-            .request(request.method.clone(), request.url.clone());
+            .request(request.method.clone(), request.url.clone())
+            .timeout(self.request_timeout());
         if request.authorized {
             let mut value = HeaderValue::from_str(self.authorization.expose_secret())
                 .expect("base64 is a valid header value");
