@@ -46,7 +46,10 @@ pub fn start(budget: Duration) {
 /// When the run must end, if [`start`] was called: the `--timeout`
 /// deadline, or the moment the run was interrupted when that came first.
 pub fn deadline() -> Option<Instant> {
-    match (DEADLINE.get().copied(), INTERRUPTED.get().map(|(at, _)| *at)) {
+    match (
+        DEADLINE.get().copied(),
+        INTERRUPTED.get().map(|(at, _)| *at),
+    ) {
         (Some(d), Some(i)) => Some(d.min(i)),
         (d, i) => d.or(i),
     }

@@ -320,6 +320,28 @@ pub const CREDENTIALS_UNAVAILABLE: Rule = Rule {
     docs: "https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/configuring-openid-connect-in-amazon-web-services",
 };
 
+/// The run's deadline (`--timeout`) passed before a phase finished.
+pub const RUN_DEADLINE_EXCEEDED: Rule = Rule {
+    id: "run/deadline-exceeded",
+    severity: Severity::Error,
+    meaning: Meaning::NotVerified,
+    what: "The run's deadline (`--timeout`) passed before a phase (credentials, push probe, denial explanation, network discovery) finished; what it gathered was judged, the rest was not checked.",
+    why: "An endpoint that answers slowly or never would otherwise hang the job; the report says which phase and endpoint ran out of time instead.",
+    fix: "Check the named endpoint's reachability and latency (proxies, egress, VPC endpoints), or give the run more time with `--timeout`.",
+    docs: "https://docs.aws.amazon.com/sdkref/latest/guide/feature-timeouts.html",
+};
+
+/// The run was interrupted (SIGINT, SIGTERM) before it finished.
+pub const RUN_INTERRUPTED: Rule = Rule {
+    id: "run/interrupted",
+    severity: Severity::Error,
+    meaning: Meaning::NotVerified,
+    what: "The run was interrupted (SIGINT or SIGTERM, as when a job is cancelled) before it finished; what it gathered was cleaned up, judged and reported.",
+    why: "A cancelled job must not leave the probe's image behind or lose what was already learned.",
+    fix: "Run the check again to completion; delete anything the cleanup finding names.",
+    docs: "https://docs.github.com/en/actions/managing-workflow-runs-and-deployments/managing-workflow-runs/canceling-a-workflow",
+};
+
 /// A target could not be checked at all.
 pub const AUDIT_TARGET_FAILED: Rule = Rule {
     id: "audit/target-failed",
@@ -396,7 +418,12 @@ pub const LIVE_SKIPPED: Rule = Rule {
 };
 
 /// Rules about the check itself, listed last.
-pub const GENERAL: &[Rule] = &[CREDENTIALS_UNAVAILABLE, LIVE_SKIPPED];
+pub const GENERAL: &[Rule] = &[
+    CREDENTIALS_UNAVAILABLE,
+    LIVE_SKIPPED,
+    RUN_DEADLINE_EXCEEDED,
+    RUN_INTERRUPTED,
+];
 
 /// Every rule, in the order the README lists them: push, network, general.
 pub fn all() -> impl Iterator<Item = &'static Rule> {

@@ -137,9 +137,7 @@ pub async fn delete_images(
                 aws_sdk_ecr::config::Builder::default().timeout_config(
                     aws_sdk_ecr::config::timeout::TimeoutConfig::builder()
                         .connect_timeout(deadline::bounded_for_cleanup(deadline::CONNECT))
-                        .operation_attempt_timeout(deadline::bounded_for_cleanup(
-                            deadline::ATTEMPT,
-                        ))
+                        .operation_attempt_timeout(deadline::bounded_for_cleanup(deadline::ATTEMPT))
                         .operation_timeout(deadline::bounded_for_cleanup(deadline::OPERATION))
                         .build(),
                 ),

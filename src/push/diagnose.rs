@@ -148,7 +148,7 @@ struct DenialGroup {
 fn denials(x: &[Exchange], ctx: &Context<'_>, explained: &mut [bool]) -> Vec<Finding> {
     let mut groups: BTreeMap<(String, String), DenialGroup> = BTreeMap::new();
     for (i, e) in x.iter().enumerate() {
-        if e.error_body_for.is_some() || !is_denial(e) {
+        if e.error_body_for.is_some() || e.is_cleanup_read_back() || !is_denial(e) {
             continue;
         }
         explained[i] = true;
@@ -836,10 +836,11 @@ fn cleanup(facts: &ProbeFacts, ctx: &Context<'_>) -> Vec<Finding> {
     let Some(outcome) = &facts.cleanup else {
         return Vec::new();
     };
+    // A denied delete is `push/cleanup-denied`'s; a denied read-back is not.
     let denied = facts
         .exchanges
         .iter()
-        .any(|e| e.step == Step::Cleanup && is_denial(e));
+        .any(|e| e.step == Step::Cleanup && !e.is_cleanup_read_back() && is_denial(e));
     if denied || facts.left_behind.is_empty() {
         return Vec::new();
     }
@@ -853,7 +854,8 @@ fn cleanup(facts: &ProbeFacts, ctx: &Context<'_>) -> Vec<Finding> {
             .finding(
                 "The probe's image was not fully deleted",
                 format!(
-                    "These manifests of the probe stay in {}: {}.{}",
+                    "These manifests of the probe (tag `{}`) may stay in {}: {}. A read-back did not confirm they are gone.{}",
+                    facts.tag.as_deref().unwrap_or(""),
                     ctx.repository.name,
                     facts.left_behind.join(", "),
                     if reasons.is_empty() {

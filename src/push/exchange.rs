@@ -109,6 +109,12 @@ impl Exchange {
         }
     }
 
+    /// Whether this is the cleanup's read-back: a registry `HEAD` of a
+    /// manifest the probe deleted, where 404 is the answer hoped for.
+    pub fn is_cleanup_read_back(&self) -> bool {
+        self.step == Step::Cleanup && self.method == "HEAD"
+    }
+
     /// Whether the response was a success (2xx). A redirect is not an answer.
     pub fn succeeded(&self) -> bool {
         matches!(self.status, Some(s) if (200..300).contains(&s))
@@ -128,7 +134,13 @@ impl Exchange {
             .as_ref()
             .and_then(|e| super::denial::parse(&e.message).action);
         let actions = self.step.info().iam_actions;
-        let iam_action = named.or_else(|| (!actions.is_empty()).then(|| actions.join("+")));
+        let iam_action = named.or_else(|| {
+            if self.is_cleanup_read_back() {
+                Some("ecr:BatchGetImage".to_string())
+            } else {
+                (!actions.is_empty()).then(|| actions.join("+"))
+            }
+        });
         let error = self
             .transport_error
             .as_ref()
@@ -158,7 +170,7 @@ impl Exchange {
                     if matches!(
                         self.step,
                         Step::BlobExists | Step::ManifestExists | Step::IndexExists
-                    ) =>
+                    ) || self.is_cleanup_read_back() =>
                 {
                     None
                 }

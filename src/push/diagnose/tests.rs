@@ -39,6 +39,8 @@ fn facts(exchanges: Vec<Exchange>) -> ProbeFacts {
         tag_existed: false,
         cleanup: None,
         left_behind: Vec::new(),
+        cleanup_confirmed: false,
+        cut_short: false,
         wall_ms: 1,
     }
 }
