@@ -755,6 +755,8 @@ fn unexplained(x: &[Exchange], explained: &[bool], primary_failure: bool) -> Vec
             || e.error_body_for.is_some()
             || e.step == Step::LayerDownload
             || e.transport_error.is_some()
+            // Judged by `cleanup`, through what it left behind.
+            || e.is_cleanup_read_back()
         {
             continue;
         }

@@ -602,6 +602,59 @@ fn a_defect_still_fails_beside_what_was_not_verified() {
     assert_eq!(verdict(&f), crate::report::Verdict::Fail);
 }
 
+/// The cleanup's read-back: a 404 is what it hopes for, never a finding; a
+/// manifest that still answers is named in `push/cleanup-failed`, with the
+/// command that deletes it, and never turns the verdict.
+#[test]
+fn the_cleanup_read_back_names_only_what_is_left() {
+    let mut x = all_ok();
+    x.push(ex(Step::Cleanup, "API", "ecr:BatchDeleteImage", 200));
+    x.push(ex(
+        Step::Cleanup,
+        "HEAD",
+        "/v2/team/app/manifests/sha256:gone",
+        404,
+    ));
+    x.push(ex(
+        Step::Cleanup,
+        "HEAD",
+        "/v2/team/app/manifests/sha256:left",
+        200,
+    ));
+    let mut f = facts(x);
+    f.tag = Some("ecr-fargate-preflight-1-abc".into());
+    f.cleanup = Some(crate::aws::ecr::DeleteOutcome::default());
+    f.left_behind = vec!["sha256:left".into()];
+    let r = repo();
+    let ctx = Context {
+        repository: &r,
+        mount_source: None,
+        principal: None,
+        dry_run: false,
+        read_tag: None,
+    };
+    let findings = diagnose(&f, &ctx);
+    assert_eq!(
+        rules_of(&findings),
+        ["push/cleanup-failed"],
+        "{findings:#?}"
+    );
+    let left = &findings[0];
+    assert!(left.message.contains("sha256:left"), "{}", left.message);
+    assert!(left.message.contains("ecr-fargate-preflight-1-abc"));
+    assert!(!left.message.contains("sha256:gone"));
+    let command = left.fix.as_ref().unwrap().aws_cli.as_deref().unwrap();
+    assert_eq!(
+        command,
+        "aws ecr batch-delete-image --repository-name team/app --image-ids imageDigest=sha256:left"
+    );
+    assert_eq!(verdict(&findings), crate::report::Verdict::Pass);
+    // Everything confirmed gone: nothing to say.
+    f.left_behind.clear();
+    f.cleanup_confirmed = true;
+    assert!(diagnose(&f, &ctx).is_empty());
+}
+
 #[test]
 fn an_unreachable_cleanup_is_a_cleanup_warning_not_a_gap_in_the_verdict() {
     let mut x = all_ok();
