@@ -236,7 +236,24 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
                     "AWS STS"
                 };
                 group.line("out of time");
-                note_cut_short(&mut findings, "credentials", endpoint);
+                // Still "no credentials", as when the SDK's own timeout ends it
+                // first; the deadline finding says which phase and endpoint.
+                let message = format!(
+                    "Obtaining credentials timed out: the run's deadline passed while waiting on {endpoint}."
+                );
+                findings.push(if has_offline {
+                    rules::LIVE_SKIPPED.finding(
+                        "Live checks skipped: no AWS credentials",
+                        format!(
+                            "The offline inputs were checked; the live push probe and discovery were not: {message}"
+                        ),
+                    )
+                } else {
+                    rules::CREDENTIALS_UNAVAILABLE
+                        .finding("No usable AWS credentials", message)
+                        .with_resources(config.credentials.role_to_assume.clone())
+                });
+                note_cut_short(&mut findings, "credentials step", endpoint);
                 (String::new(), None)
             }
             Some(None) => {
