@@ -273,6 +273,9 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
             }
             Some(Err(failure)) if has_offline => {
                 group.line(&format!("no credentials: {}", failure.message));
+                if deadline::expired() {
+                    note_cut_short(&mut findings, "credentials step", "AWS STS");
+                }
                 findings.push(
                     rules::LIVE_SKIPPED
                         .finding(
@@ -288,12 +291,17 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
             }
             Some(Err(failure)) => {
                 group.line(&format!("no credentials: {}", failure.message));
+                // Its own timeout may end the step just before the deadline's wake-up.
+                let cut_short = deadline::expired();
                 findings.push(
                     rules::CREDENTIALS_UNAVAILABLE
                         .finding("No usable AWS credentials", failure.message)
                         .with_resources(config.credentials.role_to_assume.clone())
                         .with_fix(failure.fix),
                 );
+                if cut_short {
+                    note_cut_short(&mut findings, "credentials step", "AWS STS");
+                }
                 None
             }
         }
@@ -526,6 +534,13 @@ impl PushOptions {
     }
 }
 
+/// How long one attempt of an ECR API call (`GetAuthorizationToken`) may
+/// take, at most: shorter than [`deadline::ATTEMPT`], because a stalled
+/// token answer should leave the run time to report.
+const ECR_API_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an ECR API call may take with its retries, at most.
+const ECR_API_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Runs the push probe (or its dry run) against one repository and judges
 /// it: the summary, the findings and the trace.
 pub async fn run_push(
@@ -573,8 +588,8 @@ pub async fn run_push(
         .timeout_config(
             aws_sdk_ecr::config::timeout::TimeoutConfig::builder()
                 .connect_timeout(deadline::bounded(deadline::CONNECT))
-                .operation_attempt_timeout(deadline::bounded(deadline::ATTEMPT))
-                .operation_timeout(deadline::bounded(deadline::OPERATION))
+                .operation_attempt_timeout(deadline::bounded(ECR_API_ATTEMPT_TIMEOUT))
+                .operation_timeout(deadline::bounded(ECR_API_TIMEOUT))
                 .build(),
         )
         .build();

@@ -135,10 +135,13 @@ pub async fn run(ecr_client: &aws_sdk_ecr::Client, plan: &ProbePlan) -> ProbeFac
                 }
             }
         };
-        tokio::select! {
+        // A request that timed out at the deadline may end the replay just
+        // before the deadline's own wake-up: cut short either way.
+        let stopped = tokio::select! {
             () = replay => false,
             () = deadline::reached() => true,
-        }
+        };
+        stopped || deadline::expired()
     };
     // Everything the probe may have written, indexes first: a child is
     // deleted only after the index that references it.
