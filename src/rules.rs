@@ -166,6 +166,17 @@ pub const PUSH_THROTTLED: Rule = Rule {
     docs: "https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html",
 };
 
+/// A transient fault cleared on a retry.
+pub const PUSH_TRANSIENT_FAULT_CLEARED: Rule = Rule {
+    id: "push/transient-fault-cleared",
+    severity: Severity::Notice,
+    meaning: Meaning::Defect,
+    what: "A registry request met a transient fault (429, 500, 502, 503, 504, or a connection that failed or reset) and got through on a retry.",
+    why: "buildx retries such faults too, so the push works; a path to the registry that faults often makes pushes slow and, past the clients' retries, fail.",
+    fix: "Nothing to do if it is rare; if it recurs, check the proxy or network path to the registry and ECR's service health.",
+    docs: "https://docs.aws.amazon.com/AmazonECR/latest/userguide/common-errors.html",
+};
+
 /// The images-per-repository quota is exhausted.
 pub const PUSH_IMAGE_QUOTA: Rule = Rule {
     id: "push/image-quota-exceeded",
@@ -396,6 +407,7 @@ pub const PUSH: &[Rule] = &[
     PUSH_OCI_ARTIFACT_REJECTED,
     PUSH_IMAGE_QUOTA,
     PUSH_THROTTLED,
+    PUSH_TRANSIENT_FAULT_CLEARED,
     PUSH_DIGEST_MISMATCH,
     PUSH_UNEXPECTED_RESPONSE,
     PUSH_TAG_IMMUTABLE,

@@ -195,6 +195,9 @@ enum Hostility {
     /// Honest, but the index `PUT` by tag is stored and its answer never
     /// comes (in time): the answer to a write is lost.
     StallIndexPut,
+    /// Manifest `PUT`s answer this status (with `Retry-After: 1`) the
+    /// first `n` times each, storing nothing, then honestly.
+    FlakyManifestPuts(u16, usize),
 }
 
 #[derive(Default)]
@@ -205,6 +208,8 @@ struct Store {
 
 struct FakeRegistry {
     store: Arc<Mutex<Store>>,
+    /// How often each `PUT` path was answered with a fault.
+    faults: Arc<Mutex<HashMap<String, usize>>>,
     hostility: Hostility,
     /// This server's and the other host's base URLs.
     origin: String,
@@ -223,6 +228,17 @@ fn registry_error(status: u16, code: &str) -> ResponseTemplate {
 
 impl Respond for FakeRegistry {
     fn respond(&self, request: &Request) -> ResponseTemplate {
+        if let Hostility::FlakyManifestPuts(status, n) = self.hostility
+            && request.method.as_str() == "PUT"
+            && request.url.path().contains("/manifests/")
+        {
+            let mut faults = self.faults.lock().unwrap();
+            let seen = faults.entry(request.url.path().to_string()).or_default();
+            if *seen < n {
+                *seen += 1;
+                return ResponseTemplate::new(status).insert_header("Retry-After", "1");
+            }
+        }
         let answer = self.answer(request);
         let rest = request
             .url
@@ -409,6 +425,7 @@ async fn servers(hostility: Hostility) -> Servers {
     Mock::given(any())
         .respond_with(FakeRegistry {
             store: store.clone(),
+            faults: Arc::default(),
             hostility: hostility.clone(),
             origin: registry.uri(),
             other: other.uri(),
@@ -1093,4 +1110,62 @@ async fn sigterm_mid_push_cleans_up_and_reports() {
         command.contains(&format!("imageDigest={index}")),
         "{command}"
     );
+}
+
+// ---------------------------------------------------------------------------
+// Retries.
+
+/// Every manifest PUT answers 503 (`Retry-After: 1`) once, then works:
+/// the probe waits as asked, retries, passes, and says so in a notice;
+/// the trace shows each retry.
+#[tokio::test]
+async fn a_fault_that_clears_passes_with_a_notice() {
+    let aws = fake_aws(TokenAnswer::Good);
+    let s = servers(Hostility::FlakyManifestPuts(503, 1)).await;
+    let started = std::time::Instant::now();
+    let run = check(&aws, &s.registry.uri(), &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.report["verdict"], "pass", "{}", run.stdout);
+    assert_eq!(rule_ids(&run), ["push/transient-fault-cleared"]);
+    let retried: Vec<_> = run
+        .trace()
+        .into_iter()
+        .filter(|t| {
+            t["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("retried after 1000 ms"))
+        })
+        .collect();
+    // Two child manifests (image, attestation) or one, the index, the tag move.
+    assert!(retried.len() >= 3, "{:?}", run.trace());
+    assert!(retried.iter().all(|t| t["status"] == 503));
+    // Retry-After was honoured: at least one second of waiting per round.
+    assert!(started.elapsed() >= Duration::from_secs(2));
+}
+
+/// A 500 that never clears: retried up to the limit, then the finding the
+/// 500 gave before, and no notice.
+#[tokio::test]
+async fn a_fault_that_persists_keeps_its_finding() {
+    let aws = fake_aws(TokenAnswer::Good);
+    let s = servers(Hostility::FlakyManifestPuts(500, usize::MAX)).await;
+    let run = check(&aws, &s.registry.uri(), &[]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    let ids = rule_ids(&run);
+    assert!(
+        !ids.contains(&"push/transient-fault-cleared".to_string()),
+        "{ids:?}"
+    );
+    assert!(
+        ids.contains(&"push/unexpected-response".to_string()),
+        "{ids:?}"
+    );
+    let puts = received(&s.registry)
+        .await
+        .into_iter()
+        .filter(|(m, p, _)| m == "PUT" && p.contains("/manifests/sha256:"))
+        .count();
+    // Each child manifest: MAX_ATTEMPTS (4) attempts.
+    assert_eq!(puts % 4, 0, "{puts}");
+    assert!(puts >= 4);
 }

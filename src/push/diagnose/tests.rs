@@ -251,7 +251,9 @@ fn quota_is_not_a_permission() {
 fn throttling_is_reported_only_when_retries_ran_out() {
     let mut x = all_ok();
     x.push(ex(Step::IndexPut, "PUT", "/v2/team/app/manifests/t", 429));
-    assert!(run(x.clone()).is_empty(), "one 429 then success is fine");
+    let mut cleared = x.clone();
+    cleared.push(ex(Step::IndexPut, "PUT", "/v2/team/app/manifests/t", 201));
+    assert!(run(cleared).is_empty(), "one 429 then success is fine");
     for _ in 1..MAX_ATTEMPTS {
         x.push(ex(Step::IndexPut, "PUT", "/v2/team/app/manifests/t", 429));
     }
@@ -721,4 +723,44 @@ fn a_probe_that_stopped_without_a_recorded_reason_is_not_a_pass() {
     );
     assert_eq!(rules_of(&findings), ["push/registry-unreachable"]);
     assert_eq!(verdict(&findings), crate::report::Verdict::NotVerified);
+}
+
+/// A fault the retries cleared: a notice, and the verdict still passes.
+/// One that persisted: its own rule, as before; no notice.
+#[test]
+fn a_transient_fault_that_cleared_is_a_notice() {
+    let path = "/v2/team/app/manifests/sha256:c";
+    let mut x = all_ok();
+    let mut first = ex(Step::ManifestPut, "PUT", path, 500);
+    first.retried_after_ms = Some(200);
+    let mut reset = ex(Step::ManifestPut, "PUT", path, 0);
+    reset.status = None;
+    reset.transport_error = Some(TransportError {
+        kind: TransportErrorKind::Other,
+        detail: "connection reset by peer".into(),
+    });
+    reset.retried_after_ms = Some(400);
+    x.push(first.clone());
+    x.push(reset);
+    x.push(ex(Step::ManifestPut, "PUT", path, 201));
+    let f = run(x);
+    assert_eq!(rules_of(&f), ["push/transient-fault-cleared"], "{f:#?}");
+    assert!(f[0].message.contains("HTTP 500, other"), "{}", f[0].message);
+    assert_eq!(f[0].severity, Severity::Notice);
+    assert_eq!(verdict(&f), crate::report::Verdict::Pass);
+
+    // Persisting: the last attempt is still a 503 (the retry budget ended
+    // the retries before MAX_ATTEMPTS): unavailable, not a notice.
+    let mut x = all_ok();
+    let mut first = ex(Step::ManifestRead, "HEAD", "/v2/team/app/manifests/t", 503);
+    first.retried_after_ms = Some(10_000);
+    x.push(first);
+    x.push(ex(
+        Step::ManifestRead,
+        "HEAD",
+        "/v2/team/app/manifests/t",
+        503,
+    ));
+    let f = run(x);
+    assert_eq!(rules_of(&f), ["push/registry-unreachable"], "{f:#?}");
 }
