@@ -30,6 +30,10 @@ pub const GRACE: Duration = Duration::from_secs(30);
 /// The part of [`GRACE`] the probe's cleanup may use (deleting, then
 /// reading back); the rest is left for judging and writing the report.
 pub const CLEANUP: Duration = Duration::from_secs(20);
+/// The cleanup's window after an interruption: shorter, because whoever
+/// sent the signal kills the process soon after (a runner cancelling a
+/// job follows its first signal with a kill within seconds).
+pub const CLEANUP_AFTER_SIGNAL: Duration = Duration::from_secs(5);
 
 static DEADLINE: OnceLock<Instant> = OnceLock::new();
 /// When the run was interrupted (SIGINT, SIGTERM), and by what.
@@ -109,11 +113,17 @@ pub fn bounded(limit: Duration) -> Duration {
 }
 
 /// `limit`, or the time left for cleaning up after the deadline (within
-/// [`CLEANUP`] of it) when that is shorter: the probe deletes its image
+/// [`CLEANUP`] of it, [`CLEANUP_AFTER_SIGNAL`] of an interruption) when
+/// that is shorter: the probe deletes its image
 /// even when the run was cut short.
 pub fn bounded_for_cleanup(limit: Duration) -> Duration {
+    let window = if interrupted().is_some() {
+        CLEANUP_AFTER_SIGNAL
+    } else {
+        CLEANUP
+    };
     let left = match deadline() {
-        Some(at) => (at + CLEANUP).saturating_duration_since(Instant::now()),
+        Some(at) => (at + window).saturating_duration_since(Instant::now()),
         None => limit,
     };
     limit.min(left).max(Duration::from_millis(1))
