@@ -347,7 +347,16 @@ async fn repository(ctx: &Ctx<'_>, r: &RepositoryRef) -> Part {
         };
     part.trace = trace;
     if ctx.config.push_probe {
-        check::explain_denials(&mut findings, ctx.session, &summary.repository_arn).await;
+        if check::within_deadline(check::explain_denials(
+            &mut findings,
+            ctx.session,
+            &summary.repository_arn,
+        ))
+        .await
+        .is_none()
+        {
+            check::note_cut_short(&mut findings, "denial explanation", "the IAM API");
+        }
     } else {
         summary.mode = "read-only".into();
         findings.retain(|f| f.rule != rules::PUSH_READS_SKIPPED.id);
@@ -547,13 +556,21 @@ async fn cluster(ctx: &Ctx<'_>, name: &str) -> Part {
         cluster: Some(name.to_string()),
         ..gather::Scope::default()
     };
-    let d = gather::discover(
+    let Some(d) = check::within_deadline(gather::discover(
         gather::Clients::new(&ctx.session.config),
         &ctx.region,
         Some(ctx.session.identity.account.clone()),
         &scope,
-    )
-    .await;
+    ))
+    .await
+    else {
+        check::note_cut_short(
+            &mut part.findings,
+            "network discovery",
+            &format!("the ECS, EC2 and IAM APIs in {}", ctx.region),
+        );
+        return part;
+    };
     part.findings = network::rules::check_all(&d.snapshot);
     part.target.network = Some(check::network_summary(
         &d.snapshot,

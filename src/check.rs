@@ -7,6 +7,7 @@ use reqwest::Url;
 use crate::aws::credentials::{self, CredentialOptions};
 use crate::aws::repository::{Repository, RepositoryRef};
 use crate::cli::{CheckArgs, FailOn};
+use crate::deadline;
 use crate::error::{ExitCode, UsageError};
 use crate::github::Group;
 use crate::network::{
@@ -218,21 +219,63 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
             || config.args.task_definition.is_some());
     let session = if live {
         let group = Group::start("Credentials");
-        let base = credentials::load_base(config.credentials.region.clone()).await;
-        let Some(region) = base.region().map(|r| r.to_string()) else {
-            return Err(UsageError(
-                "no AWS region: pass --region, use a repository URI, or set AWS_REGION".into(),
-            ));
+        let established = within_deadline(async {
+            let base = credentials::load_base(config.credentials.region.clone()).await;
+            let region = base.region().map(|r| r.to_string())?;
+            Some((
+                region,
+                credentials::establish(&config.credentials, base).await,
+            ))
+        })
+        .await;
+        let (region, established) = match established {
+            None => {
+                let endpoint = if config.credentials.role_to_assume.is_some() {
+                    "the GitHub OIDC token endpoint and AWS STS"
+                } else {
+                    "AWS STS"
+                };
+                group.line("out of time");
+                // Still "no credentials", as when the SDK's own timeout ends it
+                // first; the deadline finding says which phase and endpoint.
+                let message = format!(
+                    "Obtaining credentials timed out: the run's deadline passed while waiting on {endpoint}."
+                );
+                findings.push(if has_offline {
+                    rules::LIVE_SKIPPED.finding(
+                        "Live checks skipped: no AWS credentials",
+                        format!(
+                            "The offline inputs were checked; the live push probe and discovery were not: {message}"
+                        ),
+                    )
+                } else {
+                    rules::CREDENTIALS_UNAVAILABLE
+                        .finding("No usable AWS credentials", message)
+                        .with_resources(config.credentials.role_to_assume.clone())
+                });
+                note_cut_short(&mut findings, "credentials step", endpoint);
+                (String::new(), None)
+            }
+            Some(None) => {
+                return Err(UsageError(
+                    "no AWS region: pass --region, use a repository URI, or set AWS_REGION".into(),
+                ));
+            }
+            Some(Some((region, established))) => (region, Some(established)),
         };
-        match credentials::establish(&config.credentials, base).await {
-            Ok(s) => {
+        match established {
+            None => None,
+            Some(Ok(s)) => {
                 tracing::info!(arn = %s.identity.arn, "credentials");
                 group.line(&format!("{} ({})", s.identity.arn, s.identity.source));
                 identity = Some(s.identity.clone());
                 Some((s, region))
             }
-            Err(failure) if has_offline => {
+            Some(Err(failure)) if has_offline => {
                 group.line(&format!("no credentials: {}", failure.message));
+                if deadline::expired() {
+                    note_cut_short(&mut findings, "credentials step", "AWS STS");
+                }
                 findings.push(
                     rules::LIVE_SKIPPED
                         .finding(
@@ -246,14 +289,19 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
                 );
                 None
             }
-            Err(failure) => {
+            Some(Err(failure)) => {
                 group.line(&format!("no credentials: {}", failure.message));
+                // Its own timeout may end the step just before the deadline's wake-up.
+                let cut_short = deadline::expired();
                 findings.push(
                     rules::CREDENTIALS_UNAVAILABLE
                         .finding("No usable AWS credentials", failure.message)
                         .with_resources(config.credentials.role_to_assume.clone())
                         .with_fix(failure.fix),
                 );
+                if cut_short {
+                    note_cut_short(&mut findings, "credentials step", "AWS STS");
+                }
                 None
             }
         }
@@ -283,7 +331,16 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
             "{} requests, {} sequential round trips, {} ms",
             summary.requests, summary.critical_path_round_trips, summary.wall_ms
         ));
-        explain_denials(&mut push_findings, session, &summary.repository_arn).await;
+        if within_deadline(explain_denials(
+            &mut push_findings,
+            session,
+            &summary.repository_arn,
+        ))
+        .await
+        .is_none()
+        {
+            note_cut_short(&mut push_findings, "denial explanation", "the IAM API");
+        }
         push = Some(summary);
         findings.extend(push_findings);
         trace.extend(push_trace);
@@ -312,19 +369,29 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
                 security_groups: config.args.security_groups.clone(),
                 assign_public_ip: config.args.assign_public_ip,
             };
-            let d = gather::discover(
+            let discovered = within_deadline(gather::discover(
                 gather::Clients::new(&session.config),
                 region,
                 Some(session.identity.account.clone()),
                 &scope,
-            )
-            .await;
-            Some((
-                d.snapshot,
-                "live",
-                d.api_calls,
-                started.elapsed().as_millis() as u64,
             ))
+            .await;
+            match discovered {
+                Some(d) => Some((
+                    d.snapshot,
+                    "live",
+                    d.api_calls,
+                    started.elapsed().as_millis() as u64,
+                )),
+                None => {
+                    note_cut_short(
+                        &mut findings,
+                        "network discovery",
+                        &format!("the ECS, EC2 and IAM APIs in {region}"),
+                    );
+                    None
+                }
+            }
         }
         _ => None,
     };
@@ -467,10 +534,11 @@ impl PushOptions {
     }
 }
 
-/// How long one attempt of an ECR API call (`GetAuthorizationToken`,
-/// `BatchDeleteImage`) may take.
+/// How long one attempt of an ECR API call (`GetAuthorizationToken`) may
+/// take, at most: shorter than [`deadline::ATTEMPT`], because a stalled
+/// token answer should leave the run time to report.
 const ECR_API_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long an ECR API call may take with its retries.
+/// How long an ECR API call may take with its retries, at most.
 const ECR_API_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Runs the push probe (or its dry run) against one repository and judges
@@ -519,9 +587,9 @@ pub async fn run_push(
         .region(aws_sdk_ecr::config::Region::new(repository.region.clone()))
         .timeout_config(
             aws_sdk_ecr::config::timeout::TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(10))
-                .operation_attempt_timeout(ECR_API_ATTEMPT_TIMEOUT)
-                .operation_timeout(ECR_API_TIMEOUT)
+                .connect_timeout(deadline::bounded(deadline::CONNECT))
+                .operation_attempt_timeout(deadline::bounded(ECR_API_ATTEMPT_TIMEOUT))
+                .operation_timeout(deadline::bounded(ECR_API_TIMEOUT))
                 .build(),
         )
         .build();
@@ -540,7 +608,7 @@ pub async fn run_push(
         retry_base: retry_base(),
     };
     let facts = probe::run(&ecr, &plan).await;
-    let findings = diagnose::diagnose(
+    let mut findings = diagnose::diagnose(
         &facts,
         &Context {
             repository: &repository,
@@ -550,6 +618,14 @@ pub async fn run_push(
             read_tag: plan.read_tag.as_deref(),
         },
     );
+    if facts.cut_short {
+        let endpoint = if facts.token_obtained {
+            format!("the registry {registry}")
+        } else {
+            format!("the ECR API in {}", repository.region)
+        };
+        note_cut_short(&mut findings, "push probe", &endpoint);
+    }
     let trace: Vec<_> = facts.exchanges.iter().map(|e| e.to_trace()).collect();
     let summary = PushSummary {
         mode: if plan.dry_run { "dry-run" } else { "push" }.into(),
@@ -568,9 +644,44 @@ pub async fn run_push(
             .unwrap_or(0),
         requests: facts.exchanges.len(),
         wall_ms: facts.wall_ms,
-        cleaned_up: facts.cleanup.is_some() && facts.left_behind.is_empty(),
+        cleaned_up: facts.cleanup.is_some() && facts.cleanup_confirmed,
     };
     Ok((summary, findings, trace))
+}
+
+/// Runs one phase of the run under the run's deadline: `None` when the
+/// deadline passed (or the run was interrupted) first. The phase is dropped
+/// where it was; what the caller gathered before it is kept and reported.
+pub async fn within_deadline<T>(work: impl Future<Output = T>) -> Option<T> {
+    tokio::select! {
+        biased;
+        r = work => Some(r),
+        () = deadline::reached() => None,
+    }
+}
+
+/// Notes that the run's deadline passed (or a signal interrupted it) during
+/// `phase`, waiting on `endpoint`: `run/deadline-exceeded` or
+/// `run/interrupted`, once per report (the first phase it hit is the one
+/// named; the later ones were skipped because of it).
+pub fn note_cut_short(findings: &mut Vec<crate::report::Finding>, phase: &str, endpoint: &str) {
+    let finding = match deadline::interrupted() {
+        Some(signal) => rules::RUN_INTERRUPTED.finding(
+            format!("Interrupted by {signal} during the {phase}"),
+            format!(
+                "The run was interrupted by {signal} while the {phase} was waiting on {endpoint}. What was gathered before was cleaned up, judged and reported; the rest was not checked."
+            ),
+        ),
+        None => rules::RUN_DEADLINE_EXCEEDED.finding(
+            format!("Out of time during the {phase}"),
+            format!(
+                "The run's deadline (--timeout) passed while the {phase} was waiting on {endpoint}. What was gathered before was judged and reported; the rest was not checked."
+            ),
+        ),
+    };
+    if !findings.iter().any(|f| f.rule == finding.rule) {
+        findings.push(finding);
+    }
 }
 
 /// Live mode uses the evaluator too: a denied push action is explained from

@@ -7,6 +7,8 @@
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use tokio::sync::Notify;
+
 /// The run's default budget (the `--timeout` default).
 pub const DEFAULT_TIMEOUT: &str = "5m";
 
@@ -25,8 +27,19 @@ pub const COMMENT: Duration = Duration::from_secs(60);
 /// After the deadline, how long the run still has to clean up and report
 /// before the process gives up.
 pub const GRACE: Duration = Duration::from_secs(30);
+/// The part of [`GRACE`] the probe's cleanup may use (deleting, then
+/// reading back); the rest is left for judging and writing the report.
+pub const CLEANUP: Duration = Duration::from_secs(20);
+/// The cleanup's window after an interruption: shorter, because whoever
+/// sent the signal kills the process soon after (a runner cancelling a
+/// job follows its first signal with a kill within seconds).
+pub const CLEANUP_AFTER_SIGNAL: Duration = Duration::from_secs(5);
 
 static DEADLINE: OnceLock<Instant> = OnceLock::new();
+/// When the run was interrupted (SIGINT, SIGTERM), and by what.
+static INTERRUPTED: OnceLock<(Instant, &'static str)> = OnceLock::new();
+/// Wakes whoever waits in [`reached`] when the run is interrupted.
+static WAKE: Notify = Notify::const_new();
 
 /// Starts the run's clock: it must end within `budget` from now. Only the
 /// first call counts.
@@ -34,9 +47,50 @@ pub fn start(budget: Duration) {
     let _ = DEADLINE.set(Instant::now() + budget);
 }
 
-/// When the run must end, if [`start`] was called.
+/// When the run must end, if [`start`] was called: the `--timeout`
+/// deadline, or the moment the run was interrupted when that came first.
 pub fn deadline() -> Option<Instant> {
-    DEADLINE.get().copied()
+    match (
+        DEADLINE.get().copied(),
+        INTERRUPTED.get().map(|(at, _)| *at),
+    ) {
+        (Some(d), Some(i)) => Some(d.min(i)),
+        (d, i) => d.or(i),
+    }
+}
+
+/// Ends the run now, as a passed deadline does: the phase under way stops,
+/// what was gathered is cleaned up, judged and reported. `why` names the
+/// signal. Only the first call counts.
+pub fn interrupt(why: &'static str) {
+    let _ = INTERRUPTED.set((Instant::now(), why));
+    WAKE.notify_waiters();
+}
+
+/// What interrupted the run, if something did.
+pub fn interrupted() -> Option<&'static str> {
+    INTERRUPTED.get().map(|(_, why)| *why)
+}
+
+/// Completes when the run's deadline passes or the run is interrupted;
+/// never when no deadline was set and nothing interrupts it.
+pub async fn reached() {
+    loop {
+        // Registered before the check, so an interruption in between is not missed.
+        let woken = WAKE.notified();
+        if expired() {
+            return;
+        }
+        match deadline() {
+            Some(at) => {
+                tokio::select! {
+                    () = tokio::time::sleep_until(at.into()) => {}
+                    () = woken => {}
+                }
+            }
+            None => woken.await,
+        }
+    }
 }
 
 /// Time left in the run (a day when no deadline was set).
@@ -56,6 +110,23 @@ pub fn expired() -> bool {
 /// millisecond: a zero timeout would mean "none" to some clients).
 pub fn bounded(limit: Duration) -> Duration {
     limit.min(remaining()).max(Duration::from_millis(1))
+}
+
+/// `limit`, or the time left for cleaning up after the deadline (within
+/// [`CLEANUP`] of it, [`CLEANUP_AFTER_SIGNAL`] of an interruption) when
+/// that is shorter: the probe deletes its image
+/// even when the run was cut short.
+pub fn bounded_for_cleanup(limit: Duration) -> Duration {
+    let window = if interrupted().is_some() {
+        CLEANUP_AFTER_SIGNAL
+    } else {
+        CLEANUP
+    };
+    let left = match deadline() {
+        Some(at) => (at + window).saturating_duration_since(Instant::now()),
+        None => limit,
+    };
+    limit.min(left).max(Duration::from_millis(1))
 }
 
 /// Parses a `--timeout` value: `90s`, `5m`, `1h 30m` (humantime), more
@@ -87,6 +158,8 @@ mod tests {
     fn a_call_never_outlives_the_run() {
         // No deadline in unit tests: the call's own limit applies.
         assert_eq!(bounded(ATTEMPT), ATTEMPT);
+        assert_eq!(bounded_for_cleanup(ATTEMPT), ATTEMPT);
         assert!(!expired());
+        assert!(CLEANUP < GRACE, "the report needs time after the cleanup");
     }
 }

@@ -88,7 +88,7 @@ fn run_check(
         Some(Err(e)) => return usage(&e.to_string()),
         None => return out_of_time(budget),
     };
-    output::deliver(
+    after_interruption(output::deliver(
         &report,
         code,
         &Delivery {
@@ -97,7 +97,7 @@ fn run_check(
             sarif,
             action,
         },
-    )
+    ))
 }
 
 fn run_audit(args: AuditArgs, action: Option<&action::ActionRun>) -> ExitCode {
@@ -123,7 +123,7 @@ fn run_audit(args: AuditArgs, action: Option<&action::ActionRun>) -> ExitCode {
         Err(code) => return code,
     };
     match runtime.block_on(within_budget(budget, audit::run(config))) {
-        Some(Ok((report, code))) => output::deliver(&report, code, &delivery),
+        Some(Ok((report, code))) => after_interruption(output::deliver(&report, code, &delivery)),
         Some(Err(e)) => usage(&e.to_string()),
         None => out_of_time(budget),
     }
@@ -156,11 +156,59 @@ fn run_merge(args: MergeArgs, action: Option<&action::ActionRun>) -> ExitCode {
 /// Runs `work` under the run's deadline (`--timeout`): every remote call is
 /// bounded by it, so `work` normally ends on its own and reports; the
 /// deadline plus a grace period is the last resort, `None`.
+///
+/// SIGINT and SIGTERM (a cancelled job) end the run as the deadline does:
+/// the phase under way stops, the probe cleans up, and the partial report
+/// is written within the grace period.
 async fn within_budget<T>(budget: std::time::Duration, work: impl Future<Output = T>) -> Option<T> {
     deadline::start(budget);
+    tokio::spawn(interrupt_on_signal());
     tokio::time::timeout(budget + deadline::GRACE, work)
         .await
         .ok()
+}
+
+/// Waits for SIGINT or SIGTERM and interrupts the run. A second signal
+/// finds the run already interrupted and changes nothing: the report is on
+/// its way, bounded by the grace period.
+async fn interrupt_on_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut interrupt), Ok(mut terminate)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
+        let why = tokio::select! {
+            _ = interrupt.recv() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        };
+        deadline::interrupt(why);
+        // Keep the handlers installed: a second signal must not kill the
+        // run before it has reported.
+        loop {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    if tokio::signal::ctrl_c().await.is_ok() {
+        deadline::interrupt("Ctrl-C");
+    }
+}
+
+/// An interrupted run exits 3 after reporting, whatever it found: it could
+/// not finish.
+fn after_interruption(code: ExitCode) -> ExitCode {
+    if deadline::interrupted().is_some() {
+        ExitCode::CouldNotRun
+    } else {
+        code
+    }
 }
 
 /// The run outlived its deadline and the grace period: exit 3.

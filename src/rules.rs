@@ -165,6 +165,17 @@ pub const PUSH_THROTTLED: Rule = Rule {
     docs: "https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html",
 };
 
+/// A transient fault cleared on a retry.
+pub const PUSH_TRANSIENT_FAULT_CLEARED: Rule = Rule {
+    id: "push/transient-fault-cleared",
+    severity: Severity::Notice,
+    meaning: Meaning::Defect,
+    what: "A registry request met a transient fault (429, 500, 502, 503, 504, or a connection that failed or reset) and got through on a retry.",
+    why: "buildx retries such faults too, so the push works; a path to the registry that faults often makes pushes slow and, past the clients' retries, fail.",
+    fix: "Nothing to do if it is rare; if it recurs, check the proxy or network path to the registry and ECR's service health.",
+    docs: "https://docs.aws.amazon.com/AmazonECR/latest/userguide/common-errors.html",
+};
+
 /// The images-per-repository quota is exhausted.
 pub const PUSH_IMAGE_QUOTA: Rule = Rule {
     id: "push/image-quota-exceeded",
@@ -319,6 +330,28 @@ pub const CREDENTIALS_UNAVAILABLE: Rule = Rule {
     docs: "https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/configuring-openid-connect-in-amazon-web-services",
 };
 
+/// The run's deadline (`--timeout`) passed before a phase finished.
+pub const RUN_DEADLINE_EXCEEDED: Rule = Rule {
+    id: "run/deadline-exceeded",
+    severity: Severity::Error,
+    meaning: Meaning::NotVerified,
+    what: "The run's deadline (`--timeout`) passed before a phase (credentials, push probe, denial explanation, network discovery) finished; what it gathered was judged, the rest was not checked.",
+    why: "An endpoint that answers slowly or never would otherwise hang the job; the report says which phase and endpoint ran out of time instead.",
+    fix: "Check the named endpoint's reachability and latency (proxies, egress, VPC endpoints), or give the run more time with `--timeout`.",
+    docs: "https://docs.aws.amazon.com/sdkref/latest/guide/feature-timeouts.html",
+};
+
+/// The run was interrupted (SIGINT, SIGTERM) before it finished.
+pub const RUN_INTERRUPTED: Rule = Rule {
+    id: "run/interrupted",
+    severity: Severity::Error,
+    meaning: Meaning::NotVerified,
+    what: "The run was interrupted (SIGINT or SIGTERM, as when a job is cancelled) before it finished; what it gathered was cleaned up, judged and reported.",
+    why: "A cancelled job must not leave the probe's image behind or lose what was already learned.",
+    fix: "Run the check again to completion; delete anything the cleanup finding names.",
+    docs: "https://docs.github.com/en/actions/managing-workflow-runs-and-deployments/managing-workflow-runs/canceling-a-workflow",
+};
+
 /// A target could not be checked at all.
 pub const AUDIT_TARGET_FAILED: Rule = Rule {
     id: "audit/target-failed",
@@ -373,6 +406,7 @@ pub const PUSH: &[Rule] = &[
     PUSH_OCI_ARTIFACT_REJECTED,
     PUSH_IMAGE_QUOTA,
     PUSH_THROTTLED,
+    PUSH_TRANSIENT_FAULT_CLEARED,
     PUSH_DIGEST_MISMATCH,
     PUSH_UNEXPECTED_RESPONSE,
     PUSH_TAG_IMMUTABLE,
@@ -395,4 +429,9 @@ pub const LIVE_SKIPPED: Rule = Rule {
 };
 
 /// Rules about the check itself, listed last.
-pub const GENERAL: &[Rule] = &[CREDENTIALS_UNAVAILABLE, LIVE_SKIPPED];
+pub const GENERAL: &[Rule] = &[
+    CREDENTIALS_UNAVAILABLE,
+    LIVE_SKIPPED,
+    RUN_DEADLINE_EXCEEDED,
+    RUN_INTERRUPTED,
+];

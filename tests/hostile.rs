@@ -190,6 +190,14 @@ enum Hostility {
     ForeignUpload,
     /// `GET`/`HEAD` of the tag answer this manifest; everything else 404.
     Serve(Value),
+    /// Honest, but every answer comes this late.
+    Slow(Duration),
+    /// Honest, but the index `PUT` by tag is stored and its answer never
+    /// comes (in time): the answer to a write is lost.
+    StallIndexPut,
+    /// Manifest `PUT`s answer this status (with `Retry-After: 1`) the
+    /// first `n` times each, storing nothing, then honestly.
+    FlakyManifestPuts(u16, usize),
 }
 
 #[derive(Default)]
@@ -200,6 +208,8 @@ struct Store {
 
 struct FakeRegistry {
     store: Arc<Mutex<Store>>,
+    /// How often each `PUT` path was answered with a fault.
+    faults: Arc<Mutex<HashMap<String, usize>>>,
     hostility: Hostility,
     /// This server's and the other host's base URLs.
     origin: String,
@@ -218,6 +228,38 @@ fn registry_error(status: u16, code: &str) -> ResponseTemplate {
 
 impl Respond for FakeRegistry {
     fn respond(&self, request: &Request) -> ResponseTemplate {
+        if let Hostility::FlakyManifestPuts(status, n) = self.hostility
+            && request.method.as_str() == "PUT"
+            && request.url.path().contains("/manifests/")
+        {
+            let mut faults = self.faults.lock().unwrap();
+            let seen = faults.entry(request.url.path().to_string()).or_default();
+            if *seen < n {
+                *seen += 1;
+                return ResponseTemplate::new(status).insert_header("Retry-After", "1");
+            }
+        }
+        let answer = self.answer(request);
+        let rest = request
+            .url
+            .path()
+            .trim_start_matches(&format!("/v2/{REPOSITORY}/"));
+        match self.hostility {
+            Hostility::Slow(delay) => answer.set_delay(delay),
+            Hostility::StallIndexPut
+                if request.method.as_str() == "PUT"
+                    && rest.starts_with("manifests/")
+                    && !rest.contains("sha256:") =>
+            {
+                answer.set_delay(Duration::from_secs(600))
+            }
+            _ => answer,
+        }
+    }
+}
+
+impl FakeRegistry {
+    fn answer(&self, request: &Request) -> ResponseTemplate {
         let path = request.url.path().to_string();
         let method = request.method.as_str();
         let Some(rest) = path.strip_prefix(&format!("/v2/{REPOSITORY}/")) else {
@@ -383,6 +425,7 @@ async fn servers(hostility: Hostility) -> Servers {
     Mock::given(any())
         .respond_with(FakeRegistry {
             store: store.clone(),
+            faults: Arc::default(),
             hostility: hostility.clone(),
             origin: registry.uri(),
             other: other.uri(),
@@ -936,4 +979,193 @@ async fn an_https_registrys_307_to_plain_http_is_not_followed() {
         "{f}"
     );
     assert_eq!(rule_ids(&run), ["push/location-refused"], "{}", run.stdout);
+}
+
+// ---------------------------------------------------------------------------
+// Deadlines, interruptions and cleanup.
+
+/// A registry that answers every request 2 s late, under `--timeout 3s`:
+/// the push probe runs out of time part way. The report is still written,
+/// names the phase and the registry, keeps the requests recorded so far,
+/// and exits 3, well before the deadline's last resort (3 s + 30 s).
+#[tokio::test]
+async fn a_slow_registry_runs_out_of_time_and_still_reports() {
+    let aws = fake_aws(TokenAnswer::Good);
+    let s = servers(Hostility::Slow(Duration::from_secs(2))).await;
+    let started = std::time::Instant::now();
+    let run = check(&aws, &s.registry.uri(), &["--timeout", "3s"]);
+    let elapsed = started.elapsed();
+    assert_not_verified(&run);
+    assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
+    let f = run.finding("run/deadline-exceeded");
+    let message = f["message"].as_str().unwrap();
+    assert!(message.contains("push probe"), "{f}");
+    assert!(message.contains(&s.registry.uri()), "{f}");
+    // What was recorded before the deadline is in the trace.
+    let trace = run.trace();
+    assert!(
+        trace.iter().any(|t| t["step"] == "authorization-token"),
+        "{trace:?}"
+    );
+    assert!(
+        trace.iter().any(|t| t["step"] == "blob-exists"),
+        "{trace:?}"
+    );
+}
+
+/// SIGTERM (a cancelled job) while the index `PUT` waits for its answer:
+/// the run stops, cleans up what it may have written (the index whose
+/// answer never came included), reads it back, and reports within the
+/// grace period with exit 3. The fake ECR API deletes nothing, so the
+/// report must name what is left, with the command that deletes it.
+#[tokio::test]
+async fn sigterm_mid_push_cleans_up_and_reports() {
+    let aws = fake_aws(TokenAnswer::Good);
+    let s = servers(Hostility::StallIndexPut).await;
+    let registry = s.registry.uri();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecr-fargate-preflight"));
+    cmd.args([
+        "check",
+        "--format",
+        "json",
+        "--repository",
+        REPOSITORY,
+        "--registry-endpoint",
+        &registry,
+        "--platforms",
+        "linux/amd64",
+    ])
+    .env_clear()
+    .env("PATH", std::env::var("PATH").unwrap_or_default())
+    .env("AWS_ACCESS_KEY_ID", "testing")
+    .env("AWS_SECRET_ACCESS_KEY", "testing")
+    .env("AWS_REGION", "us-east-1")
+    .env("AWS_CONFIG_FILE", "/nonexistent/config")
+    .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+    .env("AWS_EC2_METADATA_DISABLED", "true")
+    .env("AWS_ENDPOINT_URL", &aws.url)
+    .env("NO_COLOR", "1")
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let pid = child.id();
+    // Wait until the index PUT (by tag) has reached the registry.
+    let index_put = async {
+        loop {
+            let requests = s.registry.received_requests().await.unwrap_or_default();
+            if let Some(put) = requests.iter().find(|r| {
+                r.method.as_str() == "PUT"
+                    && r.url.path().contains("/manifests/ecr-fargate-preflight-")
+            }) {
+                return digest_of(&put.body);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let index = tokio::time::timeout(Duration::from_secs(30), index_put)
+        .await
+        .expect("the index PUT was sent");
+    let signalled = std::time::Instant::now();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let elapsed = signalled.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
+    let report: Value = serde_json::from_str(&stdout).expect("a JSON report");
+    let findings = report["findings"].as_array().unwrap();
+    let interrupted = findings
+        .iter()
+        .find(|f| f["rule"] == "run/interrupted")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(
+        interrupted["message"].as_str().unwrap().contains("SIGTERM"),
+        "{interrupted}"
+    );
+    assert_eq!(report["push"]["cleaned_up"], false, "{report}");
+    // The cleanup asked to delete the index although its answer never came.
+    assert!(
+        aws.calls
+            .lock()
+            .unwrap()
+            .contains(&"BatchDeleteImage".to_string())
+    );
+    let left = findings
+        .iter()
+        .find(|f| f["rule"] == "push/cleanup-failed")
+        .unwrap_or_else(|| panic!("{report}"));
+    let tag = report["push"]["tag"].as_str().unwrap();
+    assert!(left["message"].as_str().unwrap().contains(tag), "{left}");
+    let command = left["fix"]["aws_cli"].as_str().unwrap();
+    assert!(
+        command.starts_with("aws ecr batch-delete-image"),
+        "{command}"
+    );
+    assert!(
+        command.contains(&format!("imageDigest={index}")),
+        "{command}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Retries.
+
+/// Every manifest PUT answers 503 (`Retry-After: 1`) once, then works:
+/// the probe waits as asked, retries, passes, and says so in a notice;
+/// the trace shows each retry.
+#[tokio::test]
+async fn a_fault_that_clears_passes_with_a_notice() {
+    let aws = fake_aws(TokenAnswer::Good);
+    let s = servers(Hostility::FlakyManifestPuts(503, 1)).await;
+    let started = std::time::Instant::now();
+    let run = check(&aws, &s.registry.uri(), &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(run.report["verdict"], "pass", "{}", run.stdout);
+    assert_eq!(rule_ids(&run), ["push/transient-fault-cleared"]);
+    let retried: Vec<_> = run
+        .trace()
+        .into_iter()
+        .filter(|t| {
+            t["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("retried after 1000 ms"))
+        })
+        .collect();
+    // Two child manifests (image, attestation) or one, the index, the tag move.
+    assert!(retried.len() >= 3, "{:?}", run.trace());
+    assert!(retried.iter().all(|t| t["status"] == 503));
+    // Retry-After was honoured: at least one second of waiting per round.
+    assert!(started.elapsed() >= Duration::from_secs(2));
+}
+
+/// A 500 that never clears: retried up to the limit, then the finding the
+/// 500 gave before, and no notice.
+#[tokio::test]
+async fn a_fault_that_persists_keeps_its_finding() {
+    let aws = fake_aws(TokenAnswer::Good);
+    let s = servers(Hostility::FlakyManifestPuts(500, usize::MAX)).await;
+    let run = check(&aws, &s.registry.uri(), &[]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    let ids = rule_ids(&run);
+    assert!(
+        !ids.contains(&"push/transient-fault-cleared".to_string()),
+        "{ids:?}"
+    );
+    assert!(
+        ids.contains(&"push/unexpected-response".to_string()),
+        "{ids:?}"
+    );
+    let puts = received(&s.registry)
+        .await
+        .into_iter()
+        .filter(|(m, p, _)| m == "PUT" && p.contains("/manifests/sha256:"))
+        .count();
+    // Each child manifest: MAX_ATTEMPTS (4) attempts.
+    assert_eq!(puts % 4, 0, "{puts}");
+    assert!(puts >= 4);
 }

@@ -10,6 +10,7 @@ use aws_sdk_ecr::types::ImageIdentifier;
 use secrecy::SecretString;
 
 use crate::aws::repository::Repository;
+use crate::deadline;
 use crate::github;
 use crate::push::denial::RegistryError;
 use crate::push::exchange::{Exchange, Recorder, TransportError, TransportErrorKind};
@@ -129,6 +130,18 @@ pub async fn delete_images(
             .registry_id(&repository.registry_id)
             .repository_name(&repository.name)
             .set_image_ids(Some(ids))
+            // The cleanup may run after the deadline (the run was cut short):
+            // its own limits, within the cleanup window, not the client's.
+            .customize()
+            .config_override(
+                aws_sdk_ecr::config::Builder::default().timeout_config(
+                    aws_sdk_ecr::config::timeout::TimeoutConfig::builder()
+                        .connect_timeout(deadline::bounded_for_cleanup(deadline::CONNECT))
+                        .operation_attempt_timeout(deadline::bounded_for_cleanup(deadline::ATTEMPT))
+                        .operation_timeout(deadline::bounded_for_cleanup(deadline::OPERATION))
+                        .build(),
+                ),
+            )
             .send()
             .await;
         exchange.ms = sent.elapsed().as_millis() as u64;

@@ -35,6 +35,7 @@ pub fn diagnose(facts: &ProbeFacts, ctx: &Context<'_>) -> Vec<Finding> {
     let mut explained = vec![false; x.len()];
 
     findings.extend(denials(x, ctx, &mut explained));
+    findings.extend(transient_faults(x, &mut explained));
     findings.extend(other_failures(x, ctx, &mut explained));
     findings.extend(unusable_tokens(x, ctx, &mut explained));
     findings.extend(redirects(x, ctx, &mut explained));
@@ -148,7 +149,7 @@ struct DenialGroup {
 fn denials(x: &[Exchange], ctx: &Context<'_>, explained: &mut [bool]) -> Vec<Finding> {
     let mut groups: BTreeMap<(String, String), DenialGroup> = BTreeMap::new();
     for (i, e) in x.iter().enumerate() {
-        if e.error_body_for.is_some() || !is_denial(e) {
+        if e.error_body_for.is_some() || e.is_cleanup_read_back() || !is_denial(e) {
             continue;
         }
         explained[i] = true;
@@ -469,19 +470,22 @@ fn other_failures(x: &[Exchange], ctx: &Context<'_>, explained: &mut [bool]) -> 
     }
 
     // Throttled even after retries.
-    let mut throttled: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut throttled: BTreeMap<(Step, String, String), usize> = BTreeMap::new();
     for (i, e) in x.iter().enumerate() {
         if e.status == Some(429) || code(e) == "ThrottlingException" {
             explained[i] = true;
             *throttled
-                .entry((e.method.clone(), e.path.clone()))
+                .entry((e.step, e.method.clone(), e.path.clone()))
                 .or_default() += 1;
         }
     }
+    // Retries ran out: every attempt, or the last one (the retry budget or
+    // the deadline may end them sooner), was still a fault.
+    let ends_in_fault = ends_in_fault(x);
     let exhausted: Vec<String> = throttled
         .iter()
-        .filter(|((m, _), n)| m == "API" || **n >= MAX_ATTEMPTS)
-        .map(|((m, p), n)| format!("{m} {p} (×{n})"))
+        .filter(|(k, n)| k.1 == "API" || **n >= MAX_ATTEMPTS || ends_in_fault.contains(*k))
+        .map(|((_, m, p), n)| format!("{m} {p} (×{n})"))
         .collect();
     if !exhausted.is_empty() {
         findings.push(
@@ -503,7 +507,7 @@ fn other_failures(x: &[Exchange], ctx: &Context<'_>, explained: &mut [bool]) -> 
 
     // Temporarily unavailable (502, 503, 504) even after retries: nothing
     // behind it was checked. A request that got through on a retry is fine.
-    let mut unavailable: BTreeMap<(String, String), (usize, u16)> = BTreeMap::new();
+    let mut unavailable: BTreeMap<(Step, String, String), (usize, u16)> = BTreeMap::new();
     for (i, e) in x.iter().enumerate() {
         if let Some(s @ (502..=504)) = e.status
             && e.error_body_for.is_none()
@@ -514,15 +518,15 @@ fn other_failures(x: &[Exchange], ctx: &Context<'_>, explained: &mut [bool]) -> 
                 continue; // the image left behind is `cleanup`'s to report
             }
             let entry = unavailable
-                .entry((e.method.clone(), e.path.clone()))
+                .entry((e.step, e.method.clone(), e.path.clone()))
                 .or_default();
             *entry = (entry.0 + 1, s);
         }
     }
     let exhausted: Vec<String> = unavailable
         .iter()
-        .filter(|((m, _), (n, _))| m == "API" || *n >= MAX_ATTEMPTS)
-        .map(|((m, p), (n, s))| format!("{m} {p} (HTTP {s}, ×{n})"))
+        .filter(|(k, (n, _))| k.1 == "API" || *n >= MAX_ATTEMPTS || ends_in_fault.contains(*k))
+        .map(|((_, m, p), (n, s))| format!("{m} {p} (HTTP {s}, ×{n})"))
         .collect();
     if !exhausted.is_empty() {
         findings.push(
@@ -544,8 +548,11 @@ fn other_failures(x: &[Exchange], ctx: &Context<'_>, explained: &mut [bool]) -> 
 
     // Unreachable: one finding, with the first error.
     // Cleanup is not part of the verdict: an image left behind is `cleanup`'s.
+    // A connection that failed and was retried is judged by its last attempt.
     let blocking = |e: &Exchange| {
-        e.transport_error.is_some() && !matches!(e.step, Step::LayerDownload | Step::Cleanup)
+        e.transport_error.is_some()
+            && e.retried_after_ms.is_none()
+            && !matches!(e.step, Step::LayerDownload | Step::Cleanup)
     };
     if let Some((i, e)) = x.iter().enumerate().find(|(_, e)| blocking(e)) {
         let t = e.transport_error.as_ref().expect("filtered");
@@ -755,6 +762,8 @@ fn unexplained(x: &[Exchange], explained: &[bool], primary_failure: bool) -> Vec
             || e.error_body_for.is_some()
             || e.step == Step::LayerDownload
             || e.transport_error.is_some()
+            // Judged by `cleanup`, through what it left behind.
+            || e.is_cleanup_read_back()
         {
             continue;
         }
@@ -832,14 +841,72 @@ fn digest_mismatches(x: &[Exchange]) -> Vec<Finding> {
         .collect()
 }
 
+/// Whether an attempt met a transient fault: throttled, 5xx, or no answer.
+fn is_fault(e: &Exchange) -> bool {
+    matches!(e.status, Some(429 | 500 | 502 | 503 | 504)) || e.transport_error.is_some()
+}
+
+/// The requests (step, method, path) whose last attempt met a fault: the
+/// retries did not clear it.
+fn ends_in_fault(x: &[Exchange]) -> BTreeSet<(Step, String, String)> {
+    let mut last: BTreeMap<(Step, String, String), &Exchange> = BTreeMap::new();
+    for e in x {
+        last.insert((e.step, e.method.clone(), e.path.clone()), e);
+    }
+    last.into_iter()
+        .filter(|(_, e)| is_fault(e))
+        .map(|(k, _)| k)
+        .collect()
+}
+
+/// Attempts that met a transient fault and were retried are explained by
+/// their retry; when the retries cleared the fault, a notice says so (the
+/// push works, as buildx's would, but the path to the registry faults).
+/// Faults that persisted are judged by the last attempt's own rule.
+fn transient_faults(x: &[Exchange], explained: &mut [bool]) -> Vec<Finding> {
+    let persisted = ends_in_fault(x);
+    let mut cleared: BTreeMap<(Step, String, String), Vec<String>> = BTreeMap::new();
+    for (i, e) in x.iter().enumerate() {
+        if e.retried_after_ms.is_none() || e.step == Step::Cleanup {
+            continue;
+        }
+        explained[i] = true;
+        let key = (e.step, e.method.clone(), e.path.clone());
+        if persisted.contains(&key) {
+            continue;
+        }
+        let what = match (&e.transport_error, e.status) {
+            (Some(t), _) => format!("{:?}", t.kind).to_lowercase(),
+            (None, Some(s)) => format!("HTTP {s}"),
+            (None, None) => "no answer".into(),
+        };
+        cleared.entry(key).or_default().push(what);
+    }
+    if cleared.is_empty() {
+        return Vec::new();
+    }
+    let list: Vec<String> = cleared
+        .iter()
+        .map(|((_, m, p), faults)| format!("{m} {p} ({} before it got through)", faults.join(", ")))
+        .collect();
+    vec![rules::PUSH_TRANSIENT_FAULT_CLEARED.finding(
+        "Transient registry faults cleared on retry",
+        format!(
+            "These requests met a transient fault and got through on a retry, as buildx's would: {}.",
+            list.join("; ")
+        ),
+    )]
+}
+
 fn cleanup(facts: &ProbeFacts, ctx: &Context<'_>) -> Vec<Finding> {
     let Some(outcome) = &facts.cleanup else {
         return Vec::new();
     };
+    // A denied delete is `push/cleanup-denied`'s; a denied read-back is not.
     let denied = facts
         .exchanges
         .iter()
-        .any(|e| e.step == Step::Cleanup && is_denial(e));
+        .any(|e| e.step == Step::Cleanup && !e.is_cleanup_read_back() && is_denial(e));
     if denied || facts.left_behind.is_empty() {
         return Vec::new();
     }
@@ -853,7 +920,8 @@ fn cleanup(facts: &ProbeFacts, ctx: &Context<'_>) -> Vec<Finding> {
             .finding(
                 "The probe's image was not fully deleted",
                 format!(
-                    "These manifests of the probe stay in {}: {}.{}",
+                    "These manifests of the probe (tag `{}`) may stay in {}: {}. A read-back did not confirm they are gone.{}",
+                    facts.tag.as_deref().unwrap_or(""),
                     ctx.repository.name,
                     facts.left_behind.join(", "),
                     if reasons.is_empty() {

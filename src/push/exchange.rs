@@ -77,6 +77,9 @@ pub struct Exchange {
     /// A digest in a successful answer that is not a digest (`sha256:` and 64
     /// lowercase hex, or `sha512:` and 128): never put into a request.
     pub invalid_digest: Option<String>,
+    /// The request met a transient fault and was sent again after this
+    /// many milliseconds (the next attempt is recorded one round trip deeper).
+    pub retried_after_ms: Option<u64>,
 }
 
 impl Exchange {
@@ -106,7 +109,14 @@ impl Exchange {
             refused: None,
             location: None,
             invalid_digest: None,
+            retried_after_ms: None,
         }
+    }
+
+    /// Whether this is the cleanup's read-back: a registry `HEAD` of a
+    /// manifest the probe deleted, where 404 is the answer hoped for.
+    pub fn is_cleanup_read_back(&self) -> bool {
+        self.step == Step::Cleanup && self.method == "HEAD"
     }
 
     /// Whether the response was a success (2xx). A redirect is not an answer.
@@ -128,7 +138,13 @@ impl Exchange {
             .as_ref()
             .and_then(|e| super::denial::parse(&e.message).action);
         let actions = self.step.info().iam_actions;
-        let iam_action = named.or_else(|| (!actions.is_empty()).then(|| actions.join("+")));
+        let iam_action = named.or_else(|| {
+            if self.is_cleanup_read_back() {
+                Some("ecr:BatchGetImage".to_string())
+            } else {
+                (!actions.is_empty()).then(|| actions.join("+"))
+            }
+        });
         let error = self
             .transport_error
             .as_ref()
@@ -158,13 +174,18 @@ impl Exchange {
                     if matches!(
                         self.step,
                         Step::BlobExists | Step::ManifestExists | Step::IndexExists
-                    ) =>
+                    ) || self.is_cleanup_read_back() =>
                 {
                     None
                 }
                 Some(s) if s >= 400 => Some(format!("HTTP {s}")),
                 _ => None,
             });
+        let error = match (error, self.retried_after_ms) {
+            (Some(e), Some(ms)) => Some(format!("{e}; retried after {ms} ms")),
+            (None, Some(ms)) => Some(format!("retried after {ms} ms")),
+            (e, None) => e,
+        };
         TraceEntry {
             step: self.step.name().to_string(),
             method: self.method.clone(),
@@ -247,6 +268,15 @@ impl Recorder {
 }
 
 impl Recorder {
+    /// Notes that a recorded exchange met a transient fault and was sent
+    /// again after `delay`.
+    pub fn retried(&self, index: usize, delay: std::time::Duration) {
+        let mut v = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, e)) = v.get_mut(index) {
+            e.retried_after_ms = Some(delay.as_millis() as u64);
+        }
+    }
+
     /// Marks exchange `get` as the GET sent only to read the error of the bodiless HEAD `head`.
     pub fn link_error_body(&self, get: usize, head: usize) {
         let mut v = self.inner.lock().unwrap_or_else(|e| e.into_inner());

@@ -7,6 +7,8 @@
 //! before it looks at its content, so a later step still shows whether its
 //! action is allowed even when an earlier one failed.
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, stream};
@@ -21,6 +23,7 @@ use super::registry::{Registry, Request, Response, location};
 use super::steps::Step;
 use crate::aws::ecr;
 use crate::aws::repository::Repository;
+use crate::deadline;
 
 /// Blob requests in flight at once, as BuildKit bounds its pushes.
 pub const BLOB_CONCURRENCY: usize = 8;
@@ -76,64 +79,111 @@ pub struct ProbeFacts {
     pub tag_existed: bool,
     /// What the cleanup did, if it ran.
     pub cleanup: Option<ecr::DeleteOutcome>,
-    /// Digests pushed and not deleted.
+    /// Manifests the probe may have written that are not confirmed gone:
+    /// the registry still answers for them, or could not be asked. Includes
+    /// PUTs whose answer was lost (no answer, a transport error after
+    /// sending, a run cut short while they were in flight).
     pub left_behind: Vec<String>,
+    /// A read-back after the cleanup (a registry `HEAD` of each digest)
+    /// answered 404 for every manifest the probe may have written.
+    pub cleanup_confirmed: bool,
+    /// The replay was stopped before it finished: the run's deadline
+    /// passed, or the run was interrupted. What was recorded is kept.
+    pub cut_short: bool,
     /// Wall time in milliseconds.
     pub wall_ms: u64,
 }
 
-/// Runs the probe.
+/// Runs the probe. The replay stops where it is when the run's deadline
+/// passes or the run is interrupted ([`deadline::reached`]); what it
+/// recorded is kept, and the cleanup still runs, within the cleanup window
+/// after the deadline.
 pub async fn run(ecr_client: &aws_sdk_ecr::Client, plan: &ProbePlan) -> ProbeFacts {
     let started = Instant::now();
     let recorder = Recorder::default();
-    let token = ecr::authorization_token(ecr_client, &plan.repository, &recorder, 1).await;
     let mut state = State::default();
     let tag = if plan.dry_run {
         plan.read_tag.clone()
     } else {
         Some(plan.tag())
     };
-    if let Some(token) = &token {
-        match Registry::new(plan.registry.clone(), &token.password, recorder.clone()) {
-            Ok(registry) => {
-                let probe = Probe {
-                    registry: registry.with_retry_base(plan.retry_base),
-                    plan,
-                };
-                if plan.dry_run {
-                    if let Some(tag) = &plan.read_tag {
-                        probe.read_existing(tag, &mut state).await;
+    let mut probe = None;
+    let mut token_obtained = false;
+    let cut_short = {
+        let replay = async {
+            let token = ecr::authorization_token(ecr_client, &plan.repository, &recorder, 1).await;
+            token_obtained = token.is_some();
+            let Some(token) = &token else { return };
+            match Registry::new(plan.registry.clone(), &token.password, recorder.clone()) {
+                Ok(registry) => {
+                    let p = probe.insert(Probe {
+                        registry: registry.with_retry_base(plan.retry_base),
+                        plan,
+                        written: Mutex::new(BTreeMap::new()),
+                    });
+                    if plan.dry_run {
+                        if let Some(tag) = &plan.read_tag {
+                            p.read_existing(tag, &mut state).await;
+                        }
+                    } else {
+                        p.push(&mut state).await;
                     }
-                } else {
-                    probe.push(&mut state).await;
+                }
+                Err(e) => {
+                    tracing::error!("cannot build the HTTP client: {e}");
+                    state.unreachable = true;
                 }
             }
-            Err(e) => {
-                tracing::error!("cannot build the HTTP client: {e}");
-                state.unreachable = true;
-            }
-        }
-    }
+        };
+        // A request that timed out at the deadline may end the replay just
+        // before the deadline's own wake-up: cut short either way.
+        let stopped = tokio::select! {
+            () = replay => false,
+            () = deadline::reached() => true,
+        };
+        stopped || deadline::expired()
+    };
+    // Everything the probe may have written, indexes first: a child is
+    // deleted only after the index that references it.
+    let mut written: Vec<(String, bool)> = probe
+        .as_ref()
+        .map(|p| {
+            p.written
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .map(|(d, i)| (d.clone(), *i))
+                .collect()
+        })
+        .unwrap_or_default();
+    written.sort_by_key(|(_, index)| !index);
+    let digests: Vec<String> = written.into_iter().map(|(d, _)| d).collect();
     let mut cleanup = None;
-    if plan.cleanup && !state.pushed.is_empty() {
-        // Delete the index (and the moved index) before the children it references.
-        let mut digests = state.pushed.clone();
-        digests.sort_by_key(|d| !state.indexes.contains(d));
+    let mut left_behind = digests.clone();
+    let mut cleanup_confirmed = false;
+    if plan.cleanup
+        && !digests.is_empty()
+        && let Some(probe) = &probe
+    {
         let depth = recorder_max_depth(&recorder) + 1;
         let outcome =
             ecr::delete_images(ecr_client, &plan.repository, &digests, &recorder, depth).await;
-        state.pushed.retain(|d| !outcome.deleted.contains(d));
+        // Trust the registry, not the delete call's answer: read each one back.
+        left_behind = probe.still_there(&digests, depth + 2).await;
+        cleanup_confirmed = left_behind.is_empty();
         cleanup = Some(outcome);
     }
     ProbeFacts {
         exchanges: recorder.into_sorted(),
         tag,
         index_digest: state.index_digest,
-        token_obtained: token.is_some(),
+        token_obtained,
         unreachable: state.unreachable,
         tag_existed: state.tag_existed,
         cleanup,
-        left_behind: state.pushed,
+        left_behind,
+        cleanup_confirmed,
+        cut_short,
         wall_ms: started.elapsed().as_millis() as u64,
     }
 }
@@ -150,10 +200,6 @@ fn recorder_max_depth(recorder: &Recorder) -> u32 {
 
 #[derive(Debug, Default)]
 struct State {
-    /// Manifest digests successfully PUT (for cleanup).
-    pushed: Vec<String>,
-    /// Which of those are indexes.
-    indexes: Vec<String>,
     index_digest: Option<String>,
     unreachable: bool,
     tag_existed: bool,
@@ -162,6 +208,10 @@ struct State {
 struct Probe<'a> {
     registry: Registry,
     plan: &'a ProbePlan,
+    /// Manifests (digest → is an index) the probe may have written: every
+    /// PUT sent, until an answer says it was refused (4xx). A PUT without
+    /// an answer may have been stored, so it stays here for the cleanup.
+    written: Mutex<BTreeMap<String, bool>>,
 }
 
 /// The outcome of one request as the flow needs it.
@@ -176,6 +226,56 @@ enum Sent {
 impl Probe<'_> {
     fn name(&self) -> &str {
         &self.plan.repository.name
+    }
+
+    /// Sends a manifest PUT, noting first that it may write `digest`.
+    async fn send_write(&self, request: Request, digest: &str, index: bool) -> Sent {
+        self.written
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(digest.to_string(), index);
+        let sent = self.send(request).await;
+        if let Sent::Answered(r) = &sent
+            && r.status.is_client_error()
+        {
+            // Refused: nothing was stored.
+            self.written
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(digest);
+        }
+        if matches!(sent, Sent::Refused) {
+            // Never sent.
+            self.written
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(digest);
+        }
+        sent
+    }
+
+    /// The cleanup's read-back: a `HEAD` of each manifest by digest. The
+    /// digests the registry does not answer 404 for (still there, or no
+    /// usable answer).
+    async fn still_there(&self, digests: &[String], depth: u32) -> Vec<String> {
+        let registry = self.registry.for_cleanup();
+        let checks = digests.iter().map(|digest| {
+            let registry = registry.clone();
+            let url = registry.url(self.name(), &format!("manifests/{digest}"));
+            let mut head = self.request(Step::Cleanup, Method::HEAD, url, depth);
+            head.accept = Some(MANIFEST_ACCEPT.into());
+            async move {
+                match registry.send(head).await {
+                    Ok(r) if r.status == StatusCode::NOT_FOUND => None,
+                    _ => Some(digest.clone()),
+                }
+            }
+        });
+        futures_util::future::join_all(checks)
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
     }
 
     fn request(&self, step: Step, method: Method, url: Url, depth: u32) -> Request {
@@ -244,11 +344,6 @@ impl Probe<'_> {
             .buffer_unordered(BLOB_CONCURRENCY)
             .collect()
             .await;
-        for (digest, result) in &results {
-            if *result == Some(true) {
-                state.pushed.push(digest.to_string());
-            }
-        }
         if results.iter().any(|(_, r)| r.is_none()) {
             state.unreachable = true;
             return;
@@ -266,8 +361,6 @@ impl Probe<'_> {
             );
         });
         if index_pushed {
-            state.pushed.push(image.index.digest.clone());
-            state.indexes.push(image.index.digest.clone());
             state.index_digest = Some(image.index.digest.clone());
         }
         if state.tag_existed {
@@ -276,8 +369,6 @@ impl Probe<'_> {
         // Read the index back by tag (9), then see whether the tag may move (10).
         self.read_manifest(&image.index, &tag, 9).await;
         if index_pushed && self.move_tag(&image.moved_index, &tag, 10).await {
-            state.pushed.push(image.moved_index.digest.clone());
-            state.indexes.push(image.moved_index.digest.clone());
             state.index_digest = Some(image.moved_index.digest.clone());
         }
     }
@@ -358,7 +449,7 @@ impl Probe<'_> {
         let mut put = self.request(Step::ManifestPut, Method::PUT, url, depth + 1);
         put.body = Some((manifest.media_type.to_string(), manifest.bytes.clone()));
         put.platform = Some(manifest.platform.clone());
-        match self.send(put).await {
+        match self.send_write(put, &manifest.digest, false).await {
             Sent::Unreachable => None,
             Sent::Refused => Some(false),
             Sent::Answered(r) => {
@@ -383,7 +474,7 @@ impl Probe<'_> {
         let url = self.registry.url(self.name(), &format!("manifests/{tag}"));
         let mut put = self.request(Step::IndexPut, Method::PUT, url, 8);
         put.body = Some((index.media_type.to_string(), index.bytes.clone()));
-        match self.send(put).await {
+        match self.send_write(put, &index.digest, true).await {
             Sent::Answered(r) => {
                 self.check_digest(&r, &index.digest);
                 r.status == StatusCode::CREATED
@@ -397,7 +488,10 @@ impl Probe<'_> {
         let url = self.registry.url(self.name(), &format!("manifests/{tag}"));
         let mut put = self.request(Step::TagMove, Method::PUT, url, depth);
         put.body = Some((moved.media_type.to_string(), moved.bytes.clone()));
-        matches!(self.send(put).await, Sent::Answered(r) if r.status == StatusCode::CREATED)
+        matches!(
+            self.send_write(put, &moved.digest, true).await,
+            Sent::Answered(r) if r.status == StatusCode::CREATED
+        )
     }
 
     /// HEAD and GET of a manifest in parallel; the GET's bytes must hash to

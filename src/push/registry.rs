@@ -10,8 +10,6 @@
 use std::error::Error as _;
 use std::time::{Duration, Instant};
 
-use backon::{ExponentialBuilder, Retryable};
-
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
 use reqwest::{Method, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
@@ -20,10 +18,77 @@ use url::Position;
 use super::denial::{RegistryError, registry_error};
 use super::exchange::{Exchange, Recorder, TransportError, TransportErrorKind};
 use super::steps::Step;
+use crate::deadline;
 
-/// Attempts for a request the registry throttles (429) or reports as
-/// temporarily unavailable (502, 503, 504), including the first.
+/// Attempts for a request that meets a transient fault (see [`retryable`]),
+/// including the first.
 pub const MAX_ATTEMPTS: usize = 4;
+/// The most the retries of one request may wait in all (back-off and
+/// `Retry-After`): a registry asking for longer is not waited for.
+pub const RETRY_BUDGET: Duration = Duration::from_secs(10);
+
+/// What went wrong with one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// An HTTP answer with this status.
+    Status(u16),
+    /// No answer.
+    Transport(TransportErrorKind),
+}
+
+/// Whether a request that met `fault` is sent again.
+///
+/// - 429: the registry did not take the request: always.
+/// - 500, 502, 503, 504, or a connection that reset or closed (`Other`):
+///   the server may have taken the body before failing, so only what may
+///   be sent twice is: `HEAD` and `GET`; a manifest `PUT` (by digest, or
+///   the same bytes to the probe's own tag: the same result); a `POST`
+///   starting an upload or a mount (a second one only opens another upload
+///   session, which the registry expires). Never the blob `PUT` to an
+///   upload `Location`: that session may be consumed or gone, so a second
+///   `PUT` proves nothing; the fault is left to the judge, as buildx fails
+///   there too.
+/// - A connection that could not be made (`Connect`): nothing was sent.
+/// - DNS, TLS and timeouts do not clear within seconds (a timeout has
+///   already spent its share of the deadline): not retried.
+pub fn retryable(step: Step, method: &Method, fault: Fault) -> bool {
+    let repeatable = *method == Method::HEAD
+        || *method == Method::GET
+        || matches!(
+            step,
+            Step::ManifestPut
+                | Step::IndexPut
+                | Step::TagMove
+                | Step::BlobUploadStart
+                | Step::BlobMount
+        );
+    match fault {
+        Fault::Status(429) => true,
+        Fault::Status(500 | 502 | 503 | 504) => repeatable,
+        Fault::Status(_) => false,
+        Fault::Transport(TransportErrorKind::Connect) => true,
+        Fault::Transport(TransportErrorKind::Other) => repeatable,
+        Fault::Transport(_) => false,
+    }
+}
+
+/// Exponential back-off with jitter: between half of `backoff` and all of
+/// it, so parallel requests that failed together do not retry together.
+fn jittered(backoff: Duration) -> Duration {
+    let random = (uuid::Uuid::new_v4().as_u128() % 1000) as u32;
+    backoff / 2 + backoff / 2 * random / 1000
+}
+
+/// `Retry-After` in seconds. The HTTP-date form is ignored (the back-off
+/// applies): registries answer in seconds.
+fn retry_after(response: &Response) -> Option<Duration> {
+    response
+        .header("retry-after")?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
 
 /// One request to send.
 #[derive(Debug, Clone)]
@@ -86,6 +151,9 @@ pub struct Registry {
     authorization: SecretString,
     recorder: Recorder,
     retry_base: Duration,
+    /// Requests belong to the cleanup, which may run into the grace period
+    /// after the deadline ([`deadline::bounded_for_cleanup`]).
+    cleanup: bool,
 }
 
 impl Registry {
@@ -102,8 +170,9 @@ impl Registry {
         let http = reqwest::Client::builder()
             // Redirects are followed by the probe itself: S3 must not see the registry's Authorization.
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
+            // Each request's own timeout is set when it is sent: the time left
+            // in the run shrinks as it goes.
+            .connect_timeout(deadline::bounded(deadline::CONNECT))
             .user_agent(concat!(
                 "ecr-fargate-preflight/",
                 env!("CARGO_PKG_VERSION"),
@@ -116,7 +185,26 @@ impl Registry {
             authorization: SecretString::from(format!("Basic {basic}")),
             recorder,
             retry_base: Duration::from_millis(200),
+            cleanup: false,
         })
+    }
+
+    /// The same client for the cleanup's requests, bounded by the cleanup
+    /// window after the deadline instead of the deadline itself.
+    pub fn for_cleanup(&self) -> Registry {
+        Registry {
+            cleanup: true,
+            ..self.clone()
+        }
+    }
+
+    /// How long one request may take, sent now.
+    fn request_timeout(&self) -> Duration {
+        if self.cleanup {
+            deadline::bounded_for_cleanup(deadline::REGISTRY_REQUEST)
+        } else {
+            deadline::bounded(deadline::REGISTRY_REQUEST)
+        }
     }
 
     /// Shortens the retry back-off (tests and benchmarks against local stand-ins).
@@ -139,36 +227,61 @@ impl Registry {
         &self.recorder
     }
 
-    /// Sends a request, retrying throttling and 5xx unavailability with
-    /// exponential back-off. Every attempt is recorded, each one round trip
-    /// deeper than the last; after the last attempt its response is returned.
+    /// Sends a request, retrying transient faults as real clients do: 429,
+    /// 500, 502, 503 and 504 answers and connections that fail or reset,
+    /// with jittered exponential back-off, `Retry-After` (seconds) honoured,
+    /// at most [`MAX_ATTEMPTS`] attempts and [`RETRY_BUDGET`] of waiting in
+    /// all, and never past the run's deadline. Only what may be sent twice
+    /// is retried after its body may have reached the server (see
+    /// [`retryable`]). Every attempt is recorded, one round trip deeper than
+    /// the last; a retried one notes how long the probe waited before the
+    /// next. After the last attempt its outcome is returned.
     pub async fn send(&self, request: Request) -> Result<Response, Unreachable> {
-        enum Failure {
-            Retryable(Response),
-            Unreachable(Unreachable),
-        }
-        let attempts = std::sync::atomic::AtomicU32::new(0);
-        let op = || async {
-            let n = attempts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            match self.send_recorded(&request, request.depth + n).await {
-                Ok(r) if matches!(r.status.as_u16(), 429 | 502 | 503 | 504) => {
-                    Err(Failure::Retryable(r))
-                }
-                Ok(r) => Ok(r),
-                Err(u) => Err(Failure::Unreachable(u)),
+        let mut waited = Duration::ZERO;
+        let mut attempt: u32 = 0;
+        loop {
+            let outcome = self.send_recorded(&request, request.depth + attempt).await;
+            attempt += 1;
+            let index = match &outcome {
+                Ok(r) => r.index,
+                Err(u) => u.index,
+            };
+            let fault = match &outcome {
+                Ok(r) => Fault::Status(r.status.as_u16()),
+                Err(u) if u.refused => return outcome,
+                Err(u) => match self.recorder.get(u.index).and_then(|e| e.transport_error) {
+                    Some(t) => Fault::Transport(t.kind),
+                    None => return outcome,
+                },
+            };
+            if attempt as usize >= MAX_ATTEMPTS || !retryable(request.step, &request.method, fault)
+            {
+                return outcome;
             }
-        };
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(self.retry_base)
-            .with_max_times(MAX_ATTEMPTS - 1)
-            .with_jitter();
-        match op
-            .retry(backoff)
-            .when(|f| matches!(f, Failure::Retryable(_)))
-            .await
-        {
-            Ok(r) | Err(Failure::Retryable(r)) => Ok(r),
-            Err(Failure::Unreachable(u)) => Err(u),
+            let backoff = jittered(self.retry_base * 2u32.saturating_pow(attempt - 1));
+            let asked = match &outcome {
+                Ok(r) => retry_after(r),
+                Err(_) => None,
+            };
+            let left = RETRY_BUDGET.saturating_sub(waited).min(self.time_left());
+            let delay = asked.unwrap_or(backoff).min(left);
+            if delay.is_zero() {
+                return outcome;
+            }
+            self.recorder.retried(index, delay);
+            tokio::time::sleep(delay).await;
+            waited += delay;
+        }
+    }
+
+    /// Time left for this client's requests: the run's, or the cleanup's window.
+    fn time_left(&self) -> Duration {
+        if self.cleanup {
+            deadline::bounded_for_cleanup(RETRY_BUDGET)
+        } else if deadline::expired() {
+            Duration::ZERO
+        } else {
+            deadline::remaining()
         }
     }
 
@@ -216,7 +329,8 @@ impl Registry {
         }
         let mut builder = self
             .http
-            .request(request.method.clone(), request.url.clone());
+            .request(request.method.clone(), request.url.clone())
+            .timeout(self.request_timeout());
         if request.authorized {
             let mut value = HeaderValue::from_str(self.authorization.expose_secret())
                 .expect("base64 is a valid header value");
@@ -453,6 +567,47 @@ mod tests {
             r.refusal(&request("http://127.0.0.1:5001/v2/x", true))
                 .is_some()
         );
+    }
+
+    #[test]
+    fn only_what_may_be_sent_twice_is_retried_after_the_server_may_have_taken_it() {
+        use TransportErrorKind::{Connect, Dns, Other, Timeout, Tls};
+        let reset = Fault::Transport(Other);
+        for (step, method) in [
+            (Step::BlobExists, Method::HEAD),
+            (Step::ManifestRead, Method::GET),
+            (Step::ManifestPut, Method::PUT),
+            (Step::IndexPut, Method::PUT),
+            (Step::BlobUploadStart, Method::POST),
+        ] {
+            for fault in [500, 502, 503, 504, 429]
+                .map(Fault::Status)
+                .into_iter()
+                .chain([reset])
+            {
+                assert!(retryable(step, &method, fault), "{step:?} {fault:?}");
+            }
+        }
+        // The blob PUT to an upload Location: its session may be spent.
+        let blob = (Step::BlobUploadComplete, Method::PUT);
+        assert!(!retryable(blob.0, &blob.1, Fault::Status(503)));
+        assert!(!retryable(blob.0, &blob.1, reset));
+        assert!(retryable(blob.0, &blob.1, Fault::Status(429)));
+        assert!(retryable(blob.0, &blob.1, Fault::Transport(Connect)));
+        for fault in [
+            Fault::Status(400),
+            Fault::Status(403),
+            Fault::Status(404),
+            Fault::Status(501),
+            Fault::Transport(Dns),
+            Fault::Transport(Tls),
+            Fault::Transport(Timeout),
+        ] {
+            assert!(
+                !retryable(Step::BlobExists, &Method::HEAD, fault),
+                "{fault:?}"
+            );
+        }
     }
 
     #[tokio::test]

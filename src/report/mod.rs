@@ -357,7 +357,8 @@ pub struct PushSummary {
     pub requests: usize,
     /// Wall time of the probe in milliseconds.
     pub wall_ms: u64,
-    /// Whether the probe's image was deleted again.
+    /// Whether the probe's image was deleted and a read-back confirmed
+    /// nothing of it is left.
     pub cleaned_up: bool,
 }
 

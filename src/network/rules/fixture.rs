@@ -376,7 +376,7 @@ pub fn assert_well_formed(findings: &[Finding]) {
         assert!(f.docs.starts_with("https://"), "{f:#?}");
         assert!(
             crate::catalog::by_id(&f.rule).is_some(),
-            "{} is not in rules::all()",
+            "{} is not in catalog::all()",
             f.rule
         );
         let fix = f.fix.as_ref().unwrap_or_else(|| panic!("no fix: {f:#?}"));

@@ -116,7 +116,7 @@ mod tests {
             assert_eq!(
                 crate::catalog::by_id(r.id),
                 Some(r),
-                "{} is not in rules::all()",
+                "{} is not in catalog::all()",
                 r.id
             );
         }

@@ -39,6 +39,8 @@ fn facts(exchanges: Vec<Exchange>) -> ProbeFacts {
         tag_existed: false,
         cleanup: None,
         left_behind: Vec::new(),
+        cleanup_confirmed: false,
+        cut_short: false,
         wall_ms: 1,
     }
 }
@@ -249,7 +251,9 @@ fn quota_is_not_a_permission() {
 fn throttling_is_reported_only_when_retries_ran_out() {
     let mut x = all_ok();
     x.push(ex(Step::IndexPut, "PUT", "/v2/team/app/manifests/t", 429));
-    assert!(run(x.clone()).is_empty(), "one 429 then success is fine");
+    let mut cleared = x.clone();
+    cleared.push(ex(Step::IndexPut, "PUT", "/v2/team/app/manifests/t", 201));
+    assert!(run(cleared).is_empty(), "one 429 then success is fine");
     for _ in 1..MAX_ATTEMPTS {
         x.push(ex(Step::IndexPut, "PUT", "/v2/team/app/manifests/t", 429));
     }
@@ -600,6 +604,59 @@ fn a_defect_still_fails_beside_what_was_not_verified() {
     assert_eq!(verdict(&f), crate::report::Verdict::Fail);
 }
 
+/// The cleanup's read-back: a 404 is what it hopes for, never a finding; a
+/// manifest that still answers is named in `push/cleanup-failed`, with the
+/// command that deletes it, and never turns the verdict.
+#[test]
+fn the_cleanup_read_back_names_only_what_is_left() {
+    let mut x = all_ok();
+    x.push(ex(Step::Cleanup, "API", "ecr:BatchDeleteImage", 200));
+    x.push(ex(
+        Step::Cleanup,
+        "HEAD",
+        "/v2/team/app/manifests/sha256:gone",
+        404,
+    ));
+    x.push(ex(
+        Step::Cleanup,
+        "HEAD",
+        "/v2/team/app/manifests/sha256:left",
+        200,
+    ));
+    let mut f = facts(x);
+    f.tag = Some("ecr-fargate-preflight-1-abc".into());
+    f.cleanup = Some(crate::aws::ecr::DeleteOutcome::default());
+    f.left_behind = vec!["sha256:left".into()];
+    let r = repo();
+    let ctx = Context {
+        repository: &r,
+        mount_source: None,
+        principal: None,
+        dry_run: false,
+        read_tag: None,
+    };
+    let findings = diagnose(&f, &ctx);
+    assert_eq!(
+        rules_of(&findings),
+        ["push/cleanup-failed"],
+        "{findings:#?}"
+    );
+    let left = &findings[0];
+    assert!(left.message.contains("sha256:left"), "{}", left.message);
+    assert!(left.message.contains("ecr-fargate-preflight-1-abc"));
+    assert!(!left.message.contains("sha256:gone"));
+    let command = left.fix.as_ref().unwrap().aws_cli.as_deref().unwrap();
+    assert_eq!(
+        command,
+        "aws ecr batch-delete-image --repository-name team/app --image-ids imageDigest=sha256:left"
+    );
+    assert_eq!(verdict(&findings), crate::report::Verdict::Pass);
+    // Everything confirmed gone: nothing to say.
+    f.left_behind.clear();
+    f.cleanup_confirmed = true;
+    assert!(diagnose(&f, &ctx).is_empty());
+}
+
 #[test]
 fn an_unreachable_cleanup_is_a_cleanup_warning_not_a_gap_in_the_verdict() {
     let mut x = all_ok();
@@ -666,4 +723,44 @@ fn a_probe_that_stopped_without_a_recorded_reason_is_not_a_pass() {
     );
     assert_eq!(rules_of(&findings), ["push/registry-unreachable"]);
     assert_eq!(verdict(&findings), crate::report::Verdict::NotVerified);
+}
+
+/// A fault the retries cleared: a notice, and the verdict still passes.
+/// One that persisted: its own rule, as before; no notice.
+#[test]
+fn a_transient_fault_that_cleared_is_a_notice() {
+    let path = "/v2/team/app/manifests/sha256:c";
+    let mut x = all_ok();
+    let mut first = ex(Step::ManifestPut, "PUT", path, 500);
+    first.retried_after_ms = Some(200);
+    let mut reset = ex(Step::ManifestPut, "PUT", path, 0);
+    reset.status = None;
+    reset.transport_error = Some(TransportError {
+        kind: TransportErrorKind::Other,
+        detail: "connection reset by peer".into(),
+    });
+    reset.retried_after_ms = Some(400);
+    x.push(first.clone());
+    x.push(reset);
+    x.push(ex(Step::ManifestPut, "PUT", path, 201));
+    let f = run(x);
+    assert_eq!(rules_of(&f), ["push/transient-fault-cleared"], "{f:#?}");
+    assert!(f[0].message.contains("HTTP 500, other"), "{}", f[0].message);
+    assert_eq!(f[0].severity, Severity::Notice);
+    assert_eq!(verdict(&f), crate::report::Verdict::Pass);
+
+    // Persisting: the last attempt is still a 503 (the retry budget ended
+    // the retries before MAX_ATTEMPTS): unavailable, not a notice.
+    let mut x = all_ok();
+    let mut first = ex(Step::ManifestRead, "HEAD", "/v2/team/app/manifests/t", 503);
+    first.retried_after_ms = Some(10_000);
+    x.push(first);
+    x.push(ex(
+        Step::ManifestRead,
+        "HEAD",
+        "/v2/team/app/manifests/t",
+        503,
+    ));
+    let f = run(x);
+    assert_eq!(rules_of(&f), ["push/registry-unreachable"], "{f:#?}");
 }
