@@ -97,6 +97,7 @@ fn run_check(
             sarif,
             action,
         },
+        &runtime,
     ))
 }
 
@@ -123,7 +124,9 @@ fn run_audit(args: AuditArgs, action: Option<&action::ActionRun>) -> ExitCode {
         Err(code) => return code,
     };
     match runtime.block_on(within_budget(budget, audit::run(config))) {
-        Some(Ok((report, code))) => after_interruption(output::deliver(&report, code, &delivery)),
+        Some(Ok((report, code))) => {
+            after_interruption(output::deliver(&report, code, &delivery, &runtime))
+        }
         Some(Err(e)) => usage(&e.to_string()),
         None => out_of_time(budget),
     }
@@ -141,6 +144,11 @@ fn run_merge(args: MergeArgs, action: Option<&action::ActionRun>) -> ExitCode {
     };
     let report = merge::merge(reports.into_iter().map(|(_, r)| r).collect());
     let code = check::exit_code(&report, args.fail_on);
+    // The pull-request comment is the only async work of a merge.
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     output::deliver(
         &report,
         code,
@@ -150,6 +158,7 @@ fn run_merge(args: MergeArgs, action: Option<&action::ActionRun>) -> ExitCode {
             sarif: args.sarif.clone(),
             action,
         },
+        &runtime,
     )
 }
 

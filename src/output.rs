@@ -27,8 +27,14 @@ pub struct Delivery<'a> {
 /// Renders and writes the report everywhere it goes: stdout, `--output`,
 /// and as the action the JSON report file and the pull-request comment;
 /// under GitHub Actions the annotations, summary and outputs. A file that
-/// cannot be written makes the exit code 2 but stops nothing else.
-pub fn deliver(report: &report::Report, mut code: ExitCode, delivery: &Delivery<'_>) -> ExitCode {
+/// cannot be written makes the exit code 2 but stops nothing else. The
+/// comment runs on the command's own `runtime`: one per process.
+pub fn deliver(
+    report: &report::Report,
+    mut code: ExitCode,
+    delivery: &Delivery<'_>,
+    runtime: &tokio::runtime::Runtime,
+) -> ExitCode {
     let color = anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never;
     let rendered = match delivery.format {
         Format::Text => report::render_text(report, color),
@@ -100,36 +106,26 @@ pub fn deliver(report: &report::Report, mut code: ExitCode, delivery: &Delivery<
                 "No pull-request comment: the github-token input is empty. The findings are in the job summary and the annotations.",
             ),
             Some(token) => {
-                let outcome = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(runtime) => {
-                        let limit = crate::deadline::bounded(crate::deadline::COMMENT);
-                        runtime
-                            .block_on(async {
-                                tokio::time::timeout(
-                                    limit,
-                                    github::comment::upsert_from_env(
-                                        report,
-                                        token.expose_secret(),
-                                        Some(&run.comment_key),
-                                        run.comment,
-                                    ),
-                                )
-                                .await
-                            })
-                            .unwrap_or_else(|_| github::comment::CommentOutcome::Failed {
-                                reason: format!(
-                                    "the GitHub API did not finish within {} s (the run's --timeout, or the comment's own limit)",
-                                    limit.as_secs()
-                                ),
-                            })
-                    }
-                    Err(e) => github::comment::CommentOutcome::Failed {
-                        reason: format!("cannot start the async runtime: {e}"),
-                    },
-                };
+                let limit = crate::deadline::bounded(crate::deadline::COMMENT);
+                let outcome = runtime
+                    .block_on(async {
+                        tokio::time::timeout(
+                            limit,
+                            github::comment::upsert_from_env(
+                                report,
+                                token.expose_secret(),
+                                Some(&run.comment_key),
+                                run.comment,
+                            ),
+                        )
+                        .await
+                    })
+                    .unwrap_or_else(|_| github::comment::CommentOutcome::Failed {
+                        reason: format!(
+                            "the GitHub API did not finish within {} s (the run's --timeout, or the comment's own limit)",
+                            limit.as_secs()
+                        ),
+                    });
                 if let Some(command) = outcome.workflow_command() {
                     console::annotation_line(&command);
                 }
