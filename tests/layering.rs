@@ -219,6 +219,7 @@ fn is_gatherer(m: &str) -> bool {
                 | "github::oidc"
                 | "github::comment"
                 | "policy::inputs"
+                | "trust::gather"
         )
 }
 
@@ -238,6 +239,8 @@ fn is_judge_or_renderer(m: &str) -> bool {
                 | "github::annotations"
                 | "github::summary"
                 | "github::comment::body"
+                | "trust::claims"
+                | "trust::rules"
         )
 }
 
