@@ -29,6 +29,9 @@ pub enum Provider {
     Missing {
         /// Where this was looked for (the plan file, the account).
         looked_in: String,
+        /// Whether its absence there means it does not exist: true for the
+        /// account, false for a plan (another stack may create it).
+        certain: bool,
     },
     /// It exists.
     Present {

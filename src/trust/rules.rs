@@ -253,12 +253,19 @@ fn provider(facts: &TrustFacts, findings: &mut Vec<Finding>) {
         .unwrap_or_default();
     let (title, message, resources) = match &facts.provider {
         Provider::Unknown => return,
-        Provider::Missing { looked_in } => (
-            "The account has no GitHub OIDC provider".to_string(),
-            format!(
-                "{looked_in} has no IAM OIDC provider for https://{ISSUER_HOST}, so STS cannot accept any GitHub token for {}.",
-                facts.role_arn
-            ),
+        Provider::Missing { looked_in, certain } => (
+            format!("{looked_in} has no GitHub OIDC provider"),
+            if *certain {
+                format!(
+                    "{looked_in} has no IAM OIDC provider for https://{ISSUER_HOST}, so STS cannot accept any GitHub token for {}.",
+                    facts.role_arn
+                )
+            } else {
+                format!(
+                    "{looked_in} declares no IAM OIDC provider for https://{ISSUER_HOST} (neither a resource nor a data source). Unless another stack creates it in the account, STS cannot accept any GitHub token for {}.",
+                    facts.role_arn
+                )
+            },
             vec![facts.role_arn.clone()],
         ),
         Provider::Present {
@@ -292,9 +299,14 @@ fn provider(facts: &TrustFacts, findings: &mut Vec<Finding>) {
         .first()
         .copied()
         .unwrap_or(super::claims::DEFAULT_AUDIENCE);
+    let severity = match &facts.provider {
+        Provider::Missing { certain: false, .. } => Severity::Warning,
+        _ => PROVIDER_MISSING.severity,
+    };
     findings.push(
         PROVIDER_MISSING
             .finding(title, message)
+            .with_severity(severity)
             .with_resources(resources)
             .with_fix(Fix {
                 description: format!("Register GitHub's issuer with the audience {audience}."),

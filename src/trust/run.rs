@@ -2,6 +2,7 @@
 //! the facts together, judge. Called by `check` before the push and
 //! network checks; its findings never hide theirs.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -11,6 +12,7 @@ use super::facts::{Provider, TokenAvailability, TrustFacts};
 use super::{gather, rules};
 use crate::error::UsageError;
 use crate::policy::document::{PolicyDocument, Source, parse_documents};
+use crate::policy::terraform::PlanOidcProvider;
 use crate::report::Finding;
 
 /// What the trust check is given.
@@ -26,6 +28,17 @@ pub struct TrustConfig {
     pub claim_keys: Option<Vec<String>>,
     /// The claims of the job's own token, when the credentials step fetched one.
     pub token_claims: Option<Claims>,
+    /// What `--terraform-plan` declares, when given.
+    pub plan: Option<PlanTrust>,
+}
+
+/// What a Terraform plan says about the role's trust.
+#[derive(Debug, Clone, Default)]
+pub struct PlanTrust {
+    /// Trust policies by role name (or address), from `assume_role_policy`.
+    pub trust_policies: BTreeMap<String, Vec<PolicyDocument>>,
+    /// The OIDC providers the plan declares or reads.
+    pub providers: Vec<PlanOidcProvider>,
 }
 
 /// What the report shows of the trust check.
@@ -63,11 +76,22 @@ pub fn read_trust_policy(path: &std::path::Path) -> Result<PolicyDocument, Usage
 /// else runs (a bad file is a usage error); the claims come from the token
 /// when there is one, else from the runner's context.
 pub fn run(config: &TrustConfig) -> Result<(Vec<Finding>, TrustSummary), UsageError> {
-    let trust_policy = config
-        .trust_policy
-        .as_deref()
-        .map(read_trust_policy)
-        .transpose()?;
+    let role_name = config
+        .role_arn
+        .rsplit('/')
+        .next()
+        .unwrap_or(&config.role_arn);
+    let trust_policy = match config.trust_policy.as_deref() {
+        Some(path) => Some(read_trust_policy(path)?),
+        None => config
+            .plan
+            .as_ref()
+            .and_then(|plan| plan.trust_policies.get(role_name))
+            .and_then(|documents| documents.first().cloned()),
+    };
+    let provider = config.plan.as_ref().map_or(Provider::Unknown, |plan| {
+        plan_provider(plan, &config.role_arn)
+    });
     let claims = config.token_claims.clone().or_else(|| {
         gather::context_from_env(&config.audience, config.claim_keys.clone())
             .map(|context| predict(&context))
@@ -78,7 +102,7 @@ pub fn run(config: &TrustConfig) -> Result<(Vec<Finding>, TrustSummary), UsageEr
         token: gather::token_availability(),
         trust_policy,
         trust_policy_unread: None,
-        provider: Provider::Unknown,
+        provider,
         requested_duration: None,
         max_session_duration: None,
         role_chaining: false,
@@ -91,4 +115,87 @@ pub fn run(config: &TrustConfig) -> Result<(Vec<Finding>, TrustSummary), UsageEr
         token: facts.token,
     };
     Ok((findings, summary))
+}
+
+/// The GitHub provider as the plan declares it: present (with its client
+/// ids), undetermined (a provider whose URL is unknown until apply might be
+/// it), or not declared.
+fn plan_provider(plan: &PlanTrust, role_arn: &str) -> Provider {
+    let github = plan.providers.iter().find(|p| {
+        p.url.as_deref().is_some_and(|url| {
+            url.trim_end_matches('/')
+                .ends_with(super::claims::ISSUER_HOST)
+        })
+    });
+    if let Some(found) = github {
+        let facts = TrustFacts {
+            role_arn: role_arn.to_string(),
+            claims: None,
+            token: TokenAvailability::NotInActions,
+            trust_policy: None,
+            trust_policy_unread: None,
+            provider: Provider::Unknown,
+            requested_duration: None,
+            max_session_duration: None,
+            role_chaining: false,
+        };
+        return Provider::Present {
+            arn: found.arn.clone().unwrap_or_else(|| facts.provider_arn()),
+            client_ids: found.client_ids.clone(),
+            source: found.address.clone(),
+        };
+    }
+    if plan.providers.iter().any(|p| p.url.is_none()) {
+        return Provider::Unknown;
+    }
+    Provider::Missing {
+        looked_in: "The Terraform plan".to_string(),
+        certain: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROLE: &str = "arn:aws:iam::123456789012:role/gha-push";
+
+    fn provider(url: Option<&str>) -> PlanOidcProvider {
+        PlanOidcProvider {
+            address: "aws_iam_openid_connect_provider.github".to_string(),
+            url: url.map(str::to_string),
+            arn: None,
+            client_ids: vec!["sts.amazonaws.com".to_string()],
+        }
+    }
+
+    #[test]
+    fn the_plans_provider_is_present_missing_or_unknown() {
+        let plan = |providers| PlanTrust {
+            trust_policies: BTreeMap::new(),
+            providers,
+        };
+        assert_eq!(
+            plan_provider(
+                &plan(vec![provider(Some(
+                    "https://token.actions.githubusercontent.com"
+                ))]),
+                ROLE
+            ),
+            Provider::Present {
+                arn: "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+                    .to_string(),
+                client_ids: vec!["sts.amazonaws.com".to_string()],
+                source: "aws_iam_openid_connect_provider.github".to_string(),
+            }
+        );
+        assert_eq!(
+            plan_provider(&plan(vec![provider(None)]), ROLE),
+            Provider::Unknown
+        );
+        assert!(matches!(
+            plan_provider(&plan(vec![provider(Some("https://gitlab.com"))]), ROLE),
+            Provider::Missing { certain: false, .. }
+        ));
+    }
 }

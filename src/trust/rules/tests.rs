@@ -257,10 +257,25 @@ fn a_customised_subject_template_is_judged_in_its_own_format() {
 fn a_missing_provider_or_audience_is_named() {
     let mut f = facts(&main_only(), &context("push", "refs/heads/main"));
     f.provider = Provider::Missing {
-        looked_in: "The Terraform plan".to_string(),
+        looked_in: "The account".to_string(),
+        certain: true,
     };
     let findings = judge(&f);
     let finding = only(&findings, &PROVIDER_MISSING);
+    assert_eq!(finding.severity, Severity::Error);
+    let mut in_plan = f.clone();
+    in_plan.provider = Provider::Missing {
+        looked_in: "The Terraform plan".to_string(),
+        certain: false,
+    };
+    let plan = judge(&in_plan);
+    let plan = only(&plan, &PROVIDER_MISSING);
+    assert_eq!(
+        plan.severity,
+        Severity::Warning,
+        "another stack may create it"
+    );
+    assert!(plan.message.contains("Unless another stack"));
     assert!(
         finding
             .fix
