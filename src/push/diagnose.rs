@@ -6,8 +6,7 @@ use serde_json::json;
 
 use super::denial::{self, Denial, DenialReason};
 use super::exchange::{Exchange, TransportErrorKind, quote_untrusted};
-use super::probe::ProbeFacts;
-use super::registry::MAX_ATTEMPTS;
+use super::facts::{MAX_ATTEMPTS, ProbeFacts};
 use super::steps::Step;
 use crate::aws::repository::Repository;
 use crate::report::{Finding, Fix, Severity};
@@ -637,7 +636,7 @@ fn redirects(x: &[Exchange], ctx: &Context<'_>, explained: &mut [bool]) -> Vec<F
         let location = e.location.as_deref().unwrap_or("no usable Location");
         let host = url::Url::parse(location)
             .ok()
-            .map_or_else(|| location.to_string(), |u| super::registry::origin_of(&u));
+            .map_or_else(|| location.to_string(), |u| super::exchange::origin_of(&u));
         if !seen.insert((e.step, status, host.clone())) {
             continue;
         }

@@ -2,7 +2,9 @@
 
 pub mod denial;
 pub mod diagnose;
+pub mod ecr;
 pub mod exchange;
+pub mod facts;
 pub mod image;
 pub mod probe;
 pub mod registry;

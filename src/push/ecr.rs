@@ -12,9 +12,10 @@ use secrecy::SecretString;
 use crate::aws::repository::Repository;
 use crate::deadline;
 use crate::github;
-use crate::push::denial::RegistryError;
-use crate::push::exchange::{Exchange, Recorder, TransportError, TransportErrorKind};
-use crate::push::steps::Step;
+use super::denial::RegistryError;
+use super::exchange::{Exchange, Recorder, TransportError, TransportErrorKind};
+use super::facts::DeleteOutcome;
+use super::steps::Step;
 
 /// A registry password from `GetAuthorizationToken`, already masked.
 pub struct AuthorizationToken {
@@ -88,17 +89,6 @@ pub async fn authorization_token(
     };
     recorder.record(sent, exchange);
     token
-}
-
-/// What `BatchDeleteImage` did.
-#[derive(Debug, Clone, Default)]
-pub struct DeleteOutcome {
-    /// Digests deleted.
-    pub deleted: Vec<String>,
-    /// Digests not deleted, with ECR's failure code and reason.
-    pub failures: Vec<(String, String, String)>,
-    /// The call itself failed (denied, throttled, unreachable).
-    pub call_failed: bool,
 }
 
 /// Deletes the given manifests, the index first. A child still referenced by
@@ -200,7 +190,7 @@ where
     let status = e.raw_response().map(|r| r.status().as_u16());
     match e {
         SdkError::DispatchFailure(failure) => {
-            let detail = super::describe_error(e);
+            let detail = crate::aws::describe_error(e);
             let lower = detail.to_lowercase();
             let kind = if failure.is_timeout() {
                 TransportErrorKind::Timeout
@@ -221,20 +211,20 @@ where
         SdkError::TimeoutError(_) => {
             exchange.transport_error = Some(TransportError {
                 kind: TransportErrorKind::Timeout,
-                detail: super::describe_error(e),
+                detail: crate::aws::describe_error(e),
             });
         }
         SdkError::ConstructionFailure(_) => {
             exchange.transport_error = Some(TransportError {
                 kind: TransportErrorKind::Other,
-                detail: super::describe_error(e),
+                detail: crate::aws::describe_error(e),
             });
         }
         _ if status.is_none_or(|s| (200..300).contains(&s)) => {
             let what = status.map_or("an answer".to_string(), |s| format!("HTTP {s}"));
             exchange.unusable = Some(format!(
                 "{what} that could not be used: {}",
-                super::describe_error(e)
+                crate::aws::describe_error(e)
             ));
         }
         _ => {
@@ -244,7 +234,7 @@ where
                 message: e
                     .message()
                     .map(str::to_string)
-                    .unwrap_or_else(|| super::describe_error(e)),
+                    .unwrap_or_else(|| crate::aws::describe_error(e)),
             });
         }
     }
