@@ -18,7 +18,9 @@ use futures_util::{StreamExt, stream};
 
 use crate::aws::credentials::{self, CredentialOptions, Session};
 use crate::aws::repository::{Repository, RepositoryRef};
-use crate::check::{self, PushOptions};
+use crate::check;
+use crate::deadline;
+use crate::push::{self, run::PushOptions};
 use crate::cli::{AuditArgs, FailOn, Format};
 use crate::error::{ExitCode, UsageError};
 use crate::network::{self, gather};
@@ -334,7 +336,7 @@ async fn repository(ctx: &Ctx<'_>, r: &RepositoryRef) -> Part {
         Some(repository.region.clone()),
     ));
     let (mut summary, mut findings, trace) =
-        match check::run_push(&ctx.config.push, r, ctx.session, &ctx.region).await {
+        match push::run::run_push(&ctx.config.push, r, ctx.session, &ctx.region).await {
             Ok(x) => x,
             Err(e) => {
                 part.findings.push(
@@ -347,7 +349,7 @@ async fn repository(ctx: &Ctx<'_>, r: &RepositoryRef) -> Part {
         };
     part.trace = trace;
     if ctx.config.push_probe {
-        if check::within_deadline(check::explain_denials(
+        if deadline::within_deadline(push::run::explain_denials(
             &mut findings,
             ctx.session,
             &summary.repository_arn,
@@ -355,7 +357,7 @@ async fn repository(ctx: &Ctx<'_>, r: &RepositoryRef) -> Part {
         .await
         .is_none()
         {
-            check::note_cut_short(&mut findings, "denial explanation", "the IAM API");
+            deadline::note_cut_short(&mut findings, "denial explanation", "the IAM API");
         }
     } else {
         summary.mode = "read-only".into();
@@ -556,7 +558,7 @@ async fn cluster(ctx: &Ctx<'_>, name: &str) -> Part {
         cluster: Some(name.to_string()),
         ..gather::Scope::default()
     };
-    let Some(d) = check::within_deadline(gather::discover(
+    let Some(d) = deadline::within_deadline(gather::discover(
         gather::Clients::new(&ctx.session.config),
         &ctx.region,
         Some(ctx.session.identity.account.clone()),
@@ -564,7 +566,7 @@ async fn cluster(ctx: &Ctx<'_>, name: &str) -> Part {
     ))
     .await
     else {
-        check::note_cut_short(
+        deadline::note_cut_short(
             &mut part.findings,
             "network discovery",
             &format!("the ECS, EC2 and IAM APIs in {}", ctx.region),

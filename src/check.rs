@@ -1,7 +1,5 @@
 //! The `check` command: options → credentials → probe → findings → report.
 
-use std::time::Duration;
-
 use reqwest::Url;
 
 use crate::aws::credentials::{self, CredentialOptions};
@@ -16,11 +14,10 @@ use crate::network::{
     snapshot::{NetworkSnapshot, SNAPSHOT_VERSION},
 };
 use crate::policy;
-use crate::push::diagnose::{self, Context};
+use crate::push::{self, run::PushOptions};
 use crate::push::image::Platform;
-use crate::push::probe::{self, ProbePlan};
 use crate::report::{
-    Location, NetworkSummary, PushSummary, Report, Severity, SubnetSummary, Verdict,
+    Location, NetworkSummary, Report, Severity, SubnetSummary, Verdict,
     WorkloadSummary,
 };
 use crate::rules;
@@ -123,6 +120,21 @@ impl CheckConfig {
     }
 }
 
+impl CheckConfig {
+    /// The push options of a `check`.
+    pub fn push_options(&self) -> PushOptions {
+        PushOptions {
+            mount_from: self.mount_from.clone(),
+            platforms: self.platforms.clone(),
+            registry_endpoint: self.registry_endpoint.clone(),
+            attestations: self.args.attestations,
+            cleanup: !self.args.no_cleanup,
+            dry_run: self.args.dry_run,
+            read_tag: self.args.read_tag.clone(),
+        }
+    }
+}
+
 /// Checks the names and ids of what to look at, before any is used or
 /// echoed: `--cluster`, `--service`, `--task-definition`, `--subnets`,
 /// `--security-groups`, `--principal`.
@@ -219,7 +231,7 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
             || config.args.task_definition.is_some());
     let session = if live {
         let group = Group::start("Credentials");
-        let established = within_deadline(async {
+        let established = deadline::within_deadline(async {
             let base = credentials::load_base(config.credentials.region.clone()).await;
             let region = base.region().map(|r| r.to_string())?;
             Some((
@@ -253,7 +265,7 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
                         .finding("No usable AWS credentials", message)
                         .with_resources(config.credentials.role_to_assume.clone())
                 });
-                note_cut_short(&mut findings, "credentials step", endpoint);
+                deadline::note_cut_short(&mut findings, "credentials step", endpoint);
                 (String::new(), None)
             }
             Some(None) => {
@@ -274,7 +286,7 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
             Some(Err(failure)) if has_offline => {
                 group.line(&format!("no credentials: {}", failure.message));
                 if deadline::expired() {
-                    note_cut_short(&mut findings, "credentials step", "AWS STS");
+                    deadline::note_cut_short(&mut findings, "credentials step", "AWS STS");
                 }
                 findings.push(
                     rules::LIVE_SKIPPED
@@ -300,7 +312,7 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
                         .with_fix(failure.fix),
                 );
                 if cut_short {
-                    note_cut_short(&mut findings, "credentials step", "AWS STS");
+                    deadline::note_cut_short(&mut findings, "credentials step", "AWS STS");
                 }
                 None
             }
@@ -312,7 +324,7 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
     if let (Some(repository_ref), Some((session, region))) = (&config.repository, &session) {
         let group = Group::start(&format!("Push probe: {}", repository_ref.name));
         let (summary, mut push_findings, push_trace) =
-            run_push(&PushOptions::of(&config), repository_ref, session, region).await?;
+            push::run::run_push(&config.push_options(), repository_ref, session, region).await?;
         for t in &push_trace {
             group.line(&format!(
                 "{:<18} {:<6} {:>4} {:>5} ms  {}{}",
@@ -331,7 +343,7 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
             "{} requests, {} sequential round trips, {} ms",
             summary.requests, summary.critical_path_round_trips, summary.wall_ms
         ));
-        if within_deadline(explain_denials(
+        if deadline::within_deadline(push::run::explain_denials(
             &mut push_findings,
             session,
             &summary.repository_arn,
@@ -339,7 +351,7 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
         .await
         .is_none()
         {
-            note_cut_short(&mut push_findings, "denial explanation", "the IAM API");
+            deadline::note_cut_short(&mut push_findings, "denial explanation", "the IAM API");
         }
         push = Some(summary);
         findings.extend(push_findings);
@@ -369,7 +381,7 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
                 security_groups: config.args.security_groups.clone(),
                 assign_public_ip: config.args.assign_public_ip,
             };
-            let discovered = within_deadline(gather::discover(
+            let discovered = deadline::within_deadline(gather::discover(
                 gather::Clients::new(&session.config),
                 region,
                 Some(session.identity.account.clone()),
@@ -384,7 +396,7 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
                     started.elapsed().as_millis() as u64,
                 )),
                 None => {
-                    note_cut_short(
+                    deadline::note_cut_short(
                         &mut findings,
                         "network discovery",
                         &format!("the ECS, EC2 and IAM APIs in {region}"),
@@ -497,218 +509,6 @@ pub fn network_summary(
             })
             .collect(),
     }
-}
-
-/// How the push probe runs: the part of [`CheckConfig`] that `audit`
-/// shares with `check`.
-#[derive(Debug, Clone)]
-pub struct PushOptions {
-    /// `--mount-from`, as given.
-    pub mount_from: Option<RepositoryRef>,
-    /// Platforms to replay.
-    pub platforms: Vec<Platform>,
-    /// `--registry-endpoint`.
-    pub registry_endpoint: Option<Url>,
-    /// `--attestations`.
-    pub attestations: crate::push::image::Attestations,
-    /// Delete the probe's image afterwards (not `--no-cleanup`).
-    pub cleanup: bool,
-    /// `--dry-run`: push nothing.
-    pub dry_run: bool,
-    /// `--read-tag`.
-    pub read_tag: Option<String>,
-}
-
-impl PushOptions {
-    /// The push options of a `check`.
-    pub fn of(config: &CheckConfig) -> PushOptions {
-        PushOptions {
-            mount_from: config.mount_from.clone(),
-            platforms: config.platforms.clone(),
-            registry_endpoint: config.registry_endpoint.clone(),
-            attestations: config.args.attestations,
-            cleanup: !config.args.no_cleanup,
-            dry_run: config.args.dry_run,
-            read_tag: config.args.read_tag.clone(),
-        }
-    }
-}
-
-/// How long one attempt of an ECR API call (`GetAuthorizationToken`) may
-/// take, at most: shorter than [`deadline::ATTEMPT`], because a stalled
-/// token answer should leave the run time to report.
-const ECR_API_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long an ECR API call may take with its retries, at most.
-const ECR_API_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Runs the push probe (or its dry run) against one repository and judges
-/// it: the summary, the findings and the trace.
-pub async fn run_push(
-    config: &PushOptions,
-    repository_ref: &RepositoryRef,
-    session: &credentials::Session,
-    region: &str,
-) -> Result<
-    (
-        PushSummary,
-        Vec<crate::report::Finding>,
-        Vec<crate::report::TraceEntry>,
-    ),
-    UsageError,
-> {
-    let resolve = |r: &RepositoryRef| Repository {
-        name: r.name.clone(),
-        registry_id: r
-            .registry_id
-            .clone()
-            .unwrap_or_else(|| session.identity.account.clone()),
-        region: r.region.clone().unwrap_or_else(|| region.to_string()),
-    };
-    let repository = resolve(repository_ref);
-    let mount_source = config.mount_from.as_ref().map(|m| Repository {
-        registry_id: repository.registry_id.clone(),
-        region: repository.region.clone(),
-        ..resolve(m)
-    });
-    let registry = match &config.registry_endpoint {
-        Some(url) => url.clone(),
-        None => {
-            let host = repository_ref
-                .host
-                .clone()
-                .unwrap_or_else(|| repository.default_host());
-            Url::parse(&format!("https://{host}"))
-                .map_err(|e| UsageError(format!("registry host `{host}`: {e}")))?
-        }
-    };
-    // ECR lives in the repository's region, whatever the default region is.
-    // A stalled answer ends as a timeout (exit 3) instead of hanging the job.
-    let ecr_config = aws_sdk_ecr::config::Builder::from(&session.config)
-        .region(aws_sdk_ecr::config::Region::new(repository.region.clone()))
-        .timeout_config(
-            aws_sdk_ecr::config::timeout::TimeoutConfig::builder()
-                .connect_timeout(deadline::bounded(deadline::CONNECT))
-                .operation_attempt_timeout(deadline::bounded(ECR_API_ATTEMPT_TIMEOUT))
-                .operation_timeout(deadline::bounded(ECR_API_TIMEOUT))
-                .build(),
-        )
-        .build();
-    let ecr = aws_sdk_ecr::Client::from_conf(ecr_config);
-
-    let plan = ProbePlan {
-        repository: repository.clone(),
-        registry: registry.clone(),
-        platforms: config.platforms.clone(),
-        attestations: config.attestations,
-        mount_from: mount_source.as_ref().map(|m| m.name.clone()),
-        cleanup: config.cleanup,
-        dry_run: config.dry_run,
-        read_tag: config.read_tag.clone(),
-        run_id: run_id(),
-        retry_base: retry_base(),
-    };
-    let facts = probe::run(&ecr, &plan).await;
-    let mut findings = diagnose::diagnose(
-        &facts,
-        &Context {
-            repository: &repository,
-            mount_source: mount_source.as_ref(),
-            principal: Some(&session.identity.arn),
-            dry_run: plan.dry_run,
-            read_tag: plan.read_tag.as_deref(),
-        },
-    );
-    if facts.cut_short {
-        let endpoint = if facts.token_obtained {
-            format!("the registry {registry}")
-        } else {
-            format!("the ECR API in {}", repository.region)
-        };
-        note_cut_short(&mut findings, "push probe", &endpoint);
-    }
-    let trace: Vec<_> = facts.exchanges.iter().map(|e| e.to_trace()).collect();
-    let summary = PushSummary {
-        mode: if plan.dry_run { "dry-run" } else { "push" }.into(),
-        repository: repository.name.clone(),
-        repository_arn: repository.arn(),
-        registry: registry.to_string().trim_end_matches('/').to_string(),
-        tag: facts.tag.clone(),
-        platforms: plan.platforms.iter().map(ToString::to_string).collect(),
-        index_digest: facts.index_digest.clone(),
-        critical_path_round_trips: facts
-            .exchanges
-            .iter()
-            .filter(|e| e.step != crate::push::steps::Step::Cleanup)
-            .map(|e| e.depth)
-            .max()
-            .unwrap_or(0),
-        requests: facts.exchanges.len(),
-        wall_ms: facts.wall_ms,
-        cleaned_up: facts.cleanup.is_some() && facts.cleanup_confirmed,
-    };
-    Ok((summary, findings, trace))
-}
-
-/// Runs one phase of the run under the run's deadline: `None` when the
-/// deadline passed (or the run was interrupted) first. The phase is dropped
-/// where it was; what the caller gathered before it is kept and reported.
-pub async fn within_deadline<T>(work: impl Future<Output = T>) -> Option<T> {
-    tokio::select! {
-        biased;
-        r = work => Some(r),
-        () = deadline::reached() => None,
-    }
-}
-
-/// Notes that the run's deadline passed (or a signal interrupted it) during
-/// `phase`, waiting on `endpoint`: `run/deadline-exceeded` or
-/// `run/interrupted`, once per report (the first phase it hit is the one
-/// named; the later ones were skipped because of it).
-pub fn note_cut_short(findings: &mut Vec<crate::report::Finding>, phase: &str, endpoint: &str) {
-    let finding = match deadline::interrupted() {
-        Some(signal) => rules::RUN_INTERRUPTED.finding(
-            format!("Interrupted by {signal} during the {phase}"),
-            format!(
-                "The run was interrupted by {signal} while the {phase} was waiting on {endpoint}. What was gathered before was cleaned up, judged and reported; the rest was not checked."
-            ),
-        ),
-        None => rules::RUN_DEADLINE_EXCEEDED.finding(
-            format!("Out of time during the {phase}"),
-            format!(
-                "The run's deadline (--timeout) passed while the {phase} was waiting on {endpoint}. What was gathered before was judged and reported; the rest was not checked."
-            ),
-        ),
-    };
-    if !findings.iter().any(|f| f.rule == finding.rule) {
-        findings.push(finding);
-    }
-}
-
-/// Live mode uses the evaluator too: a denied push action is explained from
-/// the assumed role's own policies when the role may read them, and
-/// cross-checked with `iam:SimulatePrincipalPolicy` when allowed. Only runs
-/// when something was denied, so a passing probe makes no extra calls.
-pub async fn explain_denials(
-    findings: &mut Vec<crate::report::Finding>,
-    session: &credentials::Session,
-    repository_arn: &str,
-) {
-    let denied: Vec<String> = findings
-        .iter()
-        .filter(|f| f.rule == "push/access-denied")
-        .filter_map(|f| f.iam_action.clone())
-        .collect();
-    if denied.is_empty() {
-        return;
-    }
-    let Some((role, role_arn)) = policy::live::role_of_session(&session.identity.arn) else {
-        return;
-    };
-    let (policies, simulation) = tokio::join!(
-        policy::live::read_role_policies(&session.config, &role),
-        policy::live::simulate(&session.config, &role_arn, &denied, repository_arn),
-    );
-    policy::live::explain(findings, &role_arn, &policies, simulation.as_ref());
 }
 
 /// The offline checks: the push flow over policy files and the plan's
@@ -876,21 +676,3 @@ pub fn exit_code(report: &Report, fail_on: FailOn) -> ExitCode {
     }
 }
 
-fn run_id() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let random = uuid::Uuid::new_v4().simple().to_string();
-    format!("{now}-{}", &random[..8])
-}
-
-/// First retry delay for throttled registry requests:
-/// `ECR_FARGATE_PREFLIGHT_RETRY_BASE_MS` lets tests use a short one.
-fn retry_base() -> Duration {
-    std::env::var("ECR_FARGATE_PREFLIGHT_RETRY_BASE_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map(Duration::from_millis)
-        .unwrap_or(Duration::from_millis(200))
-}

@@ -2,7 +2,7 @@
 //! `GetAuthorizationToken` before the replay and `BatchDeleteImage` after it.
 //! Both are recorded in the trace like registry requests.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use aws_sdk_ecr::config::http::HttpResponse;
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
@@ -16,6 +16,30 @@ use super::denial::RegistryError;
 use super::exchange::{Exchange, Recorder, TransportError, TransportErrorKind};
 use super::facts::DeleteOutcome;
 use super::steps::Step;
+
+/// How long one attempt of an ECR API call (`GetAuthorizationToken`) may
+/// take, at most: shorter than [`deadline::ATTEMPT`], because a stalled
+/// token answer should leave the run time to report.
+const ECR_API_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an ECR API call may take with its retries, at most.
+const ECR_API_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The ECR client of the push probe, in the repository's region: ECR lives
+/// there, whatever the default region is. A stalled answer ends as a
+/// timeout (exit 3) instead of hanging the job.
+pub fn client(config: &aws_config::SdkConfig, region: &str) -> aws_sdk_ecr::Client {
+    let ecr_config = aws_sdk_ecr::config::Builder::from(config)
+        .region(aws_sdk_ecr::config::Region::new(region.to_string()))
+        .timeout_config(
+            aws_sdk_ecr::config::timeout::TimeoutConfig::builder()
+                .connect_timeout(deadline::bounded(deadline::CONNECT))
+                .operation_attempt_timeout(deadline::bounded(ECR_API_ATTEMPT_TIMEOUT))
+                .operation_timeout(deadline::bounded(ECR_API_TIMEOUT))
+                .build(),
+        )
+        .build();
+    aws_sdk_ecr::Client::from_conf(ecr_config)
+}
 
 /// A registry password from `GetAuthorizationToken`, already masked.
 pub struct AuthorizationToken {

@@ -8,4 +8,5 @@ pub mod facts;
 pub mod image;
 pub mod probe;
 pub mod registry;
+pub mod run;
 pub mod steps;
