@@ -19,9 +19,8 @@ use futures_util::{StreamExt, stream};
 use crate::aws::credentials::{self, CredentialOptions, Session};
 use crate::aws::repository::{Repository, RepositoryRef};
 use crate::check;
-use crate::deadline;
-use crate::push::{self, run::PushOptions};
 use crate::cli::{AuditArgs, FailOn, Format};
+use crate::deadline;
 use crate::error::{ExitCode, UsageError};
 use crate::network::{self, gather};
 use crate::policy::document::{PolicyDocument, Source, parse_documents};
@@ -30,6 +29,7 @@ use crate::policy::flows::{PushTarget, push_flow, push_requests};
 use crate::policy::live::{self, RolePolicies};
 use crate::push::diagnose::fix_for;
 use crate::push::image::Attestations;
+use crate::push::{self, run::PushOptions};
 use crate::report::{Finding, Report, Target, TargetKind, TraceEntry};
 use crate::rules;
 
@@ -553,33 +553,18 @@ async fn cluster(ctx: &Ctx<'_>, name: &str) -> Part {
         Some(ctx.session.identity.account.clone()),
         Some(ctx.region.clone()),
     ));
-    let started = Instant::now();
     let scope = gather::Scope {
         cluster: Some(name.to_string()),
         ..gather::Scope::default()
     };
-    let Some(d) = deadline::within_deadline(gather::discover(
-        gather::Clients::new(&ctx.session.config),
-        &ctx.region,
-        Some(ctx.session.identity.account.clone()),
-        &scope,
-    ))
-    .await
+    let Some(gathered) =
+        network::run::discover(ctx.session, &ctx.region, &scope, &mut part.findings).await
     else {
-        deadline::note_cut_short(
-            &mut part.findings,
-            "network discovery",
-            &format!("the ECS, EC2 and IAM APIs in {}", ctx.region),
-        );
         return part;
     };
-    part.findings = network::rules::check_all(&d.snapshot);
-    part.target.network = Some(check::network_summary(
-        &d.snapshot,
-        "live",
-        d.api_calls,
-        started.elapsed().as_millis() as u64,
-    ));
+    let (findings, summary) = network::run::judge(&gathered);
+    part.findings = findings;
+    part.target.network = Some(summary);
     part
 }
 

@@ -3,23 +3,16 @@
 use reqwest::Url;
 
 use crate::aws::credentials::{self, CredentialOptions};
-use crate::aws::repository::{Repository, RepositoryRef};
+use crate::aws::repository::RepositoryRef;
 use crate::cli::{CheckArgs, FailOn};
 use crate::deadline;
 use crate::error::{ExitCode, UsageError};
 use crate::github::Group;
-use crate::network::{
-    self,
-    gather::{self, Scope},
-    snapshot::{NetworkSnapshot, SNAPSHOT_VERSION},
-};
+use crate::network::{self, gather::Scope};
 use crate::policy;
-use crate::push::{self, run::PushOptions};
 use crate::push::image::Platform;
-use crate::report::{
-    Location, NetworkSummary, Report, Severity, SubnetSummary, Verdict,
-    WorkloadSummary,
-};
+use crate::push::{self, run::PushOptions};
+use crate::report::{Report, Severity, Verdict};
 use crate::rules;
 
 /// The validated options of one `check` run.
@@ -135,6 +128,34 @@ impl CheckConfig {
     }
 }
 
+impl CheckConfig {
+    /// What the offline push check needs of the command line.
+    pub fn offline_push(&self) -> policy::run::OfflinePush<'_> {
+        policy::run::OfflinePush {
+            repository: self.repository.as_ref(),
+            mount_from: self.mount_from.as_ref(),
+            principal_hint: self
+                .args
+                .principal
+                .clone()
+                .or_else(|| self.args.role_to_assume.clone()),
+            region: self.args.region.clone(),
+        }
+    }
+
+    /// What network discovery looks at.
+    pub fn network_scope(&self) -> Scope {
+        Scope {
+            cluster: self.args.cluster.clone(),
+            services: self.args.services.clone(),
+            task_definition: self.args.task_definition.clone(),
+            subnets: self.args.subnets.clone(),
+            security_groups: self.args.security_groups.clone(),
+            assign_public_ip: self.args.assign_public_ip,
+        }
+    }
+}
+
 /// Checks the names and ids of what to look at, before any is used or
 /// echoed: `--cluster`, `--service`, `--task-definition`, `--subnets`,
 /// `--security-groups`, `--principal`.
@@ -206,11 +227,10 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
     let mut trace = Vec::new();
     let mut identity = None;
     let mut push = None;
-    let mut network = None;
 
     // Offline inputs are read first: bad input is a usage error before anything is sent.
     let offline = match &config.args.snapshot {
-        Some(path) => Some(load_snapshot(path)?),
+        Some(path) => Some(network::run::load_snapshot(path)?),
         None => None,
     };
     let workspace = std::env::var_os("GITHUB_WORKSPACE")
@@ -358,78 +378,32 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
         trace.extend(push_trace);
     }
 
-    let snapshot = match (offline, &session) {
-        (Some(s), _) => Some((s, "snapshot", 0, 0)),
-        (None, Some((session, region)))
+    let live_network = match &session {
+        Some((session, region))
             if config.args.cluster.is_some() || config.args.task_definition.is_some() =>
         {
-            let _group = Group::start(&format!(
-                "Network discovery: {}",
-                config
-                    .args
-                    .cluster
-                    .as_deref()
-                    .or(config.args.task_definition.as_deref())
-                    .unwrap_or_default()
-            ));
-            let started = std::time::Instant::now();
-            let scope = Scope {
-                cluster: config.args.cluster.clone(),
-                services: config.args.services.clone(),
-                task_definition: config.args.task_definition.clone(),
-                subnets: config.args.subnets.clone(),
-                security_groups: config.args.security_groups.clone(),
-                assign_public_ip: config.args.assign_public_ip,
-            };
-            let discovered = deadline::within_deadline(gather::discover(
-                gather::Clients::new(&session.config),
-                region,
-                Some(session.identity.account.clone()),
-                &scope,
-            ))
-            .await;
-            match discovered {
-                Some(d) => Some((
-                    d.snapshot,
-                    "live",
-                    d.api_calls,
-                    started.elapsed().as_millis() as u64,
-                )),
-                None => {
-                    deadline::note_cut_short(
-                        &mut findings,
-                        "network discovery",
-                        &format!("the ECS, EC2 and IAM APIs in {region}"),
-                    );
-                    None
-                }
-            }
+            Some((session, region.as_str(), config.network_scope()))
         }
         _ => None,
     };
-    if let Some((snapshot, source, api_calls, wall_ms)) = snapshot {
-        if let Some(path) = &config.args.save_snapshot {
-            let json = serde_json::to_string_pretty(&snapshot).expect("snapshots always serialize");
-            std::fs::write(path, json + "\n")
-                .map_err(|e| UsageError(format!("--save-snapshot {}: {e}", path.display())))?;
-        }
-        findings.extend(network::rules::check_all(&snapshot));
-        let summary = network_summary(&snapshot, source, api_calls, wall_ms);
-        let group = Group::start(&format!("Network checks ({source})"));
-        for w in &summary.workloads {
-            for s in &w.subnets {
-                group.line(&format!("{} / {}: {}", w.name, s.id, s.egress));
-            }
-        }
-        group.line(&format!("{api_calls} API calls, {wall_ms} ms"));
-        drop(group);
-        network = Some(summary);
-    }
+    let (network_findings, mut network) = network::run::run(
+        offline,
+        live_network,
+        config.args.save_snapshot.as_deref(),
+        &mut findings,
+    )
+    .await?;
+    findings.extend(network_findings);
 
     let group = inputs
         .any()
         .then(|| Group::start("Offline policies and plans"));
-    let offline = offline_findings(&config, &inputs, push.is_some(), &mut network)?;
+    let offline = policy::run::run(
+        &config.offline_push(),
+        &inputs,
+        push.is_some(),
+        &mut network,
+    )?;
     if let Some(group) = &group {
         group.line(&format!(
             "{} finding(s) from the offline inputs",
@@ -442,221 +416,6 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
     // `credentials/unavailable` makes the verdict `not-verified`: exit 3.
     let code = exit_code(&report, config.args.fail_on);
     Ok((report, code))
-}
-
-/// Reads and checks a saved snapshot.
-pub fn load_snapshot(path: &std::path::Path) -> Result<NetworkSnapshot, UsageError> {
-    let text = crate::files::read_text(path, crate::files::SNAPSHOT_LIMIT)
-        .map_err(|e| UsageError(format!("--snapshot {e}")))?;
-    let snapshot: NetworkSnapshot = serde_json::from_str(&text).map_err(|e| {
-        UsageError(format!(
-            "--snapshot {}: not a network snapshot: {e} (line {}, column {})",
-            path.display(),
-            e.line(),
-            e.column()
-        ))
-    })?;
-    if snapshot.version != SNAPSHOT_VERSION {
-        return Err(UsageError(format!(
-            "--snapshot {}: snapshot version {} is not supported (this build reads version {SNAPSHOT_VERSION}); discover again with --save-snapshot",
-            path.display(),
-            snapshot.version
-        )));
-    }
-    Ok(snapshot)
-}
-
-/// The report's network section for a snapshot.
-pub fn network_summary(
-    snapshot: &NetworkSnapshot,
-    source: &str,
-    api_calls: usize,
-    wall_ms: u64,
-) -> NetworkSummary {
-    use network::rules::egress::{EgressClass, classify};
-    NetworkSummary {
-        source: source.to_string(),
-        region: snapshot.region.clone(),
-        api_calls,
-        wall_ms,
-        workloads: snapshot
-            .workloads
-            .iter()
-            .map(|w| WorkloadSummary {
-                name: w.name.clone(),
-                cluster: w.cluster.clone(),
-                fargate: w.is_fargate(),
-                platform_version: w.platform_version.clone(),
-                subnets: w
-                    .subnets
-                    .iter()
-                    .map(|s| SubnetSummary {
-                        id: s.clone(),
-                        availability_zone: snapshot
-                            .subnets
-                            .get(s)
-                            .map(|x| x.availability_zone.clone()),
-                        egress: match classify(snapshot, w, s) {
-                            EgressClass::PublicInternetGateway => {
-                                "public-ip+internet-gateway".into()
-                            }
-                            EgressClass::Nat(id) => format!("nat ({id})"),
-                            EgressClass::Isolated => "isolated".into(),
-                            EgressClass::Unknown(target) => format!("unknown ({target})"),
-                        },
-                    })
-                    .collect(),
-            })
-            .collect(),
-    }
-}
-
-/// The offline checks: the push flow over policy files and the plan's
-/// policies, the plan's network, and the execution roles' pull.
-fn offline_findings(
-    config: &CheckConfig,
-    inputs: &policy::inputs::OfflineInputs,
-    live_push_ran: bool,
-    network: &mut Option<NetworkSummary>,
-) -> Result<Vec<crate::report::Finding>, UsageError> {
-    use policy::evaluate::PolicySet;
-    use policy::flows::{PLAN_UNKNOWN, PushTarget, execution_role_flow, push_flow};
-    let mut findings = Vec::new();
-    let plan = inputs.plan.as_ref();
-
-    if let Some(plan) = plan {
-        let mut plan_findings = network::rules::check_all(&plan.snapshot);
-        plan_findings.extend(execution_role_flow(
-            &plan.snapshot,
-            &inputs.plan_roles,
-            &inputs.plan_repositories,
-        ));
-        for f in &mut plan_findings {
-            if f.location.is_none() {
-                f.location = f
-                    .resources
-                    .iter()
-                    .find_map(|r| plan.locations.get(r))
-                    .map(|l| Location {
-                        file: l.file.clone(),
-                        line: l.line,
-                        address: Some(l.address.clone()),
-                    });
-            }
-        }
-        findings.extend(plan_findings);
-        for u in &plan.undetermined {
-            findings.push(
-                PLAN_UNKNOWN
-                    .finding(
-                        format!("{}.{} is unknown until apply", u.address, u.attribute),
-                        format!("`{}.{}`: {}", u.address, u.attribute, u.why),
-                    )
-                    .with_resources([u.address.clone()])
-                    .with_location(plan.locations.get(&u.address).map(|l| Location {
-                        file: l.file.clone(),
-                        line: l.line,
-                        address: Some(l.address.clone()),
-                    })),
-            );
-        }
-        if network.is_none() {
-            *network = Some(network_summary(&plan.snapshot, "terraform-plan", 0, 0));
-        }
-    }
-
-    // The push flow, when there is a repository and policies for the pusher.
-    let execution_roles: Vec<String> = plan
-        .map(|p| {
-            p.snapshot
-                .task_definitions
-                .values()
-                .filter_map(|t| t.execution_role_arn.clone())
-                .collect()
-        })
-        .unwrap_or_default();
-    let is_execution_role = |key: &str| {
-        let name = key.rsplit(['/', '.']).next().unwrap_or(key);
-        execution_roles
-            .iter()
-            .any(|r| r == key || r.rsplit('/').next() == Some(name))
-    };
-    let principal_hint = config
-        .args
-        .principal
-        .clone()
-        .or_else(|| config.args.role_to_assume.clone());
-    let mut pusher_policies = inputs.identity.clone();
-    let mut pusher_role: Option<String> = None;
-    for (role, docs) in &inputs.plan_roles {
-        let name = role.rsplit(['/', '.']).next().unwrap_or(role);
-        let matches_hint = principal_hint
-            .as_deref()
-            .is_some_and(|p| p.rsplit('/').next() == Some(name));
-        if matches_hint || (principal_hint.is_none() && !is_execution_role(role)) {
-            pusher_policies.extend(docs.iter().cloned());
-            pusher_role.get_or_insert_with(|| name.to_string());
-        }
-    }
-    if let Some(repository_ref) = &config.repository
-        && !live_push_ran
-        && !pusher_policies.is_empty()
-    {
-        let region = repository_ref
-            .region
-            .clone()
-            .or_else(|| config.args.region.clone())
-            .or_else(|| plan.map(|p| p.snapshot.region.clone()).filter(|r| !r.is_empty()))
-            .ok_or_else(|| {
-                UsageError("the offline push check needs the repository's region: use a repository URI or --region".into())
-            })?;
-        let hint_account = principal_hint
-            .as_deref()
-            .and_then(|p| p.split(':').nth(4))
-            .filter(|a| !a.is_empty());
-        let account = repository_ref
-            .registry_id
-            .clone()
-            .or_else(|| hint_account.map(str::to_string))
-            .or_else(|| plan.and_then(|p| p.snapshot.account.clone()))
-            .unwrap_or_else(|| "123456789012".to_string());
-        let repository = Repository {
-            name: repository_ref.name.clone(),
-            registry_id: account.clone(),
-            region,
-        };
-        let principal_arn = principal_hint.unwrap_or_else(|| {
-            format!(
-                "arn:{}:iam::{account}:role/{}",
-                repository.partition(),
-                pusher_role.as_deref().unwrap_or("pusher")
-            )
-        });
-        let mut resource = inputs.repository.clone();
-        if let Some(docs) = inputs.plan_repositories.get(&repository.name) {
-            resource.extend(docs.iter().cloned());
-        }
-        let set = PolicySet {
-            identity: pusher_policies,
-            resource,
-            boundary: inputs.boundary.clone(),
-            scps: inputs.scps.clone(),
-            session: None,
-        };
-        let mount_source = config.mount_from.as_ref().map(|m| Repository {
-            name: m.name.clone(),
-            ..repository.clone()
-        });
-        findings.extend(push_flow(
-            &set,
-            &PushTarget {
-                repository,
-                principal_arn,
-                mount_source,
-            },
-        ));
-    }
-    Ok(findings)
 }
 
 /// 1 when a defect at or above `fail_on` exists; else 3 when the verdict is
@@ -675,4 +434,3 @@ pub fn exit_code(report: &Report, fail_on: FailOn) -> ExitCode {
         _ => ExitCode::Clean,
     }
 }
-

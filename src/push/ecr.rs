@@ -9,13 +9,13 @@ use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecr::types::ImageIdentifier;
 use secrecy::SecretString;
 
-use crate::aws::repository::Repository;
-use crate::deadline;
-use crate::github;
 use super::denial::RegistryError;
 use super::exchange::{Exchange, Recorder, TransportError, TransportErrorKind};
 use super::facts::DeleteOutcome;
 use super::steps::Step;
+use crate::aws::repository::Repository;
+use crate::deadline;
+use crate::github;
 
 /// How long one attempt of an ECR API call (`GetAuthorizationToken`) may
 /// take, at most: shorter than [`deadline::ATTEMPT`], because a stalled

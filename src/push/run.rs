@@ -45,14 +45,7 @@ pub async fn run_push(
     repository_ref: &RepositoryRef,
     session: &credentials::Session,
     region: &str,
-) -> Result<
-    (
-        PushSummary,
-        Vec<Finding>,
-        Vec<TraceEntry>,
-    ),
-    UsageError,
-> {
+) -> Result<(PushSummary, Vec<Finding>, Vec<TraceEntry>), UsageError> {
     let resolve = |r: &RepositoryRef| Repository {
         name: r.name.clone(),
         registry_id: r
