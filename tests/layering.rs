@@ -234,6 +234,7 @@ fn is_judge_or_renderer(m: &str) -> bool {
             m,
             "push::diagnose"
                 | "push::denial"
+                | "push::read_only"
                 | "policy::evaluate"
                 | "policy::flows"
                 | "github::annotations"

@@ -203,6 +203,79 @@ pub async fn delete_images(
     outcome
 }
 
+/// What `ecr:GetRepositoryPolicy` answered for a repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RepositoryPolicy {
+    /// The policy's text (empty when the answer carried none).
+    Text(String),
+    /// The repository has no policy (`RepositoryPolicyNotFoundException`).
+    NotSet,
+    /// The repository does not exist (`RepositoryNotFoundException`).
+    RepositoryNotFound,
+    /// The call failed: the error's code and message.
+    Failed(String),
+}
+
+/// Reads a repository's policy, in the repository's region, for the
+/// read-only audit.
+pub async fn repository_policy(
+    config: &aws_config::SdkConfig,
+    repository: &Repository,
+) -> RepositoryPolicy {
+    let ecr_config = aws_sdk_ecr::config::Builder::from(config)
+        .region(aws_sdk_ecr::config::Region::new(repository.region.clone()))
+        .build();
+    let ecr = aws_sdk_ecr::Client::from_conf(ecr_config);
+    match ecr
+        .get_repository_policy()
+        .registry_id(&repository.registry_id)
+        .repository_name(&repository.name)
+        .send()
+        .await
+    {
+        Ok(out) => RepositoryPolicy::Text(out.policy_text().unwrap_or_default().to_string()),
+        Err(e) if e.code() == Some("RepositoryPolicyNotFoundException") => RepositoryPolicy::NotSet,
+        Err(e) if e.code() == Some("RepositoryNotFoundException") => {
+            RepositoryPolicy::RepositoryNotFound
+        }
+        Err(e) => RepositoryPolicy::Failed(error_text(&e)),
+    }
+}
+
+/// Names of the caller's repositories (in the default region) starting with
+/// `prefix`, from `ecr:DescribeRepositories`, every page.
+pub async fn list_repositories(
+    config: &aws_config::SdkConfig,
+    prefix: &str,
+) -> Result<Vec<String>, String> {
+    let ecr = aws_sdk_ecr::Client::new(config);
+    let mut pages = ecr.describe_repositories().into_paginator().send();
+    let mut names = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| error_text(&e))?;
+        names.extend(
+            page.repositories()
+                .iter()
+                .filter_map(|r| r.repository_name())
+                .filter(|n| n.starts_with(prefix))
+                .map(str::to_string),
+        );
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// An ECR error as `code: message`, else its text.
+fn error_text<E>(e: &E) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match (e.code(), e.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        _ => crate::aws::describe_error(e),
+    }
+}
+
 /// Records a failed API call: no answer (a transport error), an answer that
 /// could not be used (a success status whose body was cut off or not
 /// parseable: unusable, with no status, because it verified nothing), or

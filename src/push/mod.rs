@@ -7,6 +7,7 @@ pub mod exchange;
 pub mod facts;
 pub mod image;
 pub mod probe;
+pub mod read_only;
 pub mod registry;
 pub mod run;
 pub mod steps;

@@ -1,21 +1,28 @@
 //! The push area's sequence: resolve the repository, gather (the ECR API
 //! and the registry replay), judge, and summarise. `check` and `audit` call
 //! it per repository; it returns findings and the report's push section.
+//! The read-only audit's evaluation of a repository (its policy and the
+//! caller's, without pushing) is here too.
 
 use std::time::Duration;
 
 use reqwest::Url;
 
 use super::diagnose::{self, Context};
-use super::ecr;
+use super::ecr::{self, RepositoryPolicy};
 use super::image::{Attestations, Platform};
 use super::probe::{self, ProbePlan};
+use super::read_only;
 use super::steps::Step;
 use crate::aws::credentials;
 use crate::aws::repository::{Repository, RepositoryRef};
 use crate::deadline;
 use crate::error::UsageError;
 use crate::policy;
+use crate::policy::document::{PolicyDocument, Source, parse_documents};
+use crate::policy::evaluate::PolicySet;
+use crate::policy::flows::{PushTarget, push_flow, push_requests};
+use crate::policy::live::{self, RolePolicies};
 use crate::report::{Finding, PushSummary, TraceEntry};
 use crate::rules;
 
@@ -171,4 +178,87 @@ fn retry_base() -> Duration {
         .and_then(|v| v.parse().ok())
         .map(Duration::from_millis)
         .unwrap_or(Duration::from_millis(200))
+}
+
+/// The read-only push evaluation of one repository: its policy
+/// (`ecr:GetRepositoryPolicy`) with the role's own policies through the
+/// offline evaluator, and `iam:SimulatePrincipalPolicy` when allowed.
+pub async fn evaluate_read_only(
+    session: &credentials::Session,
+    principal: Option<&str>,
+    role_policies: Option<&RolePolicies>,
+    repository: &Repository,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut gaps: Vec<String> = Vec::new();
+    let mut resource: Vec<PolicyDocument> = Vec::new();
+    match ecr::repository_policy(&session.config, repository).await {
+        RepositoryPolicy::Text(text) => match parse_documents(
+            &text,
+            Source::label(format!("repository policy of {}", repository.name)),
+        ) {
+            Ok(docs) => resource = docs,
+            Err(e) => gaps.push(format!("the repository policy could not be parsed: {e}")),
+        },
+        RepositoryPolicy::NotSet => {}
+        RepositoryPolicy::RepositoryNotFound => {
+            findings.push(read_only::repository_not_found(repository));
+            return findings;
+        }
+        RepositoryPolicy::Failed(e) => gaps.push(format!(
+            "ecr:GetRepositoryPolicy failed ({e}), so the repository policy was not evaluated"
+        )),
+    }
+
+    let Some(principal) = principal else {
+        gaps.push(format!(
+            "the caller {} is neither an assumed role nor an IAM user, so its policies were not evaluated",
+            session.identity.arn
+        ));
+        findings.push(read_only::not_evaluated(repository, &gaps));
+        return findings;
+    };
+    let target = PushTarget {
+        repository: repository.clone(),
+        principal_arn: principal.to_string(),
+        mount_source: None,
+    };
+    let readable = role_policies.filter(|p| p.unreadable.is_none());
+    if let Some(policies) = readable {
+        let set = PolicySet {
+            identity: policies.documents.clone(),
+            resource,
+            ..PolicySet::default()
+        };
+        // The probe's own cleanup does not run in a read-only audit.
+        findings.extend(
+            push_flow(&set, &target)
+                .into_iter()
+                .filter(|f| f.rule != rules::PUSH_CLEANUP_DENIED.id),
+        );
+    } else {
+        gaps.push(match role_policies.and_then(|p| p.unreadable.clone()) {
+            Some(why) => format!("the role's own policies could not be read ({why})"),
+            None => "the caller is not an assumed role, so its policies were not read".into(),
+        });
+    }
+
+    let mut actions: Vec<String> = push_requests(&target)
+        .into_iter()
+        .filter(|(step, _)| *step != Step::Cleanup)
+        .map(|(_, r)| r.action)
+        .collect();
+    actions.dedup();
+    match live::simulate(&session.config, principal, &actions, &repository.arn()).await {
+        Some(decisions) => findings.extend(read_only::simulated_denials(
+            &decisions, &findings, repository, principal,
+        )),
+        None => gaps.push("iam:SimulatePrincipalPolicy was not allowed or failed".into()),
+    }
+    // With the role's policies evaluated, the simulation is only a cross-check.
+    gaps.retain(|g| readable.is_none() || !g.starts_with("iam:Simulate"));
+    if !gaps.is_empty() {
+        findings.push(read_only::not_evaluated(repository, &gaps));
+    }
+    findings
 }
