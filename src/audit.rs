@@ -94,9 +94,9 @@ impl AuditConfig {
         let registry_endpoint =
             crate::check::parse_registry_endpoint(args.registry_endpoint.as_deref())?;
         let credentials = CredentialOptions {
-            role_to_assume: args.role_to_assume.clone(),
-            role_session_name: args.role_session_name.clone(),
-            audience: args.audience.clone(),
+            role_to_assume: args.credentials.role_to_assume.clone(),
+            role_session_name: args.credentials.role_session_name.clone(),
+            audience: args.credentials.audience.clone(),
             region: args.region.clone(),
         };
         credentials::validate(&credentials).map_err(UsageError)?;
@@ -116,9 +116,9 @@ impl AuditConfig {
             push_probe: args.push_probe,
             concurrency: usize::from(args.concurrency.max(1)),
             credentials,
-            format: args.format,
-            output: args.output,
-            fail_on: args.fail_on,
+            format: args.report.format,
+            output: args.report.output,
+            fail_on: args.report.fail_on,
         })
     }
 }

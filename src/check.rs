@@ -93,9 +93,9 @@ impl CheckConfig {
             }
         }
         let credentials = CredentialOptions {
-            role_to_assume: args.role_to_assume.clone(),
-            role_session_name: args.role_session_name.clone(),
-            audience: args.audience.clone(),
+            role_to_assume: args.credentials.role_to_assume.clone(),
+            role_session_name: args.credentials.role_session_name.clone(),
+            audience: args.credentials.audience.clone(),
             region: args
                 .region
                 .clone()
@@ -138,7 +138,7 @@ impl CheckConfig {
                 .args
                 .principal
                 .clone()
-                .or_else(|| self.args.role_to_assume.clone()),
+                .or_else(|| self.args.credentials.role_to_assume.clone()),
             region: self.args.region.clone(),
         }
     }
@@ -414,7 +414,7 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
     drop(group);
     let report = Report::new(identity, push, findings, trace).with_network(network);
     // `credentials/unavailable` makes the verdict `not-verified`: exit 3.
-    let code = exit_code(&report, config.args.fail_on);
+    let code = exit_code(&report, config.args.report.fail_on);
     Ok((report, code))
 }
 
