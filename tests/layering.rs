@@ -230,6 +230,7 @@ fn is_judge_or_renderer(m: &str) -> bool {
         || m.starts_with("report::")
         || m == "rules"
         || m.starts_with("network::rules")
+        || (m.starts_with("push::diagnose::") && !m.ends_with("::tests"))
         || matches!(
             m,
             "push::diagnose"
