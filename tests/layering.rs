@@ -237,6 +237,7 @@ fn is_judge_or_renderer(m: &str) -> bool {
                 | "push::denial"
                 | "push::read_only"
                 | "policy::evaluate"
+                | "policy::evaluate::statement"
                 | "policy::flows"
                 | "github::annotations"
                 | "github::summary"
