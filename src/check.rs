@@ -73,6 +73,12 @@ impl CheckConfig {
                 "--offline makes no AWS call, but --cluster and --task-definition are discovered live: use --snapshot or --terraform-plan offline".into(),
             ));
         }
+        if args.trust_policy.is_some() && args.credentials.role_to_assume.is_none() {
+            return Err(UsageError(
+                "--trust-policy needs --role-to-assume: the trust policy is judged for that role"
+                    .into(),
+            ));
+        }
         let platforms = parse_platforms(&args.platforms)?;
         let registry_endpoint = parse_registry_endpoint(args.registry_endpoint.as_deref())?;
         validate_targets(&args)?;
@@ -141,6 +147,32 @@ impl CheckConfig {
                 .or_else(|| self.args.credentials.role_to_assume.clone()),
             region: self.args.region.clone(),
         }
+    }
+
+    /// What the trust check is given, when there is a role to assume: its
+    /// trust policy from `--trust-policy`, else from the plan.
+    pub fn trust_config(
+        &self,
+        inputs: &policy::inputs::OfflineInputs,
+    ) -> Option<crate::trust::run::TrustConfig> {
+        let role_arn = self.args.credentials.role_to_assume.clone()?;
+        let plan = inputs
+            .plan
+            .as_ref()
+            .map(|plan| crate::trust::run::PlanTrust {
+                trust_policies: inputs.plan_trust.clone(),
+                providers: plan.oidc_providers.clone(),
+            });
+        Some(crate::trust::run::TrustConfig {
+            role_arn,
+            trust_policy: self.args.trust_policy.clone(),
+            audience: self.args.credentials.audience.clone(),
+            claim_keys: (!self.args.oidc_sub_claim_keys.is_empty())
+                .then(|| self.args.oidc_sub_claim_keys.clone()),
+            token_claims: None,
+            plan,
+            needs_token: false,
+        })
     }
 
     /// What network discovery looks at.
@@ -227,6 +259,7 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
     let mut trace = Vec::new();
     let mut identity = None;
     let mut push = None;
+    let mut token_claims = None;
 
     // Offline inputs are read first: bad input is a usage error before anything is sent.
     let offline = match &config.args.snapshot {
@@ -244,7 +277,15 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
         config.args.terraform_plan.as_deref(),
         workspace.as_deref(),
     )?;
-    let has_offline = inputs.any() || offline.is_some();
+    let trust_config = config.trust_config(&inputs);
+    // A bad --trust-policy is a usage error before anything is sent.
+    if let Some(path) = trust_config
+        .as_ref()
+        .and_then(|t| t.trust_policy.as_deref())
+    {
+        crate::trust::run::read_trust_policy(path)?;
+    }
+    let has_offline = inputs.any() || offline.is_some() || config.args.trust_policy.is_some();
     let live = !config.args.offline
         && (config.repository.is_some()
             || config.args.cluster.is_some()
@@ -298,12 +339,14 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
         match established {
             None => None,
             Some(Ok(s)) => {
+                token_claims = s.claims.clone();
                 tracing::info!(arn = %s.identity.arn, "credentials");
                 group.line(&format!("{} ({})", s.identity.arn, s.identity.source));
                 identity = Some(s.identity.clone());
                 Some((s, region))
             }
             Some(Err(failure)) if has_offline => {
+                token_claims = failure.claims.clone();
                 group.line(&format!("no credentials: {}", failure.message));
                 if deadline::expired() {
                     deadline::note_cut_short(&mut findings, "credentials step", "AWS STS");
@@ -322,6 +365,7 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
                 None
             }
             Some(Err(failure)) => {
+                token_claims = failure.claims.clone();
                 group.line(&format!("no credentials: {}", failure.message));
                 // Its own timeout may end the step just before the deadline's wake-up.
                 let cut_short = deadline::expired();
@@ -340,6 +384,30 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
     } else {
         None
     };
+
+    // The trust check runs before the push and network checks and never
+    // hides them: with the token's claims when one was presented, else
+    // with the claims predicted from the runner's context.
+    let mut trust = None;
+    if let Some(mut trust_config) = trust_config {
+        trust_config.token_claims = token_claims.clone();
+        trust_config.needs_token = live && !has_offline;
+        let group = Group::start("OIDC trust");
+        let (trust_findings, summary) = crate::trust::run::run(&trust_config)?;
+        group.line(&format!(
+            "{}: {} finding(s){}",
+            summary.role,
+            trust_findings.len(),
+            summary
+                .claims
+                .as_ref()
+                .and_then(|c| c.sub.as_deref())
+                .map(|sub| format!(", subject {sub}"))
+                .unwrap_or_default()
+        ));
+        findings.extend(trust_findings);
+        trust = Some(summary);
+    }
 
     if let (Some(repository_ref), Some((session, region))) = (&config.repository, &session) {
         let group = Group::start(&format!("Push probe: {}", repository_ref.name));
@@ -412,7 +480,9 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
     }
     findings.extend(offline);
     drop(group);
-    let report = Report::new(identity, push, findings, trace).with_network(network);
+    let report = Report::new(identity, push, findings, trace)
+        .with_network(network)
+        .with_trust(trust);
     // `credentials/unavailable` makes the verdict `not-verified`: exit 3.
     let code = exit_code(&report, config.args.report.fail_on);
     Ok((report, code))

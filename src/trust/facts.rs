@@ -1,13 +1,13 @@
 //! What the trust judge looks at: the job's claims, the role's trust policy,
 //! the account's OIDC provider and the session asked for. Plain data.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::claims::Claims;
 use crate::policy::document::PolicyDocument;
 
 /// Whether the job can get an OIDC token at all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TokenAvailability {
     /// The runner set `ACTIONS_ID_TOKEN_REQUEST_URL` and `…_TOKEN`.
@@ -53,6 +53,8 @@ pub struct TrustFacts {
     pub claims: Option<Claims>,
     /// Whether the job can get a token.
     pub token: TokenAvailability,
+    /// Whether this run needs one: a missing token is a defect only then.
+    pub token_needed: bool,
     /// The role's trust policy, when read (`--trust-policy`, a plan, `iam:GetRole`).
     pub trust_policy: Option<PolicyDocument>,
     /// Why the trust policy is not here, when it is not.

@@ -22,6 +22,9 @@ pub fn context_from_env(audience: &str, claim_keys: Option<Vec<String>>) -> Opti
         (Some(workflow_ref), Some(job), Some(workspace)) => {
             job_environment(Path::new(&workspace), &repository, workflow_ref, &job)
         }
+        // Outside GitHub Actions the context is what the user set: no
+        // workflow named, no environment.
+        _ if std::env::var("GITHUB_ACTIONS").as_deref() != Ok("true") => JobEnvironment::None,
         _ => JobEnvironment::Unknown(
             "GITHUB_WORKFLOW_REF, GITHUB_JOB or GITHUB_WORKSPACE is not set, so the workflow file cannot be read".to_string(),
         ),
@@ -59,6 +62,17 @@ pub fn token_availability() -> TokenAvailability {
     } else {
         TokenAvailability::Missing
     }
+}
+
+/// Whether this run is a pull request from a fork, which never gets a
+/// token whatever its permissions say (an unreadable event: not known to be one).
+pub fn is_fork_pull_request() -> bool {
+    let name = std::env::var("GITHUB_EVENT_NAME").unwrap_or_default();
+    let path = std::env::var_os("GITHUB_EVENT_PATH").map(PathBuf::from);
+    crate::github::event::read_event(&name, path.as_deref())
+        .ok()
+        .flatten()
+        .is_some_and(|pr| pr.is_fork())
 }
 
 /// The workflow file in the workspace that `GITHUB_WORKFLOW_REF`

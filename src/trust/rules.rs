@@ -165,7 +165,7 @@ const CHAINED_SESSION_MAX: u32 = 3600;
 /// Judges the facts: every trust finding.
 pub fn judge(facts: &TrustFacts) -> Vec<Finding> {
     let mut findings = Vec::new();
-    if facts.token == TokenAvailability::Missing {
+    if facts.token == TokenAvailability::Missing && facts.token_needed {
         findings.push(
             TOKEN_UNAVAILABLE
                 .finding(
@@ -472,7 +472,19 @@ fn over_broad(
                     )
                     .with_resources([facts.role_arn.clone()])
                     .with_iam_action(ASSUME_ACTION)
-                    .with_location(location(document, Some((statement, None)))),
+                    .with_location(location(document, Some((statement, None))))
+                    .with_fix(Fix {
+                        description: "Admit only this repository's subjects: the branches, environments or tags that deploy.".to_string(),
+                        policy_statement: Some(json!({"Condition": {"StringLike": {
+                            sub_key.clone(): facts
+                                .claims
+                                .as_ref()
+                                .and_then(|c| c.sub.clone())
+                                .unwrap_or_else(|| format!("repo:{}:ref:refs/heads/main", repository.as_deref().unwrap_or("OWNER/REPO")))
+                        }}})),
+                        terraform: None,
+                        aws_cli: None,
+                    }),
             );
         }
         let public = facts
@@ -731,7 +743,7 @@ fn refused(
         .iter()
         .find(|c| c.key.eq_ignore_ascii_case(&sub_key));
     let mut message = format!(
-        "This job {presents} the subject `{subject}` and {} of {}'s trust policy does not admit it: {} fails.",
+        "STS will refuse `{ASSUME_ACTION}` (\"Not authorized to perform sts:AssumeRoleWithWebIdentity\"): this job {presents} the subject `{subject}` and {} of {}'s trust policy does not admit it: {} fails.",
         statement_name(document, statement),
         facts.role_arn,
         conditions.join(" and ")

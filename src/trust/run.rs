@@ -5,15 +5,13 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::Serialize;
-
 use super::claims::{Claims, predict};
 use super::facts::{Provider, TokenAvailability, TrustFacts};
 use super::{gather, rules};
 use crate::error::UsageError;
 use crate::policy::document::{PolicyDocument, Source, parse_documents};
 use crate::policy::terraform::PlanOidcProvider;
-use crate::report::Finding;
+use crate::report::{Finding, TrustSummary};
 
 /// What the trust check is given.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +28,10 @@ pub struct TrustConfig {
     pub token_claims: Option<Claims>,
     /// What `--terraform-plan` declares, when given.
     pub plan: Option<PlanTrust>,
+    /// Whether a missing token is a defect: only when the run needs one (it
+    /// is live and has no offline inputs to fall back on; a fork's pull
+    /// request never gets a token and still gets its offline answer).
+    pub needs_token: bool,
 }
 
 /// What a Terraform plan says about the role's trust.
@@ -39,21 +41,6 @@ pub struct PlanTrust {
     pub trust_policies: BTreeMap<String, Vec<PolicyDocument>>,
     /// The OIDC providers the plan declares or reads.
     pub providers: Vec<PlanOidcProvider>,
-}
-
-/// What the report shows of the trust check.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TrustSummary {
-    /// The role to assume.
-    pub role: String,
-    /// The job's claims, decoded from its token or predicted (`origin` says which).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub claims: Option<Claims>,
-    /// Where the trust policy was read, when it was.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub trust_policy: Option<String>,
-    /// Whether the job can get a token.
-    pub token: TokenAvailability,
 }
 
 /// Reads `--trust-policy` (exit 2 naming the flag and the file when it cannot be read).
@@ -100,6 +87,8 @@ pub fn run(config: &TrustConfig) -> Result<(Vec<Finding>, TrustSummary), UsageEr
         role_arn: config.role_arn.clone(),
         claims,
         token: gather::token_availability(),
+        // A fork's pull request cannot get a token: not a defect to fix here.
+        token_needed: config.needs_token && !gather::is_fork_pull_request(),
         trust_policy,
         trust_policy_unread: None,
         provider,
@@ -132,6 +121,7 @@ fn plan_provider(plan: &PlanTrust, role_arn: &str) -> Provider {
             role_arn: role_arn.to_string(),
             claims: None,
             token: TokenAvailability::NotInActions,
+            token_needed: false,
             trust_policy: None,
             trust_policy_unread: None,
             provider: Provider::Unknown,

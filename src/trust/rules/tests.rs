@@ -54,6 +54,7 @@ fn facts(policy: &str, context: &GithubContext) -> TrustFacts {
         role_arn: ROLE.to_string(),
         claims: Some(predict(context)),
         token: TokenAvailability::NotInActions,
+        token_needed: true,
         trust_policy: Some(document),
         trust_policy_unread: None,
         provider: Provider::Unknown,
