@@ -12,7 +12,7 @@ use crate::network::{self, gather::Scope};
 use crate::policy;
 use crate::push::image::Platform;
 use crate::push::{self, run::PushOptions};
-use crate::report::{Report, Severity, Verdict};
+use crate::report::{Finding, PushSummary, Report, Severity, TraceEntry, Verdict};
 use crate::rules;
 
 /// The validated options of one `check` run.
@@ -156,6 +156,146 @@ impl CheckConfig {
     }
 }
 
+/// Establishes the AWS session for the live checks, in the `Credentials`
+/// group. `Ok(None)` when there is none: the finding that says why
+/// (`credentials/unavailable`, or `credentials/live-checks-skipped` when
+/// offline inputs are still checked) is added to `findings`. `Err` only when
+/// no region is known.
+async fn establish_session(
+    config: &CheckConfig,
+    has_offline: bool,
+    findings: &mut Vec<Finding>,
+) -> Result<Option<(credentials::Session, String)>, UsageError> {
+    let group = Group::start("Credentials");
+    let established = deadline::within_deadline(async {
+        let base = credentials::load_base(config.credentials.region.clone()).await;
+        let region = base.region().map(|r| r.to_string())?;
+        Some((
+            region,
+            credentials::establish(&config.credentials, base).await,
+        ))
+    })
+    .await;
+    let (region, established) = match established {
+        None => {
+            let endpoint = if config.credentials.role_to_assume.is_some() {
+                "the GitHub OIDC token endpoint and AWS STS"
+            } else {
+                "AWS STS"
+            };
+            group.line("out of time");
+            // Still "no credentials", as when the SDK's own timeout ends it
+            // first; the deadline finding says which phase and endpoint.
+            let message = format!(
+                "Obtaining credentials timed out: the run's deadline passed while waiting on {endpoint}."
+            );
+            findings.push(if has_offline {
+                rules::LIVE_SKIPPED.finding(
+                    "Live checks skipped: no AWS credentials",
+                    format!(
+                        "The offline inputs were checked; the live push probe and discovery were not: {message}"
+                    ),
+                )
+            } else {
+                rules::CREDENTIALS_UNAVAILABLE
+                    .finding("No usable AWS credentials", message)
+                    .with_resources(config.credentials.role_to_assume.clone())
+            });
+            deadline::note_cut_short(findings, "credentials step", endpoint);
+            (String::new(), None)
+        }
+        Some(None) => {
+            return Err(UsageError(
+                "no AWS region: pass --region, use a repository URI, or set AWS_REGION".into(),
+            ));
+        }
+        Some(Some((region, established))) => (region, Some(established)),
+    };
+    Ok(match established {
+        None => None,
+        Some(Ok(s)) => {
+            tracing::info!(arn = %s.identity.arn, "credentials");
+            group.line(&format!("{} ({})", s.identity.arn, s.identity.source));
+            Some((s, region))
+        }
+        Some(Err(failure)) if has_offline => {
+            group.line(&format!("no credentials: {}", failure.message));
+            if deadline::expired() {
+                deadline::note_cut_short(findings, "credentials step", "AWS STS");
+            }
+            findings.push(
+                rules::LIVE_SKIPPED
+                    .finding(
+                        "Live checks skipped: no AWS credentials",
+                        format!(
+                            "The offline inputs were checked; the live push probe and discovery were not: {}",
+                            failure.message
+                        ),
+                    )
+                    .with_fix(failure.fix),
+            );
+            None
+        }
+        Some(Err(failure)) => {
+            group.line(&format!("no credentials: {}", failure.message));
+            // Its own timeout may end the step just before the deadline's wake-up.
+            let cut_short = deadline::expired();
+            findings.push(
+                rules::CREDENTIALS_UNAVAILABLE
+                    .finding("No usable AWS credentials", failure.message)
+                    .with_resources(config.credentials.role_to_assume.clone())
+                    .with_fix(failure.fix),
+            );
+            if cut_short {
+                deadline::note_cut_short(findings, "credentials step", "AWS STS");
+            }
+            None
+        }
+    })
+}
+
+/// The push probe of `check`, in its own group with the trace, and the
+/// denials explained from the role's own policies.
+async fn push_phase(
+    config: &CheckConfig,
+    repository_ref: &RepositoryRef,
+    session: &credentials::Session,
+    region: &str,
+) -> Result<(PushSummary, Vec<Finding>, Vec<TraceEntry>), UsageError> {
+    let group = Group::start(&format!("Push probe: {}", repository_ref.name));
+    let (summary, mut push_findings, push_trace) =
+        push::run::run_push(&config.push_options(), repository_ref, session, region).await?;
+    for t in &push_trace {
+        group.line(&format!(
+            "{:<18} {:<6} {:>4} {:>5} ms  {}{}",
+            t.step,
+            t.method,
+            t.status.map_or("-".to_string(), |s| s.to_string()),
+            t.ms,
+            t.path,
+            t.error
+                .as_deref()
+                .map(|e| format!("  ({e})"))
+                .unwrap_or_default()
+        ));
+    }
+    group.line(&format!(
+        "{} requests, {} sequential round trips, {} ms",
+        summary.requests, summary.critical_path_round_trips, summary.wall_ms
+    ));
+    if deadline::within_deadline(push::run::explain_denials(
+        &mut push_findings,
+        session,
+        &summary.repository_arn,
+    ))
+    .await
+    .is_none()
+    {
+        deadline::note_cut_short(&mut push_findings, "denial explanation", "the IAM API");
+    }
+    Ok((summary, push_findings, push_trace))
+}
+
 /// Checks the names and ids of what to look at, before any is used or
 /// echoed: `--cluster`, `--service`, `--task-definition`, `--subnets`,
 /// `--security-groups`, `--principal`.
@@ -225,7 +365,6 @@ pub fn parse_registry_endpoint(value: Option<&str>) -> Result<Option<Url>, Usage
 pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> {
     let mut findings = Vec::new();
     let mut trace = Vec::new();
-    let mut identity = None;
     let mut push = None;
 
     // Offline inputs are read first: bad input is a usage error before anything is sent.
@@ -250,129 +389,15 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
             || config.args.cluster.is_some()
             || config.args.task_definition.is_some());
     let session = if live {
-        let group = Group::start("Credentials");
-        let established = deadline::within_deadline(async {
-            let base = credentials::load_base(config.credentials.region.clone()).await;
-            let region = base.region().map(|r| r.to_string())?;
-            Some((
-                region,
-                credentials::establish(&config.credentials, base).await,
-            ))
-        })
-        .await;
-        let (region, established) = match established {
-            None => {
-                let endpoint = if config.credentials.role_to_assume.is_some() {
-                    "the GitHub OIDC token endpoint and AWS STS"
-                } else {
-                    "AWS STS"
-                };
-                group.line("out of time");
-                // Still "no credentials", as when the SDK's own timeout ends it
-                // first; the deadline finding says which phase and endpoint.
-                let message = format!(
-                    "Obtaining credentials timed out: the run's deadline passed while waiting on {endpoint}."
-                );
-                findings.push(if has_offline {
-                    rules::LIVE_SKIPPED.finding(
-                        "Live checks skipped: no AWS credentials",
-                        format!(
-                            "The offline inputs were checked; the live push probe and discovery were not: {message}"
-                        ),
-                    )
-                } else {
-                    rules::CREDENTIALS_UNAVAILABLE
-                        .finding("No usable AWS credentials", message)
-                        .with_resources(config.credentials.role_to_assume.clone())
-                });
-                deadline::note_cut_short(&mut findings, "credentials step", endpoint);
-                (String::new(), None)
-            }
-            Some(None) => {
-                return Err(UsageError(
-                    "no AWS region: pass --region, use a repository URI, or set AWS_REGION".into(),
-                ));
-            }
-            Some(Some((region, established))) => (region, Some(established)),
-        };
-        match established {
-            None => None,
-            Some(Ok(s)) => {
-                tracing::info!(arn = %s.identity.arn, "credentials");
-                group.line(&format!("{} ({})", s.identity.arn, s.identity.source));
-                identity = Some(s.identity.clone());
-                Some((s, region))
-            }
-            Some(Err(failure)) if has_offline => {
-                group.line(&format!("no credentials: {}", failure.message));
-                if deadline::expired() {
-                    deadline::note_cut_short(&mut findings, "credentials step", "AWS STS");
-                }
-                findings.push(
-                    rules::LIVE_SKIPPED
-                        .finding(
-                            "Live checks skipped: no AWS credentials",
-                            format!(
-                                "The offline inputs were checked; the live push probe and discovery were not: {}",
-                                failure.message
-                            ),
-                        )
-                        .with_fix(failure.fix),
-                );
-                None
-            }
-            Some(Err(failure)) => {
-                group.line(&format!("no credentials: {}", failure.message));
-                // Its own timeout may end the step just before the deadline's wake-up.
-                let cut_short = deadline::expired();
-                findings.push(
-                    rules::CREDENTIALS_UNAVAILABLE
-                        .finding("No usable AWS credentials", failure.message)
-                        .with_resources(config.credentials.role_to_assume.clone())
-                        .with_fix(failure.fix),
-                );
-                if cut_short {
-                    deadline::note_cut_short(&mut findings, "credentials step", "AWS STS");
-                }
-                None
-            }
-        }
+        establish_session(&config, has_offline, &mut findings).await?
     } else {
         None
     };
+    let identity = session.as_ref().map(|(s, _)| s.identity.clone());
 
     if let (Some(repository_ref), Some((session, region))) = (&config.repository, &session) {
-        let group = Group::start(&format!("Push probe: {}", repository_ref.name));
-        let (summary, mut push_findings, push_trace) =
-            push::run::run_push(&config.push_options(), repository_ref, session, region).await?;
-        for t in &push_trace {
-            group.line(&format!(
-                "{:<18} {:<6} {:>4} {:>5} ms  {}{}",
-                t.step,
-                t.method,
-                t.status.map_or("-".to_string(), |s| s.to_string()),
-                t.ms,
-                t.path,
-                t.error
-                    .as_deref()
-                    .map(|e| format!("  ({e})"))
-                    .unwrap_or_default()
-            ));
-        }
-        group.line(&format!(
-            "{} requests, {} sequential round trips, {} ms",
-            summary.requests, summary.critical_path_round_trips, summary.wall_ms
-        ));
-        if deadline::within_deadline(push::run::explain_denials(
-            &mut push_findings,
-            session,
-            &summary.repository_arn,
-        ))
-        .await
-        .is_none()
-        {
-            deadline::note_cut_short(&mut push_findings, "denial explanation", "the IAM API");
-        }
+        let (summary, push_findings, push_trace) =
+            push_phase(&config, repository_ref, session, region).await?;
         push = Some(summary);
         findings.extend(push_findings);
         trace.extend(push_trace);
