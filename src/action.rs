@@ -406,14 +406,14 @@ mod tests {
         let a = check_args(&r);
         assert_eq!(a.repository.as_deref(), Some("team/app"));
         assert_eq!(
-            a.role_to_assume.as_deref(),
+            a.credentials.role_to_assume.as_deref(),
             Some("arn:aws:iam::123456789012:role/ci")
         );
         assert_eq!(a.region.as_deref(), Some("eu-west-1"));
         assert_eq!(a.platforms, ["linux/amd64", "linux/arm64"]);
         assert!(a.dry_run);
         assert!(!a.no_cleanup);
-        assert_eq!(a.fail_on, FailOn::Warning);
+        assert_eq!(a.report.fail_on, FailOn::Warning);
         assert_eq!(
             a.policies,
             [PathBuf::from("a.json"), "b.json".into(), "c.json".into()]
@@ -438,7 +438,7 @@ mod tests {
         ])
         .unwrap();
         let a = check_args(&r);
-        assert_eq!(a.role_session_name, "local");
+        assert_eq!(a.credentials.role_session_name, "local");
         assert!(a.cluster.is_none());
         assert!(a.services.is_empty());
     }
@@ -448,8 +448,8 @@ mod tests {
         let r = run(&[("INPUT_REPOSITORY", "team/app")]).unwrap();
         let a = check_args(&r);
         assert_eq!(a.platforms, ["linux/amd64", "linux/arm64"]);
-        assert_eq!(a.audience, "sts.amazonaws.com");
-        assert_eq!(a.fail_on, FailOn::Error);
+        assert_eq!(a.credentials.audience, "sts.amazonaws.com");
+        assert_eq!(a.report.fail_on, FailOn::Error);
     }
 
     #[test]
@@ -534,7 +534,7 @@ mod tests {
         assert_eq!(a.repository_prefix.as_deref(), Some("team/"));
         assert!(!a.push_probe);
         assert_eq!(a.concurrency, 8);
-        assert_eq!(a.sarif, Some(PathBuf::from("audit.sarif")));
+        assert_eq!(a.report.sarif, Some(PathBuf::from("audit.sarif")));
         let r = run(&[
             ("INPUT_COMMAND", "merge"),
             ("INPUT_REPORTS", "reports/\nextra.json"),

@@ -10,24 +10,20 @@
 //! finding and never stops the others. The SDK clients retry throttled calls
 //! adaptively ([`credentials::load_base`]); registry requests retry on their own.
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
-use aws_sdk_ecr::error::ProvideErrorMetadata;
 use futures_util::{StreamExt, stream};
 
 use crate::aws::credentials::{self, CredentialOptions, Session};
 use crate::aws::repository::{Repository, RepositoryRef};
-use crate::check::{self, PushOptions};
+use crate::check;
 use crate::cli::{AuditArgs, FailOn, Format};
+use crate::deadline;
 use crate::error::{ExitCode, UsageError};
 use crate::network::{self, gather};
-use crate::policy::document::{PolicyDocument, Source, parse_documents};
-use crate::policy::evaluate::PolicySet;
-use crate::policy::flows::{PushTarget, push_flow, push_requests};
 use crate::policy::live::{self, RolePolicies};
-use crate::push::diagnose::fix_for;
 use crate::push::image::Attestations;
+use crate::push::{self, ecr, read_only, run::PushOptions};
 use crate::report::{Finding, Report, Target, TargetKind, TraceEntry};
 use crate::rules;
 
@@ -98,9 +94,9 @@ impl AuditConfig {
         let registry_endpoint =
             crate::check::parse_registry_endpoint(args.registry_endpoint.as_deref())?;
         let credentials = CredentialOptions {
-            role_to_assume: args.role_to_assume.clone(),
-            role_session_name: args.role_session_name.clone(),
-            audience: args.audience.clone(),
+            role_to_assume: args.credentials.role_to_assume.clone(),
+            role_session_name: args.credentials.role_session_name.clone(),
+            audience: args.credentials.audience.clone(),
             region: args.region.clone(),
         };
         credentials::validate(&credentials).map_err(UsageError)?;
@@ -120,9 +116,9 @@ impl AuditConfig {
             push_probe: args.push_probe,
             concurrency: usize::from(args.concurrency.max(1)),
             credentials,
-            format: args.format,
-            output: args.output,
-            fail_on: args.fail_on,
+            format: args.report.format,
+            output: args.report.output,
+            fail_on: args.report.fail_on,
         })
     }
 }
@@ -193,18 +189,12 @@ pub async fn run(config: AuditConfig) -> Result<(Report, ExitCode), UsageError> 
         .map(Job::Repository)
         .collect();
     if let Some(prefix) = &config.repository_prefix {
-        match list_repositories(&session, prefix).await {
-            Ok(names) if names.is_empty() => general.push(
-                AUDIT_PREFIX_EMPTY
-                    .finding(
-                        format!("No repository starts with `{prefix}`"),
-                        format!(
-                            "`ecr:DescribeRepositories` in registry {} ({region}) lists no repository whose name starts with `{prefix}`.",
-                            session.identity.account
-                        ),
-                    )
-                    .with_resources([prefix.clone()]),
-            ),
+        match ecr::list_repositories(&session.config, prefix).await {
+            Ok(names) if names.is_empty() => general.push(read_only::prefix_empty(
+                prefix,
+                &session.identity.account,
+                &region,
+            )),
             Ok(names) => {
                 for name in names {
                     let r = RepositoryRef {
@@ -215,7 +205,9 @@ pub async fn run(config: AuditConfig) -> Result<(Report, ExitCode), UsageError> 
                     };
                     let same = |x: &RepositoryRef| {
                         x.name == r.name
-                            && x.registry_id.as_ref().is_none_or(|a| *a == session.identity.account)
+                            && x.registry_id
+                                .as_ref()
+                                .is_none_or(|a| *a == session.identity.account)
                             && x.region.as_ref().is_none_or(|g| *g == region)
                     };
                     if !config.repositories.iter().any(same) {
@@ -223,15 +215,7 @@ pub async fn run(config: AuditConfig) -> Result<(Report, ExitCode), UsageError> 
                     }
                 }
             }
-            Err(e) => general.push(
-                AUDIT_TARGET_FAILED
-                    .finding(
-                        format!("Repositories starting with `{prefix}` could not be listed"),
-                        format!("`ecr:DescribeRepositories` failed, so the repositories matching the prefix were not audited: {e}"),
-                    )
-                    .with_iam_action("ecr:DescribeRepositories")
-                    .with_resources([prefix.clone()]),
-            ),
+            Err(e) => general.push(read_only::prefix_not_listed(prefix, &e)),
         }
     }
     jobs.extend(config.clusters.iter().cloned().map(Job::Cluster));
@@ -286,36 +270,6 @@ pub async fn run(config: AuditConfig) -> Result<(Report, ExitCode), UsageError> 
     Ok((report, code))
 }
 
-/// Names of the caller's repositories (in the default region) starting with
-/// `prefix`, from `ecr:DescribeRepositories`, every page.
-async fn list_repositories(session: &Session, prefix: &str) -> Result<Vec<String>, String> {
-    let ecr = aws_sdk_ecr::Client::new(&session.config);
-    let mut pages = ecr.describe_repositories().into_paginator().send();
-    let mut names = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| error_text(&e))?;
-        names.extend(
-            page.repositories()
-                .iter()
-                .filter_map(|r| r.repository_name())
-                .filter(|n| n.starts_with(prefix))
-                .map(str::to_string),
-        );
-    }
-    names.sort();
-    Ok(names)
-}
-
-fn error_text<E>(e: &E) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    match (e.code(), e.message()) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        _ => crate::aws::describe_error(e),
-    }
-}
-
 /// One repository: the push probe with `--push-probe`, otherwise the token
 /// dry run and the read-only evaluation.
 async fn repository(ctx: &Ctx<'_>, r: &RepositoryRef) -> Part {
@@ -334,7 +288,7 @@ async fn repository(ctx: &Ctx<'_>, r: &RepositoryRef) -> Part {
         Some(repository.region.clone()),
     ));
     let (mut summary, mut findings, trace) =
-        match check::run_push(&ctx.config.push, r, ctx.session, &ctx.region).await {
+        match push::run::run_push(&ctx.config.push, r, ctx.session, &ctx.region).await {
             Ok(x) => x,
             Err(e) => {
                 part.findings.push(
@@ -347,7 +301,7 @@ async fn repository(ctx: &Ctx<'_>, r: &RepositoryRef) -> Part {
         };
     part.trace = trace;
     if ctx.config.push_probe {
-        if check::within_deadline(check::explain_denials(
+        if deadline::within_deadline(push::run::explain_denials(
             &mut findings,
             ctx.session,
             &summary.repository_arn,
@@ -355,12 +309,18 @@ async fn repository(ctx: &Ctx<'_>, r: &RepositoryRef) -> Part {
         .await
         .is_none()
         {
-            check::note_cut_short(&mut findings, "denial explanation", "the IAM API");
+            deadline::note_cut_short(&mut findings, "denial explanation", "the IAM API");
         }
     } else {
         summary.mode = "read-only".into();
         findings.retain(|f| f.rule != rules::PUSH_READS_SKIPPED.id);
-        let evaluated = evaluate(ctx, &repository).await;
+        let evaluated = push::run::evaluate_read_only(
+            ctx.session,
+            ctx.principal.as_deref(),
+            ctx.role_policies.as_ref(),
+            &repository,
+        )
+        .await;
         // The live token check already answered for GetAuthorizationToken.
         let live: Vec<Option<String>> = findings
             .iter()
@@ -378,170 +338,6 @@ async fn repository(ctx: &Ctx<'_>, r: &RepositoryRef) -> Part {
     part
 }
 
-/// The read-only push evaluation of one repository: its policy
-/// (`ecr:GetRepositoryPolicy`) with the role's own policies through the
-/// offline evaluator, and `iam:SimulatePrincipalPolicy` when allowed.
-async fn evaluate(ctx: &Ctx<'_>, repository: &Repository) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    let mut gaps: Vec<String> = Vec::new();
-    let ecr_config = aws_sdk_ecr::config::Builder::from(&ctx.session.config)
-        .region(aws_sdk_ecr::config::Region::new(repository.region.clone()))
-        .build();
-    let ecr = aws_sdk_ecr::Client::from_conf(ecr_config);
-    let mut resource: Vec<PolicyDocument> = Vec::new();
-    match ecr
-        .get_repository_policy()
-        .registry_id(&repository.registry_id)
-        .repository_name(&repository.name)
-        .send()
-        .await
-    {
-        Ok(out) => {
-            let text = out.policy_text().unwrap_or_default();
-            match parse_documents(
-                text,
-                Source::label(format!("repository policy of {}", repository.name)),
-            ) {
-                Ok(docs) => resource = docs,
-                Err(e) => gaps.push(format!("the repository policy could not be parsed: {e}")),
-            }
-        }
-        Err(e) if e.code() == Some("RepositoryPolicyNotFoundException") => {}
-        Err(e) if e.code() == Some("RepositoryNotFoundException") => {
-            findings.push(
-                rules::PUSH_REPOSITORY_NOT_FOUND
-                    .finding(
-                        format!("Repository {} does not exist", repository.name),
-                        format!(
-                            "`ecr:GetRepositoryPolicy` answered RepositoryNotFoundException: there is no repository `{}` in registry {} ({}). A push never creates it.",
-                            repository.name, repository.registry_id, repository.region
-                        ),
-                    )
-                    .with_resources([repository.arn()]),
-            );
-            return findings;
-        }
-        Err(e) => gaps.push(format!(
-            "ecr:GetRepositoryPolicy failed ({}), so the repository policy was not evaluated",
-            error_text(&e)
-        )),
-    }
-
-    let Some(principal) = &ctx.principal else {
-        gaps.push(format!(
-            "the caller {} is neither an assumed role nor an IAM user, so its policies were not evaluated",
-            ctx.session.identity.arn
-        ));
-        findings.push(not_evaluated(repository, &gaps));
-        return findings;
-    };
-    let target = PushTarget {
-        repository: repository.clone(),
-        principal_arn: principal.clone(),
-        mount_source: None,
-    };
-    let readable = ctx
-        .role_policies
-        .as_ref()
-        .filter(|p| p.unreadable.is_none());
-    if let Some(policies) = readable {
-        let set = PolicySet {
-            identity: policies.documents.clone(),
-            resource,
-            ..PolicySet::default()
-        };
-        // The probe's own cleanup does not run in a read-only audit.
-        findings.extend(
-            push_flow(&set, &target)
-                .into_iter()
-                .filter(|f| f.rule != rules::PUSH_CLEANUP_DENIED.id),
-        );
-    } else {
-        gaps.push(
-            match ctx
-                .role_policies
-                .as_ref()
-                .and_then(|p| p.unreadable.clone())
-            {
-                Some(why) => format!("the role's own policies could not be read ({why})"),
-                None => "the caller is not an assumed role, so its policies were not read".into(),
-            },
-        );
-    }
-
-    let mut actions: Vec<String> = push_requests(&target)
-        .into_iter()
-        .filter(|(step, _)| *step != crate::push::steps::Step::Cleanup)
-        .map(|(_, r)| r.action)
-        .collect();
-    actions.dedup();
-    match live::simulate(&ctx.session.config, principal, &actions, &repository.arn()).await {
-        Some(decisions) => findings.extend(simulated_denials(
-            &decisions, &findings, repository, principal,
-        )),
-        None => gaps.push("iam:SimulatePrincipalPolicy was not allowed or failed".into()),
-    }
-    // With the role's policies evaluated, the simulation is only a cross-check.
-    gaps.retain(|g| readable.is_none() || !g.starts_with("iam:Simulate"));
-    if !gaps.is_empty() {
-        findings.push(not_evaluated(repository, &gaps));
-    }
-    findings
-}
-
-/// Actions IAM's simulation does not allow and the evaluation did not flag.
-fn simulated_denials(
-    decisions: &BTreeMap<String, String>,
-    flagged: &[Finding],
-    repository: &Repository,
-    principal: &str,
-) -> Vec<Finding> {
-    decisions
-        .iter()
-        .filter(|(_, decision)| decision.as_str() != "allowed")
-        .filter(|(action, _)| {
-            !flagged
-                .iter()
-                .any(|f| f.iam_action.as_deref() == Some(action.as_str()))
-        })
-        .map(|(action, decision)| {
-            let resource = if action == "ecr:GetAuthorizationToken" {
-                "*".to_string()
-            } else {
-                repository.arn()
-            };
-            let reason = if decision == "explicitDeny" {
-                crate::push::denial::DenialReason::ExplicitDeny
-            } else {
-                crate::push::denial::DenialReason::NoIdentityPolicy
-            };
-            rules::PUSH_ACCESS_DENIED
-                .finding(
-                    format!("{action} is not allowed on {}", repository.name),
-                    format!(
-                        "`iam:SimulatePrincipalPolicy` for `{principal}` answers `{decision}` for `{action}` on `{resource}`: buildx's push needs it."
-                    ),
-                )
-                .with_iam_action(action.clone())
-                .with_resources([resource.clone()])
-                .with_fix(fix_for(action, &resource, reason, Some(principal)))
-        })
-        .collect()
-}
-
-fn not_evaluated(repository: &Repository, gaps: &[String]) -> Finding {
-    AUDIT_PUSH_NOT_EVALUATED
-        .finding(
-            format!("Push permissions of {} only partly evaluated", repository.name),
-            format!(
-                "The read-only audit could not judge everything a push to `{}` needs: {}. Run with `--push-probe` for the live answer.",
-                repository.name,
-                gaps.join("; ")
-            ),
-        )
-        .with_resources([repository.arn()])
-}
-
 /// One cluster: discovery of every service and the network rules.
 async fn cluster(ctx: &Ctx<'_>, name: &str) -> Part {
     let short = name.rsplit('/').next().unwrap_or(name);
@@ -551,33 +347,18 @@ async fn cluster(ctx: &Ctx<'_>, name: &str) -> Part {
         Some(ctx.session.identity.account.clone()),
         Some(ctx.region.clone()),
     ));
-    let started = Instant::now();
     let scope = gather::Scope {
         cluster: Some(name.to_string()),
         ..gather::Scope::default()
     };
-    let Some(d) = check::within_deadline(gather::discover(
-        gather::Clients::new(&ctx.session.config),
-        &ctx.region,
-        Some(ctx.session.identity.account.clone()),
-        &scope,
-    ))
-    .await
+    let Some(gathered) =
+        network::run::discover(ctx.session, &ctx.region, &scope, &mut part.findings).await
     else {
-        check::note_cut_short(
-            &mut part.findings,
-            "network discovery",
-            &format!("the ECS, EC2 and IAM APIs in {}", ctx.region),
-        );
         return part;
     };
-    part.findings = network::rules::check_all(&d.snapshot);
-    part.target.network = Some(check::network_summary(
-        &d.snapshot,
-        "live",
-        d.api_calls,
-        started.elapsed().as_millis() as u64,
-    ));
+    let (findings, summary) = network::run::judge(&gathered);
+    part.findings = findings;
+    part.target.network = Some(summary);
     part
 }
 
@@ -643,46 +424,6 @@ mod tests {
             let e = AuditConfig::from_args(args(&line).unwrap()).unwrap_err().0;
             assert!(e.contains(why), "{line:?}: {e}");
         }
-    }
-
-    #[test]
-    fn simulation_denials_add_only_what_the_evaluation_missed() {
-        let repository = Repository {
-            name: "team/app".into(),
-            registry_id: "123456789012".into(),
-            region: "us-east-1".into(),
-        };
-        let decisions = BTreeMap::from([
-            ("ecr:PutImage".to_string(), "implicitDeny".to_string()),
-            (
-                "ecr:UploadLayerPart".to_string(),
-                "explicitDeny".to_string(),
-            ),
-            (
-                "ecr:GetAuthorizationToken".to_string(),
-                "implicitDeny".to_string(),
-            ),
-            ("ecr:InitiateLayerUpload".to_string(), "allowed".to_string()),
-        ]);
-        let flagged = vec![
-            rules::PUSH_ACCESS_DENIED
-                .finding("x", "y")
-                .with_iam_action("ecr:PutImage"),
-        ];
-        let role = "arn:aws:iam::123456789012:role/audit";
-        let found = simulated_denials(&decisions, &flagged, &repository, role);
-        let actions: Vec<_> = found
-            .iter()
-            .map(|f| f.iam_action.clone().unwrap())
-            .collect();
-        assert_eq!(
-            actions,
-            ["ecr:GetAuthorizationToken", "ecr:UploadLayerPart"]
-        );
-        assert_eq!(found[0].resources, ["*"]);
-        assert_eq!(found[1].resources, [repository.arn()]);
-        assert!(found[1].message.contains("explicitDeny"));
-        assert!(found[1].fix.is_some());
     }
 
     #[test]

@@ -1,28 +1,18 @@
 //! The `check` command: options → credentials → probe → findings → report.
 
-use std::time::Duration;
-
 use reqwest::Url;
 
 use crate::aws::credentials::{self, CredentialOptions};
-use crate::aws::repository::{Repository, RepositoryRef};
+use crate::aws::repository::RepositoryRef;
 use crate::cli::{CheckArgs, FailOn};
 use crate::deadline;
 use crate::error::{ExitCode, UsageError};
 use crate::github::Group;
-use crate::network::{
-    self,
-    gather::{self, Scope},
-    snapshot::{NetworkSnapshot, SNAPSHOT_VERSION},
-};
+use crate::network::{self, gather::Scope};
 use crate::policy;
-use crate::push::diagnose::{self, Context};
 use crate::push::image::Platform;
-use crate::push::probe::{self, ProbePlan};
-use crate::report::{
-    Location, NetworkSummary, PushSummary, Report, Severity, SubnetSummary, Verdict,
-    WorkloadSummary,
-};
+use crate::push::{self, run::PushOptions};
+use crate::report::{Finding, PushSummary, Report, Severity, TraceEntry, Verdict};
 use crate::rules;
 
 /// The validated options of one `check` run.
@@ -103,9 +93,9 @@ impl CheckConfig {
             }
         }
         let credentials = CredentialOptions {
-            role_to_assume: args.role_to_assume.clone(),
-            role_session_name: args.role_session_name.clone(),
-            audience: args.audience.clone(),
+            role_to_assume: args.credentials.role_to_assume.clone(),
+            role_session_name: args.credentials.role_session_name.clone(),
+            audience: args.credentials.audience.clone(),
             region: args
                 .region
                 .clone()
@@ -121,6 +111,189 @@ impl CheckConfig {
             args,
         })
     }
+}
+
+impl CheckConfig {
+    /// The push options of a `check`.
+    pub fn push_options(&self) -> PushOptions {
+        PushOptions {
+            mount_from: self.mount_from.clone(),
+            platforms: self.platforms.clone(),
+            registry_endpoint: self.registry_endpoint.clone(),
+            attestations: self.args.attestations,
+            cleanup: !self.args.no_cleanup,
+            dry_run: self.args.dry_run,
+            read_tag: self.args.read_tag.clone(),
+        }
+    }
+}
+
+impl CheckConfig {
+    /// What the offline push check needs of the command line.
+    pub fn offline_push(&self) -> policy::run::OfflinePush<'_> {
+        policy::run::OfflinePush {
+            repository: self.repository.as_ref(),
+            mount_from: self.mount_from.as_ref(),
+            principal_hint: self
+                .args
+                .principal
+                .clone()
+                .or_else(|| self.args.credentials.role_to_assume.clone()),
+            region: self.args.region.clone(),
+        }
+    }
+
+    /// What network discovery looks at.
+    pub fn network_scope(&self) -> Scope {
+        Scope {
+            cluster: self.args.cluster.clone(),
+            services: self.args.services.clone(),
+            task_definition: self.args.task_definition.clone(),
+            subnets: self.args.subnets.clone(),
+            security_groups: self.args.security_groups.clone(),
+            assign_public_ip: self.args.assign_public_ip,
+        }
+    }
+}
+
+/// Establishes the AWS session for the live checks, in the `Credentials`
+/// group. `Ok(None)` when there is none: the finding that says why
+/// (`credentials/unavailable`, or `credentials/live-checks-skipped` when
+/// offline inputs are still checked) is added to `findings`. `Err` only when
+/// no region is known.
+async fn establish_session(
+    config: &CheckConfig,
+    has_offline: bool,
+    findings: &mut Vec<Finding>,
+) -> Result<Option<(credentials::Session, String)>, UsageError> {
+    let group = Group::start("Credentials");
+    let established = deadline::within_deadline(async {
+        let base = credentials::load_base(config.credentials.region.clone()).await;
+        let region = base.region().map(|r| r.to_string())?;
+        Some((
+            region,
+            credentials::establish(&config.credentials, base).await,
+        ))
+    })
+    .await;
+    let (region, established) = match established {
+        None => {
+            let endpoint = if config.credentials.role_to_assume.is_some() {
+                "the GitHub OIDC token endpoint and AWS STS"
+            } else {
+                "AWS STS"
+            };
+            group.line("out of time");
+            // Still "no credentials", as when the SDK's own timeout ends it
+            // first; the deadline finding says which phase and endpoint.
+            let message = format!(
+                "Obtaining credentials timed out: the run's deadline passed while waiting on {endpoint}."
+            );
+            findings.push(if has_offline {
+                rules::LIVE_SKIPPED.finding(
+                    "Live checks skipped: no AWS credentials",
+                    format!(
+                        "The offline inputs were checked; the live push probe and discovery were not: {message}"
+                    ),
+                )
+            } else {
+                rules::CREDENTIALS_UNAVAILABLE
+                    .finding("No usable AWS credentials", message)
+                    .with_resources(config.credentials.role_to_assume.clone())
+            });
+            deadline::note_cut_short(findings, "credentials step", endpoint);
+            (String::new(), None)
+        }
+        Some(None) => {
+            return Err(UsageError(
+                "no AWS region: pass --region, use a repository URI, or set AWS_REGION".into(),
+            ));
+        }
+        Some(Some((region, established))) => (region, Some(established)),
+    };
+    Ok(match established {
+        None => None,
+        Some(Ok(s)) => {
+            tracing::info!(arn = %s.identity.arn, "credentials");
+            group.line(&format!("{} ({})", s.identity.arn, s.identity.source));
+            Some((s, region))
+        }
+        Some(Err(failure)) if has_offline => {
+            group.line(&format!("no credentials: {}", failure.message));
+            if deadline::expired() {
+                deadline::note_cut_short(findings, "credentials step", "AWS STS");
+            }
+            findings.push(
+                rules::LIVE_SKIPPED
+                    .finding(
+                        "Live checks skipped: no AWS credentials",
+                        format!(
+                            "The offline inputs were checked; the live push probe and discovery were not: {}",
+                            failure.message
+                        ),
+                    )
+                    .with_fix(failure.fix),
+            );
+            None
+        }
+        Some(Err(failure)) => {
+            group.line(&format!("no credentials: {}", failure.message));
+            // Its own timeout may end the step just before the deadline's wake-up.
+            let cut_short = deadline::expired();
+            findings.push(
+                rules::CREDENTIALS_UNAVAILABLE
+                    .finding("No usable AWS credentials", failure.message)
+                    .with_resources(config.credentials.role_to_assume.clone())
+                    .with_fix(failure.fix),
+            );
+            if cut_short {
+                deadline::note_cut_short(findings, "credentials step", "AWS STS");
+            }
+            None
+        }
+    })
+}
+
+/// The push probe of `check`, in its own group with the trace, and the
+/// denials explained from the role's own policies.
+async fn push_phase(
+    config: &CheckConfig,
+    repository_ref: &RepositoryRef,
+    session: &credentials::Session,
+    region: &str,
+) -> Result<(PushSummary, Vec<Finding>, Vec<TraceEntry>), UsageError> {
+    let group = Group::start(&format!("Push probe: {}", repository_ref.name));
+    let (summary, mut push_findings, push_trace) =
+        push::run::run_push(&config.push_options(), repository_ref, session, region).await?;
+    for t in &push_trace {
+        group.line(&format!(
+            "{:<18} {:<6} {:>4} {:>5} ms  {}{}",
+            t.step,
+            t.method,
+            t.status.map_or("-".to_string(), |s| s.to_string()),
+            t.ms,
+            t.path,
+            t.error
+                .as_deref()
+                .map(|e| format!("  ({e})"))
+                .unwrap_or_default()
+        ));
+    }
+    group.line(&format!(
+        "{} requests, {} sequential round trips, {} ms",
+        summary.requests, summary.critical_path_round_trips, summary.wall_ms
+    ));
+    if deadline::within_deadline(push::run::explain_denials(
+        &mut push_findings,
+        session,
+        &summary.repository_arn,
+    ))
+    .await
+    .is_none()
+    {
+        deadline::note_cut_short(&mut push_findings, "denial explanation", "the IAM API");
+    }
+    Ok((summary, push_findings, push_trace))
 }
 
 /// Checks the names and ids of what to look at, before any is used or
@@ -192,13 +365,11 @@ pub fn parse_registry_endpoint(value: Option<&str>) -> Result<Option<Url>, Usage
 pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> {
     let mut findings = Vec::new();
     let mut trace = Vec::new();
-    let mut identity = None;
     let mut push = None;
-    let mut network = None;
 
     // Offline inputs are read first: bad input is a usage error before anything is sent.
     let offline = match &config.args.snapshot {
-        Some(path) => Some(load_snapshot(path)?),
+        Some(path) => Some(network::run::load_snapshot(path)?),
         None => None,
     };
     let workspace = std::env::var_os("GITHUB_WORKSPACE")
@@ -218,206 +389,46 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
             || config.args.cluster.is_some()
             || config.args.task_definition.is_some());
     let session = if live {
-        let group = Group::start("Credentials");
-        let established = within_deadline(async {
-            let base = credentials::load_base(config.credentials.region.clone()).await;
-            let region = base.region().map(|r| r.to_string())?;
-            Some((
-                region,
-                credentials::establish(&config.credentials, base).await,
-            ))
-        })
-        .await;
-        let (region, established) = match established {
-            None => {
-                let endpoint = if config.credentials.role_to_assume.is_some() {
-                    "the GitHub OIDC token endpoint and AWS STS"
-                } else {
-                    "AWS STS"
-                };
-                group.line("out of time");
-                // Still "no credentials", as when the SDK's own timeout ends it
-                // first; the deadline finding says which phase and endpoint.
-                let message = format!(
-                    "Obtaining credentials timed out: the run's deadline passed while waiting on {endpoint}."
-                );
-                findings.push(if has_offline {
-                    rules::LIVE_SKIPPED.finding(
-                        "Live checks skipped: no AWS credentials",
-                        format!(
-                            "The offline inputs were checked; the live push probe and discovery were not: {message}"
-                        ),
-                    )
-                } else {
-                    rules::CREDENTIALS_UNAVAILABLE
-                        .finding("No usable AWS credentials", message)
-                        .with_resources(config.credentials.role_to_assume.clone())
-                });
-                note_cut_short(&mut findings, "credentials step", endpoint);
-                (String::new(), None)
-            }
-            Some(None) => {
-                return Err(UsageError(
-                    "no AWS region: pass --region, use a repository URI, or set AWS_REGION".into(),
-                ));
-            }
-            Some(Some((region, established))) => (region, Some(established)),
-        };
-        match established {
-            None => None,
-            Some(Ok(s)) => {
-                tracing::info!(arn = %s.identity.arn, "credentials");
-                group.line(&format!("{} ({})", s.identity.arn, s.identity.source));
-                identity = Some(s.identity.clone());
-                Some((s, region))
-            }
-            Some(Err(failure)) if has_offline => {
-                group.line(&format!("no credentials: {}", failure.message));
-                if deadline::expired() {
-                    note_cut_short(&mut findings, "credentials step", "AWS STS");
-                }
-                findings.push(
-                    rules::LIVE_SKIPPED
-                        .finding(
-                            "Live checks skipped: no AWS credentials",
-                            format!(
-                                "The offline inputs were checked; the live push probe and discovery were not: {}",
-                                failure.message
-                            ),
-                        )
-                        .with_fix(failure.fix),
-                );
-                None
-            }
-            Some(Err(failure)) => {
-                group.line(&format!("no credentials: {}", failure.message));
-                // Its own timeout may end the step just before the deadline's wake-up.
-                let cut_short = deadline::expired();
-                findings.push(
-                    rules::CREDENTIALS_UNAVAILABLE
-                        .finding("No usable AWS credentials", failure.message)
-                        .with_resources(config.credentials.role_to_assume.clone())
-                        .with_fix(failure.fix),
-                );
-                if cut_short {
-                    note_cut_short(&mut findings, "credentials step", "AWS STS");
-                }
-                None
-            }
-        }
+        establish_session(&config, has_offline, &mut findings).await?
     } else {
         None
     };
+    let identity = session.as_ref().map(|(s, _)| s.identity.clone());
 
     if let (Some(repository_ref), Some((session, region))) = (&config.repository, &session) {
-        let group = Group::start(&format!("Push probe: {}", repository_ref.name));
-        let (summary, mut push_findings, push_trace) =
-            run_push(&PushOptions::of(&config), repository_ref, session, region).await?;
-        for t in &push_trace {
-            group.line(&format!(
-                "{:<18} {:<6} {:>4} {:>5} ms  {}{}",
-                t.step,
-                t.method,
-                t.status.map_or("-".to_string(), |s| s.to_string()),
-                t.ms,
-                t.path,
-                t.error
-                    .as_deref()
-                    .map(|e| format!("  ({e})"))
-                    .unwrap_or_default()
-            ));
-        }
-        group.line(&format!(
-            "{} requests, {} sequential round trips, {} ms",
-            summary.requests, summary.critical_path_round_trips, summary.wall_ms
-        ));
-        if within_deadline(explain_denials(
-            &mut push_findings,
-            session,
-            &summary.repository_arn,
-        ))
-        .await
-        .is_none()
-        {
-            note_cut_short(&mut push_findings, "denial explanation", "the IAM API");
-        }
+        let (summary, push_findings, push_trace) =
+            push_phase(&config, repository_ref, session, region).await?;
         push = Some(summary);
         findings.extend(push_findings);
         trace.extend(push_trace);
     }
 
-    let snapshot = match (offline, &session) {
-        (Some(s), _) => Some((s, "snapshot", 0, 0)),
-        (None, Some((session, region)))
+    let live_network = match &session {
+        Some((session, region))
             if config.args.cluster.is_some() || config.args.task_definition.is_some() =>
         {
-            let _group = Group::start(&format!(
-                "Network discovery: {}",
-                config
-                    .args
-                    .cluster
-                    .as_deref()
-                    .or(config.args.task_definition.as_deref())
-                    .unwrap_or_default()
-            ));
-            let started = std::time::Instant::now();
-            let scope = Scope {
-                cluster: config.args.cluster.clone(),
-                services: config.args.services.clone(),
-                task_definition: config.args.task_definition.clone(),
-                subnets: config.args.subnets.clone(),
-                security_groups: config.args.security_groups.clone(),
-                assign_public_ip: config.args.assign_public_ip,
-            };
-            let discovered = within_deadline(gather::discover(
-                gather::Clients::new(&session.config),
-                region,
-                Some(session.identity.account.clone()),
-                &scope,
-            ))
-            .await;
-            match discovered {
-                Some(d) => Some((
-                    d.snapshot,
-                    "live",
-                    d.api_calls,
-                    started.elapsed().as_millis() as u64,
-                )),
-                None => {
-                    note_cut_short(
-                        &mut findings,
-                        "network discovery",
-                        &format!("the ECS, EC2 and IAM APIs in {region}"),
-                    );
-                    None
-                }
-            }
+            Some((session, region.as_str(), config.network_scope()))
         }
         _ => None,
     };
-    if let Some((snapshot, source, api_calls, wall_ms)) = snapshot {
-        if let Some(path) = &config.args.save_snapshot {
-            let json = serde_json::to_string_pretty(&snapshot).expect("snapshots always serialize");
-            std::fs::write(path, json + "\n")
-                .map_err(|e| UsageError(format!("--save-snapshot {}: {e}", path.display())))?;
-        }
-        findings.extend(network::rules::check_all(&snapshot));
-        let summary = network_summary(&snapshot, source, api_calls, wall_ms);
-        let group = Group::start(&format!("Network checks ({source})"));
-        for w in &summary.workloads {
-            for s in &w.subnets {
-                group.line(&format!("{} / {}: {}", w.name, s.id, s.egress));
-            }
-        }
-        group.line(&format!("{api_calls} API calls, {wall_ms} ms"));
-        drop(group);
-        network = Some(summary);
-    }
+    let (network_findings, mut network) = network::run::run(
+        offline,
+        live_network,
+        config.args.save_snapshot.as_deref(),
+        &mut findings,
+    )
+    .await?;
+    findings.extend(network_findings);
 
     let group = inputs
         .any()
         .then(|| Group::start("Offline policies and plans"));
-    let offline = offline_findings(&config, &inputs, push.is_some(), &mut network)?;
+    let offline = policy::run::run(
+        &config.offline_push(),
+        &inputs,
+        push.is_some(),
+        &mut network,
+    )?;
     if let Some(group) = &group {
         group.line(&format!(
             "{} finding(s) from the offline inputs",
@@ -428,435 +439,8 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
     drop(group);
     let report = Report::new(identity, push, findings, trace).with_network(network);
     // `credentials/unavailable` makes the verdict `not-verified`: exit 3.
-    let code = exit_code(&report, config.args.fail_on);
+    let code = exit_code(&report, config.args.report.fail_on);
     Ok((report, code))
-}
-
-/// Reads and checks a saved snapshot.
-pub fn load_snapshot(path: &std::path::Path) -> Result<NetworkSnapshot, UsageError> {
-    let text = crate::files::read_text(path, crate::files::SNAPSHOT_LIMIT)
-        .map_err(|e| UsageError(format!("--snapshot {e}")))?;
-    let snapshot: NetworkSnapshot = serde_json::from_str(&text).map_err(|e| {
-        UsageError(format!(
-            "--snapshot {}: not a network snapshot: {e} (line {}, column {})",
-            path.display(),
-            e.line(),
-            e.column()
-        ))
-    })?;
-    if snapshot.version != SNAPSHOT_VERSION {
-        return Err(UsageError(format!(
-            "--snapshot {}: snapshot version {} is not supported (this build reads version {SNAPSHOT_VERSION}); discover again with --save-snapshot",
-            path.display(),
-            snapshot.version
-        )));
-    }
-    Ok(snapshot)
-}
-
-/// The report's network section for a snapshot.
-pub fn network_summary(
-    snapshot: &NetworkSnapshot,
-    source: &str,
-    api_calls: usize,
-    wall_ms: u64,
-) -> NetworkSummary {
-    use network::rules::egress::{EgressClass, classify};
-    NetworkSummary {
-        source: source.to_string(),
-        region: snapshot.region.clone(),
-        api_calls,
-        wall_ms,
-        workloads: snapshot
-            .workloads
-            .iter()
-            .map(|w| WorkloadSummary {
-                name: w.name.clone(),
-                cluster: w.cluster.clone(),
-                fargate: w.is_fargate(),
-                platform_version: w.platform_version.clone(),
-                subnets: w
-                    .subnets
-                    .iter()
-                    .map(|s| SubnetSummary {
-                        id: s.clone(),
-                        availability_zone: snapshot
-                            .subnets
-                            .get(s)
-                            .map(|x| x.availability_zone.clone()),
-                        egress: match classify(snapshot, w, s) {
-                            EgressClass::PublicInternetGateway => {
-                                "public-ip+internet-gateway".into()
-                            }
-                            EgressClass::Nat(id) => format!("nat ({id})"),
-                            EgressClass::Isolated => "isolated".into(),
-                            EgressClass::Unknown(target) => format!("unknown ({target})"),
-                        },
-                    })
-                    .collect(),
-            })
-            .collect(),
-    }
-}
-
-/// How the push probe runs: the part of [`CheckConfig`] that `audit`
-/// shares with `check`.
-#[derive(Debug, Clone)]
-pub struct PushOptions {
-    /// `--mount-from`, as given.
-    pub mount_from: Option<RepositoryRef>,
-    /// Platforms to replay.
-    pub platforms: Vec<Platform>,
-    /// `--registry-endpoint`.
-    pub registry_endpoint: Option<Url>,
-    /// `--attestations`.
-    pub attestations: crate::push::image::Attestations,
-    /// Delete the probe's image afterwards (not `--no-cleanup`).
-    pub cleanup: bool,
-    /// `--dry-run`: push nothing.
-    pub dry_run: bool,
-    /// `--read-tag`.
-    pub read_tag: Option<String>,
-}
-
-impl PushOptions {
-    /// The push options of a `check`.
-    pub fn of(config: &CheckConfig) -> PushOptions {
-        PushOptions {
-            mount_from: config.mount_from.clone(),
-            platforms: config.platforms.clone(),
-            registry_endpoint: config.registry_endpoint.clone(),
-            attestations: config.args.attestations,
-            cleanup: !config.args.no_cleanup,
-            dry_run: config.args.dry_run,
-            read_tag: config.args.read_tag.clone(),
-        }
-    }
-}
-
-/// How long one attempt of an ECR API call (`GetAuthorizationToken`) may
-/// take, at most: shorter than [`deadline::ATTEMPT`], because a stalled
-/// token answer should leave the run time to report.
-const ECR_API_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long an ECR API call may take with its retries, at most.
-const ECR_API_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Runs the push probe (or its dry run) against one repository and judges
-/// it: the summary, the findings and the trace.
-pub async fn run_push(
-    config: &PushOptions,
-    repository_ref: &RepositoryRef,
-    session: &credentials::Session,
-    region: &str,
-) -> Result<
-    (
-        PushSummary,
-        Vec<crate::report::Finding>,
-        Vec<crate::report::TraceEntry>,
-    ),
-    UsageError,
-> {
-    let resolve = |r: &RepositoryRef| Repository {
-        name: r.name.clone(),
-        registry_id: r
-            .registry_id
-            .clone()
-            .unwrap_or_else(|| session.identity.account.clone()),
-        region: r.region.clone().unwrap_or_else(|| region.to_string()),
-    };
-    let repository = resolve(repository_ref);
-    let mount_source = config.mount_from.as_ref().map(|m| Repository {
-        registry_id: repository.registry_id.clone(),
-        region: repository.region.clone(),
-        ..resolve(m)
-    });
-    let registry = match &config.registry_endpoint {
-        Some(url) => url.clone(),
-        None => {
-            let host = repository_ref
-                .host
-                .clone()
-                .unwrap_or_else(|| repository.default_host());
-            Url::parse(&format!("https://{host}"))
-                .map_err(|e| UsageError(format!("registry host `{host}`: {e}")))?
-        }
-    };
-    // ECR lives in the repository's region, whatever the default region is.
-    // A stalled answer ends as a timeout (exit 3) instead of hanging the job.
-    let ecr_config = aws_sdk_ecr::config::Builder::from(&session.config)
-        .region(aws_sdk_ecr::config::Region::new(repository.region.clone()))
-        .timeout_config(
-            aws_sdk_ecr::config::timeout::TimeoutConfig::builder()
-                .connect_timeout(deadline::bounded(deadline::CONNECT))
-                .operation_attempt_timeout(deadline::bounded(ECR_API_ATTEMPT_TIMEOUT))
-                .operation_timeout(deadline::bounded(ECR_API_TIMEOUT))
-                .build(),
-        )
-        .build();
-    let ecr = aws_sdk_ecr::Client::from_conf(ecr_config);
-
-    let plan = ProbePlan {
-        repository: repository.clone(),
-        registry: registry.clone(),
-        platforms: config.platforms.clone(),
-        attestations: config.attestations,
-        mount_from: mount_source.as_ref().map(|m| m.name.clone()),
-        cleanup: config.cleanup,
-        dry_run: config.dry_run,
-        read_tag: config.read_tag.clone(),
-        run_id: run_id(),
-        retry_base: retry_base(),
-    };
-    let facts = probe::run(&ecr, &plan).await;
-    let mut findings = diagnose::diagnose(
-        &facts,
-        &Context {
-            repository: &repository,
-            mount_source: mount_source.as_ref(),
-            principal: Some(&session.identity.arn),
-            dry_run: plan.dry_run,
-            read_tag: plan.read_tag.as_deref(),
-        },
-    );
-    if facts.cut_short {
-        let endpoint = if facts.token_obtained {
-            format!("the registry {registry}")
-        } else {
-            format!("the ECR API in {}", repository.region)
-        };
-        note_cut_short(&mut findings, "push probe", &endpoint);
-    }
-    let trace: Vec<_> = facts.exchanges.iter().map(|e| e.to_trace()).collect();
-    let summary = PushSummary {
-        mode: if plan.dry_run { "dry-run" } else { "push" }.into(),
-        repository: repository.name.clone(),
-        repository_arn: repository.arn(),
-        registry: registry.to_string().trim_end_matches('/').to_string(),
-        tag: facts.tag.clone(),
-        platforms: plan.platforms.iter().map(ToString::to_string).collect(),
-        index_digest: facts.index_digest.clone(),
-        critical_path_round_trips: facts
-            .exchanges
-            .iter()
-            .filter(|e| e.step != crate::push::steps::Step::Cleanup)
-            .map(|e| e.depth)
-            .max()
-            .unwrap_or(0),
-        requests: facts.exchanges.len(),
-        wall_ms: facts.wall_ms,
-        cleaned_up: facts.cleanup.is_some() && facts.cleanup_confirmed,
-    };
-    Ok((summary, findings, trace))
-}
-
-/// Runs one phase of the run under the run's deadline: `None` when the
-/// deadline passed (or the run was interrupted) first. The phase is dropped
-/// where it was; what the caller gathered before it is kept and reported.
-pub async fn within_deadline<T>(work: impl Future<Output = T>) -> Option<T> {
-    tokio::select! {
-        biased;
-        r = work => Some(r),
-        () = deadline::reached() => None,
-    }
-}
-
-/// Notes that the run's deadline passed (or a signal interrupted it) during
-/// `phase`, waiting on `endpoint`: `run/deadline-exceeded` or
-/// `run/interrupted`, once per report (the first phase it hit is the one
-/// named; the later ones were skipped because of it).
-pub fn note_cut_short(findings: &mut Vec<crate::report::Finding>, phase: &str, endpoint: &str) {
-    let finding = match deadline::interrupted() {
-        Some(signal) => rules::RUN_INTERRUPTED.finding(
-            format!("Interrupted by {signal} during the {phase}"),
-            format!(
-                "The run was interrupted by {signal} while the {phase} was waiting on {endpoint}. What was gathered before was cleaned up, judged and reported; the rest was not checked."
-            ),
-        ),
-        None => rules::RUN_DEADLINE_EXCEEDED.finding(
-            format!("Out of time during the {phase}"),
-            format!(
-                "The run's deadline (--timeout) passed while the {phase} was waiting on {endpoint}. What was gathered before was judged and reported; the rest was not checked."
-            ),
-        ),
-    };
-    if !findings.iter().any(|f| f.rule == finding.rule) {
-        findings.push(finding);
-    }
-}
-
-/// Live mode uses the evaluator too: a denied push action is explained from
-/// the assumed role's own policies when the role may read them, and
-/// cross-checked with `iam:SimulatePrincipalPolicy` when allowed. Only runs
-/// when something was denied, so a passing probe makes no extra calls.
-pub async fn explain_denials(
-    findings: &mut Vec<crate::report::Finding>,
-    session: &credentials::Session,
-    repository_arn: &str,
-) {
-    let denied: Vec<String> = findings
-        .iter()
-        .filter(|f| f.rule == "push/access-denied")
-        .filter_map(|f| f.iam_action.clone())
-        .collect();
-    if denied.is_empty() {
-        return;
-    }
-    let Some((role, role_arn)) = policy::live::role_of_session(&session.identity.arn) else {
-        return;
-    };
-    let (policies, simulation) = tokio::join!(
-        policy::live::read_role_policies(&session.config, &role),
-        policy::live::simulate(&session.config, &role_arn, &denied, repository_arn),
-    );
-    policy::live::explain(findings, &role_arn, &policies, simulation.as_ref());
-}
-
-/// The offline checks: the push flow over policy files and the plan's
-/// policies, the plan's network, and the execution roles' pull.
-fn offline_findings(
-    config: &CheckConfig,
-    inputs: &policy::inputs::OfflineInputs,
-    live_push_ran: bool,
-    network: &mut Option<NetworkSummary>,
-) -> Result<Vec<crate::report::Finding>, UsageError> {
-    use policy::evaluate::PolicySet;
-    use policy::flows::{PLAN_UNKNOWN, PushTarget, execution_role_flow, push_flow};
-    let mut findings = Vec::new();
-    let plan = inputs.plan.as_ref();
-
-    if let Some(plan) = plan {
-        let mut plan_findings = network::rules::check_all(&plan.snapshot);
-        plan_findings.extend(execution_role_flow(
-            &plan.snapshot,
-            &inputs.plan_roles,
-            &inputs.plan_repositories,
-        ));
-        for f in &mut plan_findings {
-            if f.location.is_none() {
-                f.location = f
-                    .resources
-                    .iter()
-                    .find_map(|r| plan.locations.get(r))
-                    .map(|l| Location {
-                        file: l.file.clone(),
-                        line: l.line,
-                        address: Some(l.address.clone()),
-                    });
-            }
-        }
-        findings.extend(plan_findings);
-        for u in &plan.undetermined {
-            findings.push(
-                PLAN_UNKNOWN
-                    .finding(
-                        format!("{}.{} is unknown until apply", u.address, u.attribute),
-                        format!("`{}.{}`: {}", u.address, u.attribute, u.why),
-                    )
-                    .with_resources([u.address.clone()])
-                    .with_location(plan.locations.get(&u.address).map(|l| Location {
-                        file: l.file.clone(),
-                        line: l.line,
-                        address: Some(l.address.clone()),
-                    })),
-            );
-        }
-        if network.is_none() {
-            *network = Some(network_summary(&plan.snapshot, "terraform-plan", 0, 0));
-        }
-    }
-
-    // The push flow, when there is a repository and policies for the pusher.
-    let execution_roles: Vec<String> = plan
-        .map(|p| {
-            p.snapshot
-                .task_definitions
-                .values()
-                .filter_map(|t| t.execution_role_arn.clone())
-                .collect()
-        })
-        .unwrap_or_default();
-    let is_execution_role = |key: &str| {
-        let name = key.rsplit(['/', '.']).next().unwrap_or(key);
-        execution_roles
-            .iter()
-            .any(|r| r == key || r.rsplit('/').next() == Some(name))
-    };
-    let principal_hint = config
-        .args
-        .principal
-        .clone()
-        .or_else(|| config.args.role_to_assume.clone());
-    let mut pusher_policies = inputs.identity.clone();
-    let mut pusher_role: Option<String> = None;
-    for (role, docs) in &inputs.plan_roles {
-        let name = role.rsplit(['/', '.']).next().unwrap_or(role);
-        let matches_hint = principal_hint
-            .as_deref()
-            .is_some_and(|p| p.rsplit('/').next() == Some(name));
-        if matches_hint || (principal_hint.is_none() && !is_execution_role(role)) {
-            pusher_policies.extend(docs.iter().cloned());
-            pusher_role.get_or_insert_with(|| name.to_string());
-        }
-    }
-    if let Some(repository_ref) = &config.repository
-        && !live_push_ran
-        && !pusher_policies.is_empty()
-    {
-        let region = repository_ref
-            .region
-            .clone()
-            .or_else(|| config.args.region.clone())
-            .or_else(|| plan.map(|p| p.snapshot.region.clone()).filter(|r| !r.is_empty()))
-            .ok_or_else(|| {
-                UsageError("the offline push check needs the repository's region: use a repository URI or --region".into())
-            })?;
-        let hint_account = principal_hint
-            .as_deref()
-            .and_then(|p| p.split(':').nth(4))
-            .filter(|a| !a.is_empty());
-        let account = repository_ref
-            .registry_id
-            .clone()
-            .or_else(|| hint_account.map(str::to_string))
-            .or_else(|| plan.and_then(|p| p.snapshot.account.clone()))
-            .unwrap_or_else(|| "123456789012".to_string());
-        let repository = Repository {
-            name: repository_ref.name.clone(),
-            registry_id: account.clone(),
-            region,
-        };
-        let principal_arn = principal_hint.unwrap_or_else(|| {
-            format!(
-                "arn:{}:iam::{account}:role/{}",
-                repository.partition(),
-                pusher_role.as_deref().unwrap_or("pusher")
-            )
-        });
-        let mut resource = inputs.repository.clone();
-        if let Some(docs) = inputs.plan_repositories.get(&repository.name) {
-            resource.extend(docs.iter().cloned());
-        }
-        let set = PolicySet {
-            identity: pusher_policies,
-            resource,
-            boundary: inputs.boundary.clone(),
-            scps: inputs.scps.clone(),
-            session: None,
-        };
-        let mount_source = config.mount_from.as_ref().map(|m| Repository {
-            name: m.name.clone(),
-            ..repository.clone()
-        });
-        findings.extend(push_flow(
-            &set,
-            &PushTarget {
-                repository,
-                principal_arn,
-                mount_source,
-            },
-        ));
-    }
-    Ok(findings)
 }
 
 /// 1 when a defect at or above `fail_on` exists; else 3 when the verdict is
@@ -874,23 +458,4 @@ pub fn exit_code(report: &Report, fail_on: FailOn) -> ExitCode {
         _ if report.verdict == Verdict::NotVerified => ExitCode::CouldNotRun,
         _ => ExitCode::Clean,
     }
-}
-
-fn run_id() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let random = uuid::Uuid::new_v4().simple().to_string();
-    format!("{now}-{}", &random[..8])
-}
-
-/// First retry delay for throttled registry requests:
-/// `ECR_FARGATE_PREFLIGHT_RETRY_BASE_MS` lets tests use a short one.
-fn retry_base() -> Duration {
-    std::env::var("ECR_FARGATE_PREFLIGHT_RETRY_BASE_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map(Duration::from_millis)
-        .unwrap_or(Duration::from_millis(200))
 }

@@ -16,7 +16,7 @@ pub struct Cli {
 }
 
 /// The subcommands.
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Replay buildx's multi-platform push against ECR, and check Fargate task
     /// networking, and report what would fail.
@@ -106,18 +106,9 @@ pub struct CheckArgs {
     )]
     pub platforms: Vec<String>,
 
-    /// Role to assume: with a GitHub OIDC token via AssumeRoleWithWebIdentity,
-    /// otherwise with the existing credentials via AssumeRole.
-    #[arg(long, value_name = "ARN")]
-    pub role_to_assume: Option<String>,
-
-    /// Session name for the assumed role.
-    #[arg(long, value_name = "NAME", default_value = "GitHubActions")]
-    pub role_session_name: String,
-
-    /// Audience of the GitHub OIDC token.
-    #[arg(long, value_name = "AUD", default_value = "sts.amazonaws.com")]
-    pub audience: String,
+    /// How to obtain AWS credentials.
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
 
     /// AWS region; default: the repository URI's region, else the SDK's usual sources.
     #[arg(long, value_name = "REGION")]
@@ -181,30 +172,13 @@ pub struct CheckArgs {
     #[arg(long, value_name = "TAG", requires = "dry_run")]
     pub read_tag: Option<String>,
 
-    /// Output format.
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
+    /// Where the report goes and what fails the run.
+    #[command(flatten)]
+    pub report: OutputArgs,
 
-    /// Write the report in `--format` to this file (the text report still goes to stdout).
-    #[arg(long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-
-    /// Also write the findings as SARIF 2.1.0 to this file (for github/codeql-action/upload-sarif).
-    #[arg(long, value_name = "FILE")]
-    pub sarif: Option<PathBuf>,
-
-    /// Exit 1 when a finding of this severity or worse exists.
-    #[arg(long, value_enum, default_value = "error")]
-    pub fail_on: FailOn,
-
-    /// The whole run's budget (`90s`, `5m`): every remote call ends by then,
-    /// what was gathered is still reported, and a check cut short is exit 3.
-    #[arg(long, value_name = "DURATION", default_value = crate::deadline::DEFAULT_TIMEOUT, value_parser = crate::deadline::parse)]
-    pub timeout: std::time::Duration,
-
-    /// Log progress to stderr (never secrets, at any level).
-    #[arg(short, long)]
-    pub verbose: bool,
+    /// The run's budget and logging.
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// `rules` options.
@@ -257,6 +231,44 @@ pub struct AuditArgs {
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 
+    /// How to obtain AWS credentials.
+    #[command(flatten)]
+    pub credentials: CredentialArgs,
+
+    /// AWS region; default: the SDK's usual sources. Repository URIs keep their own region.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Registry base URL to send registry requests to instead of each
+    /// repository's registry (proxies, tests).
+    #[arg(long, value_name = "URL")]
+    pub registry_endpoint: Option<String>,
+
+    /// Where the report goes and what fails the run.
+    #[command(flatten)]
+    pub report: OutputArgs,
+
+    /// The run's budget and logging.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `merge` options.
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// JSON reports written by `check` or `audit` (`--format json`), or
+    /// directories searched recursively for `*.json` reports (downloaded artifacts).
+    #[arg(value_name = "FILE|DIR", required = true)]
+    pub inputs: Vec<PathBuf>,
+
+    /// Where the report goes and what fails the run.
+    #[command(flatten)]
+    pub report: OutputArgs,
+}
+
+/// How to obtain AWS credentials: one declaration for `check` and `audit`.
+#[derive(Debug, Clone, Args)]
+pub struct CredentialArgs {
     /// Role to assume: with a GitHub OIDC token via AssumeRoleWithWebIdentity,
     /// otherwise with the existing credentials via AssumeRole.
     #[arg(long, value_name = "ARN")]
@@ -269,16 +281,12 @@ pub struct AuditArgs {
     /// Audience of the GitHub OIDC token.
     #[arg(long, value_name = "AUD", default_value = "sts.amazonaws.com")]
     pub audience: String,
+}
 
-    /// AWS region; default: the SDK's usual sources. Repository URIs keep their own region.
-    #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-
-    /// Registry base URL to send registry requests to instead of each
-    /// repository's registry (proxies, tests).
-    #[arg(long, value_name = "URL")]
-    pub registry_endpoint: Option<String>,
-
+/// Where the report goes and the severity that fails the run: one
+/// declaration for `check`, `audit` and `merge`.
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
@@ -287,45 +295,24 @@ pub struct AuditArgs {
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
+    /// Also write the findings as SARIF 2.1.0 to this file (for github/codeql-action/upload-sarif).
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
+
     /// Exit 1 when a finding of this severity or worse exists.
     #[arg(long, value_enum, default_value = "error")]
     pub fail_on: FailOn,
+}
 
+/// The run's budget and its logging: one declaration for `check` and `audit`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
     /// The whole run's budget (`90s`, `5m`): every remote call ends by then,
     /// what was gathered is still reported, and a check cut short is exit 3.
     #[arg(long, value_name = "DURATION", default_value = crate::deadline::DEFAULT_TIMEOUT, value_parser = crate::deadline::parse)]
     pub timeout: std::time::Duration,
 
-    /// Also write the findings as SARIF 2.1.0 to this file (for github/codeql-action/upload-sarif).
-    #[arg(long, value_name = "FILE")]
-    pub sarif: Option<PathBuf>,
-
     /// Log progress to stderr (never secrets, at any level).
     #[arg(short, long)]
     pub verbose: bool,
-}
-
-/// `merge` options.
-#[derive(Debug, Clone, Args)]
-pub struct MergeArgs {
-    /// JSON reports written by `check` or `audit` (`--format json`), or
-    /// directories searched recursively for `*.json` reports (downloaded artifacts).
-    #[arg(value_name = "FILE|DIR", required = true)]
-    pub inputs: Vec<PathBuf>,
-
-    /// Output format.
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
-
-    /// Write the report in `--format` to this file (the text report still goes to stdout).
-    #[arg(long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-
-    /// Exit 1 when a finding of this severity or worse exists.
-    #[arg(long, value_enum, default_value = "error")]
-    pub fail_on: FailOn,
-
-    /// Also write the findings as SARIF 2.1.0 to this file (for github/codeql-action/upload-sarif).
-    #[arg(long, value_name = "FILE")]
-    pub sarif: Option<PathBuf>,
 }

@@ -140,6 +140,41 @@ pub fn parse(value: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// Runs one phase of the run under the run's deadline: `None` when the
+/// deadline passed (or the run was interrupted) first. The phase is dropped
+/// where it was; what the caller gathered before it is kept and reported.
+pub async fn within_deadline<T>(work: impl Future<Output = T>) -> Option<T> {
+    tokio::select! {
+        biased;
+        r = work => Some(r),
+        () = reached() => None,
+    }
+}
+
+/// Notes that the run's deadline passed (or a signal interrupted it) during
+/// `phase`, waiting on `endpoint`: `run/deadline-exceeded` or
+/// `run/interrupted`, once per report (the first phase it hit is the one
+/// named; the later ones were skipped because of it).
+pub fn note_cut_short(findings: &mut Vec<crate::report::Finding>, phase: &str, endpoint: &str) {
+    let finding = match interrupted() {
+        Some(signal) => crate::rules::RUN_INTERRUPTED.finding(
+            format!("Interrupted by {signal} during the {phase}"),
+            format!(
+                "The run was interrupted by {signal} while the {phase} was waiting on {endpoint}. What was gathered before was cleaned up, judged and reported; the rest was not checked."
+            ),
+        ),
+        None => crate::rules::RUN_DEADLINE_EXCEEDED.finding(
+            format!("Out of time during the {phase}"),
+            format!(
+                "The run's deadline (--timeout) passed while the {phase} was waiting on {endpoint}. What was gathered before was judged and reported; the rest was not checked."
+            ),
+        ),
+    };
+    if !findings.iter().any(|f| f.rule == finding.rule) {
+        findings.push(finding);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

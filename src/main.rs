@@ -1,13 +1,15 @@
 //! The binary: parse, run, render, exit. The work happens in the library.
 
 use std::process::ExitCode as ProcessExit;
+use std::time::Duration;
 
 use clap::Parser;
 use ecr_fargate_preflight::audit::{self, AuditConfig};
 use ecr_fargate_preflight::check::{self, CheckConfig};
-use ecr_fargate_preflight::cli::{AuditArgs, Cli, Command, Format, MergeArgs};
+use ecr_fargate_preflight::cli::{Cli, Command, Format, OutputArgs};
 use ecr_fargate_preflight::error::ExitCode;
 use ecr_fargate_preflight::output::{self, Delivery};
+use ecr_fargate_preflight::report::Report;
 use ecr_fargate_preflight::{action, catalog, console, deadline, github, merge, push};
 
 fn main() -> ProcessExit {
@@ -36,9 +38,7 @@ fn main() -> ProcessExit {
             console::document(&text, false);
             ExitCode::Clean
         }
-        Command::Check(args) => run_check(*args, None),
-        Command::Audit(args) => run_audit(*args, None),
-        Command::Merge(args) => run_merge(args, None),
+        Command::Check(_) | Command::Audit(_) | Command::Merge(_) => run(cli.command, None),
         Command::Action => run_action(),
     };
     ProcessExit::from(code as u8)
@@ -47,119 +47,98 @@ fn main() -> ProcessExit {
 /// Runs as the GitHub Action: the inputs become a command line, parsed by
 /// the same declarations as a typed one.
 fn run_action() -> ExitCode {
-    let run = match action::from_env(&|name| std::env::var(name).ok()) {
+    let action_run = match action::from_env(&|name| std::env::var(name).ok()) {
         Ok(run) => run,
         Err(e) => return action_usage(&e.0),
     };
-    github::Group::start("Inputs").line(&run.argv[1..].join(" "));
-    match &run.cli.command {
-        Command::Check(args) => run_check((**args).clone(), Some(&run)),
-        Command::Audit(args) => run_audit((**args).clone(), Some(&run)),
-        Command::Merge(args) => run_merge(args.clone(), Some(&run)),
-        _ => usage("the `command` input names no action command"),
-    }
+    github::Group::start("Inputs").line(&action_run.argv[1..].join(" "));
+    run(action_run.cli.command.clone(), Some(&action_run))
 }
 
-fn run_check(
-    args: ecr_fargate_preflight::cli::CheckArgs,
-    action: Option<&action::ActionRun>,
-) -> ExitCode {
-    init_logging(args.verbose);
+/// What a command runs once its options are valid.
+enum Job {
+    Check(Box<CheckConfig>),
+    Audit(Box<AuditConfig>),
+    /// `merge` has its report as soon as its inputs are read.
+    Merged(Box<Report>, ExitCode),
+}
+
+/// Runs `check`, `audit` or `merge`: validate the options (a usage error
+/// names the action's input when run as the action), run the command under
+/// its `--timeout`, and hand the report to the one delivery.
+fn run(command: Command, action: Option<&action::ActionRun>) -> ExitCode {
+    let name = match &command {
+        Command::Check(_) => "check",
+        Command::Audit(_) => "audit",
+        Command::Merge(_) => "merge",
+        Command::Rules(_) | Command::Action => {
+            return usage("the `command` input names no action command");
+        }
+    };
     // In the action, a usage error names the input, as an annotation.
     let usage = |message: &str| match action {
-        Some(_) => action_usage(&action::in_input_terms(message, "check")),
+        Some(_) => action_usage(&action::in_input_terms(message, name)),
         None => usage(message),
     };
-    let config = match CheckConfig::from_args(args) {
-        Ok(c) => c,
-        Err(e) => return usage(&e.to_string()),
-    };
-    let runtime = match runtime() {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
-    let format = config.args.format;
-    let output = config.args.output.clone();
-    github::set_groups(format == Format::Text || output.is_some());
-    let sarif = config.args.sarif.clone();
-    let budget = config.args.timeout;
-    let (report, code) = match runtime.block_on(within_budget(budget, check::run(config))) {
-        Some(Ok(r)) => r,
-        Some(Err(e)) => return usage(&e.to_string()),
-        None => return out_of_time(budget),
-    };
-    after_interruption(output::deliver(
-        &report,
-        code,
-        &Delivery {
-            format,
-            output,
-            sarif,
-            action,
-        },
-        &runtime,
-    ))
-}
-
-fn run_audit(args: AuditArgs, action: Option<&action::ActionRun>) -> ExitCode {
-    init_logging(args.verbose);
-    let usage = |message: &str| match action {
-        Some(_) => action_usage(&action::in_input_terms(message, "audit")),
-        None => usage(message),
-    };
-    let delivery = Delivery {
-        format: args.format,
-        output: args.output.clone(),
-        sarif: args.sarif.clone(),
+    let delivery = |report: &OutputArgs| Delivery {
+        format: report.format,
+        output: report.output.clone(),
+        sarif: report.sarif.clone(),
         action,
     };
-    github::set_groups(delivery.format == Format::Text || delivery.output.is_some());
-    let budget = args.timeout;
-    let config = match AuditConfig::from_args(args) {
-        Ok(c) => c,
-        Err(e) => return usage(&e.to_string()),
+    let (job, delivery, budget) = match command {
+        Command::Check(args) => {
+            init_logging(args.run.verbose);
+            let (delivery, budget) = (delivery(&args.report), args.run.timeout);
+            match CheckConfig::from_args(*args) {
+                Ok(c) => (Job::Check(Box::new(c)), delivery, budget),
+                Err(e) => return usage(&e.to_string()),
+            }
+        }
+        Command::Audit(args) => {
+            init_logging(args.run.verbose);
+            let (delivery, budget) = (delivery(&args.report), args.run.timeout);
+            match AuditConfig::from_args(*args) {
+                Ok(c) => (Job::Audit(Box::new(c)), delivery, budget),
+                Err(e) => return usage(&e.to_string()),
+            }
+        }
+        Command::Merge(args) => match merge::load(&args.inputs) {
+            Ok(reports) => {
+                let report = merge::merge(reports.into_iter().map(|(_, r)| r).collect());
+                let code = check::exit_code(&report, args.report.fail_on);
+                (
+                    Job::Merged(Box::new(report), code),
+                    delivery(&args.report),
+                    Duration::ZERO,
+                )
+            }
+            Err(e) => return usage(&e.0),
+        },
+        // Answered above.
+        Command::Rules(_) | Command::Action => return ExitCode::Usage,
     };
+    if !matches!(job, Job::Merged(..)) {
+        // Phase groups only where they cannot mix with a report on stdout.
+        github::set_groups(delivery.format == Format::Text || delivery.output.is_some());
+    }
+    // One runtime per process; for `merge` it runs only the pull-request comment.
     let runtime = match runtime() {
         Ok(r) => r,
         Err(code) => return code,
     };
-    match runtime.block_on(within_budget(budget, audit::run(config))) {
+    let ran = match job {
+        Job::Check(config) => runtime.block_on(within_budget(budget, check::run(*config))),
+        Job::Audit(config) => runtime.block_on(within_budget(budget, audit::run(*config))),
+        Job::Merged(report, code) => Some(Ok((*report, code))),
+    };
+    match ran {
         Some(Ok((report, code))) => {
             after_interruption(output::deliver(&report, code, &delivery, &runtime))
         }
         Some(Err(e)) => usage(&e.to_string()),
         None => out_of_time(budget),
     }
-}
-
-fn run_merge(args: MergeArgs, action: Option<&action::ActionRun>) -> ExitCode {
-    let reports = match merge::load(&args.inputs) {
-        Ok(r) => r,
-        Err(e) => {
-            return match action {
-                Some(_) => action_usage(&action::in_input_terms(&e.0, "merge")),
-                None => usage(&e.0),
-            };
-        }
-    };
-    let report = merge::merge(reports.into_iter().map(|(_, r)| r).collect());
-    let code = check::exit_code(&report, args.fail_on);
-    // The pull-request comment is the only async work of a merge.
-    let runtime = match runtime() {
-        Ok(r) => r,
-        Err(code) => return code,
-    };
-    output::deliver(
-        &report,
-        code,
-        &Delivery {
-            format: args.format,
-            output: args.output.clone(),
-            sarif: args.sarif.clone(),
-            action,
-        },
-        &runtime,
-    )
 }
 
 /// Runs `work` under the run's deadline (`--timeout`): every remote call is

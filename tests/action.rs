@@ -8,10 +8,9 @@
 mod harness;
 
 use std::path::Path;
-use std::process::Command;
 
 use harness::runner::{action_defaults, aws_env, root, run_step, with_aws};
-use harness::{Gate, create_repository, unique_repository};
+use harness::{Binary, Gate, create_repository, unique_repository};
 
 /// A push that fails on one denied action, run as the action on a pull
 /// request: outputs, the JSON report file, the summary, annotations and a
@@ -220,18 +219,14 @@ fn bad_inputs_fail_with_the_input_named() {
 /// with no arguments outside GitHub Actions it prints usage and exits 2.
 #[test]
 fn the_action_command_and_a_bare_run() {
-    let out = Command::new(env!("CARGO_BIN_EXE_ecr-fargate-preflight"))
-        .env_remove("GITHUB_ACTIONS")
-        .output()
-        .unwrap();
+    let out = Binary::new().output();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Usage"));
 
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_ecr-fargate-preflight"))
+    let out = Binary::new()
         .current_dir(root())
         .arg("action")
-        .env_remove("GITHUB_ACTIONS")
         .env(
             "INPUT_REPOSITORY",
             "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app",
@@ -242,8 +237,7 @@ fn the_action_command_and_a_bare_run() {
         )
         .env("INPUT_OFFLINE", "true")
         .env("INPUT_REPORT_FILE", dir.path().join("r.json"))
-        .output()
-        .unwrap();
+        .output();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(!stdout.contains("::group::"), "{stdout}");
@@ -519,9 +513,8 @@ fn merge_combines_the_matrix_jobs_reports() {
             ] {
                 let dir = ws.join(format!("artifacts/report-{leg}"));
                 std::fs::create_dir_all(&dir).unwrap();
-                let out = Command::new(env!("CARGO_BIN_EXE_ecr-fargate-preflight"))
+                let out = Binary::new()
                     .current_dir(root())
-                    .env_remove("GITHUB_ACTIONS")
                     .args([
                         "check",
                         "--offline",
@@ -534,8 +527,7 @@ fn merge_combines_the_matrix_jobs_reports() {
                         "--output",
                     ])
                     .arg(dir.join("ecr-fargate-preflight-report.json"))
-                    .output()
-                    .unwrap();
+                    .output();
                 assert!(out.status.code().is_some_and(|c| c < 2), "{out:?}");
             }
         },

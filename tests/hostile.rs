@@ -1023,31 +1023,21 @@ async fn sigterm_mid_push_cleans_up_and_reports() {
     let aws = fake_aws(TokenAnswer::Good);
     let s = servers(Hostility::StallIndexPut).await;
     let registry = s.registry.uri();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ecr-fargate-preflight"));
-    cmd.args([
-        "check",
-        "--format",
-        "json",
-        "--repository",
-        REPOSITORY,
-        "--registry-endpoint",
-        &registry,
-        "--platforms",
-        "linux/amd64",
-    ])
-    .env_clear()
-    .env("PATH", std::env::var("PATH").unwrap_or_default())
-    .env("AWS_ACCESS_KEY_ID", "testing")
-    .env("AWS_SECRET_ACCESS_KEY", "testing")
-    .env("AWS_REGION", "us-east-1")
-    .env("AWS_CONFIG_FILE", "/nonexistent/config")
-    .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
-    .env("AWS_EC2_METADATA_DISABLED", "true")
-    .env("AWS_ENDPOINT_URL", &aws.url)
-    .env("NO_COLOR", "1")
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
+    let child = harness::Binary::new()
+        .test_credentials()
+        .aws_endpoint(&aws.url)
+        .args([
+            "check",
+            "--format",
+            "json",
+            "--repository",
+            REPOSITORY,
+            "--registry-endpoint",
+            &registry,
+            "--platforms",
+            "linux/amd64",
+        ])
+        .spawn();
     let pid = child.id();
     // Wait until the index PUT (by tag) has reached the registry.
     let index_put = async {

@@ -7,10 +7,9 @@ mod harness;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::process::Command;
 
 use harness::runner::{Emulation, action_defaults, emulate, run_step};
-use harness::{Gate, create_repository, stand_ins, unique_repository};
+use harness::{Binary, Gate, create_repository, stand_ins, unique_repository};
 
 /// Strings that would be workflow commands if printed as they are.
 const CORPUS: &[&str] = &[
@@ -347,14 +346,11 @@ fn hostile_file_names_contents_and_arguments_issue_no_command() {
         ],
     ];
     for args in runs {
-        let out = Command::new(env!("CARGO_BIN_EXE_ecr-fargate-preflight"))
+        let out = Binary::new()
             .args(&args)
             .current_dir(dir.path())
-            .env("GITHUB_ACTIONS", "true")
-            .env_remove("GITHUB_OUTPUT")
-            .env_remove("GITHUB_STEP_SUMMARY")
-            .output()
-            .unwrap();
+            .under_actions()
+            .output();
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         let code = out.status.code().unwrap_or(-1);

@@ -1,9 +1,12 @@
 //! Offline checks: policy files and Terraform plans, no AWS call and no
 //! credentials — what a fork pull request gets. No stand-ins needed.
 
+mod harness;
+
 use std::path::Path;
 use std::process::Command;
 
+use harness::Binary;
 use serde_json::Value;
 
 const REPOSITORY: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app";
@@ -40,23 +43,12 @@ impl Run {
 
 /// Runs `check --format json` in `dir` with no credentials at all and no way to reach AWS.
 fn check(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_ecr-fargate-preflight"))
+    let out = Binary::new()
+        .unreachable_aws()
         .current_dir(dir)
         .args(["check", "--format", "json"])
         .args(args)
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_PROFILE")
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("GITHUB_WORKSPACE")
-        .env("AWS_CONFIG_FILE", "/nonexistent/config")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        .env("AWS_REGION", "us-east-1")
-        .output()
-        .expect("binary runs");
+        .output();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(
@@ -378,7 +370,7 @@ fn under_github_actions_findings_become_annotations_summary_and_outputs() {
     let dir = tempfile::tempdir().unwrap();
     let output = dir.path().join("output");
     let summary = dir.path().join("summary.md");
-    let out = Command::new(env!("CARGO_BIN_EXE_ecr-fargate-preflight"))
+    let out = Binary::new()
         .current_dir(root())
         .args([
             "check",
@@ -388,12 +380,10 @@ fn under_github_actions_findings_become_annotations_summary_and_outputs() {
             "--policy",
             "examples/policies/aws-documented-push-policy.json",
         ])
-        .env("GITHUB_ACTIONS", "true")
+        .under_actions()
         .env("GITHUB_OUTPUT", &output)
         .env("GITHUB_STEP_SUMMARY", &summary)
-        .env_remove("GITHUB_WORKSPACE")
-        .output()
-        .unwrap();
+        .output();
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let annotation = stdout

@@ -775,7 +775,7 @@ fn markdown_and_output_file() {
     let repo = new_repository("md");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("report.md");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ecr-fargate-preflight"))
+    let out = harness::Binary::new()
         .args([
             "check",
             "--repository",
@@ -787,14 +787,9 @@ fn markdown_and_output_file() {
             "--output",
         ])
         .arg(&file)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", &gate.url)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("GITHUB_ACTIONS")
-        .output()
-        .unwrap();
+        .test_credentials()
+        .aws_endpoint(&gate.url)
+        .output();
     assert_eq!(out.status.code(), Some(1));
     let md = std::fs::read_to_string(&file).unwrap();
     assert!(md.starts_with("## ECR Fargate preflight: ❌ fail"), "{md}");

@@ -2,8 +2,9 @@
 //! schema shipped in tests/fixtures (see its .SOURCE file), plus the
 //! properties GitHub code scanning relies on beyond the schema.
 
+mod harness;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::LazyLock;
 
 use ecr_fargate_preflight::report::sarif::{self, FINGERPRINT_KEY};
@@ -11,6 +12,7 @@ use ecr_fargate_preflight::report::{
     Finding, Fix, Location, Report, SarifOptions, Severity, render_sarif,
 };
 use ecr_fargate_preflight::{catalog, rules};
+use harness::Binary;
 use serde_json::{Value, json};
 
 static SCHEMA: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
@@ -533,26 +535,15 @@ fn root() -> &'static Path {
 }
 
 fn check(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecr-fargate-preflight"));
-    cmd.current_dir(root())
+    let mut cmd = Binary::new()
+        .unreachable_aws()
+        .current_dir(root())
         .arg("check")
-        .args(args)
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_PROFILE")
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("GITHUB_WORKSPACE")
-        .env_remove("GITHUB_WORKFLOW_REF")
-        .env("AWS_CONFIG_FILE", "/nonexistent/config")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-        .env("AWS_REGION", "us-east-1");
+        .args(args);
     for (k, v) in envs {
-        cmd.env(k, v);
+        cmd = cmd.env(k, v);
     }
-    let out = cmd.output().expect("binary runs");
+    let out = cmd.output();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     out

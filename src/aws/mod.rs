@@ -1,7 +1,6 @@
 //! Everything that talks to AWS APIs through the SDK.
 
 pub mod credentials;
-pub mod ecr;
 pub mod repository;
 
 /// An error and its sources as one line of text (`Display` only: the SDK's

@@ -7,4 +7,5 @@ pub mod facts;
 pub mod gather;
 pub mod needs;
 pub mod rules;
+pub mod run;
 pub mod snapshot;

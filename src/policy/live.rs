@@ -11,7 +11,7 @@ use aws_sdk_iam::error::ProvideErrorMetadata;
 use super::document::{PolicyDocument, Source, parse_documents};
 use super::evaluate::{Decision, PolicySet, Request, evaluate};
 use crate::report::{Finding, Location, Severity};
-use crate::rules::{Meaning, Rule};
+use crate::rules::{Meaning, PUSH_ACCESS_DENIED, Rule};
 
 /// The live probe and IAM's own simulation disagree.
 pub const SIMULATION_DISAGREES: Rule = Rule {
@@ -204,7 +204,7 @@ pub fn explain(
     let mut disagreements = Vec::new();
     for f in findings
         .iter_mut()
-        .filter(|f| f.rule == "push/access-denied")
+        .filter(|f| f.rule == PUSH_ACCESS_DENIED.id)
     {
         let (Some(action), Some(resource)) = (f.iam_action.clone(), f.resources.first().cloned())
         else {

@@ -6,4 +6,5 @@ pub mod flows;
 pub mod inputs;
 pub mod live;
 mod matching;
+pub mod run;
 pub mod terraform;

@@ -4,6 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::Serialize;
+use url::{Position, Url};
 
 use super::denial::RegistryError;
 use super::steps::Step;
@@ -284,6 +285,15 @@ impl Recorder {
             e.error_body_for = Some(head);
         }
     }
+}
+
+/// `scheme://host[:port]` of a URL, the port only when it is not the scheme's default.
+pub fn origin_of(url: &Url) -> String {
+    format!(
+        "{}://{}",
+        url.scheme(),
+        &url[Position::BeforeHost..Position::AfterPort]
+    )
 }
 
 /// A value from an untrusted answer, made safe to quote in a finding: at

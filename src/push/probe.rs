@@ -14,14 +14,15 @@ use std::time::{Duration, Instant};
 use futures_util::{StreamExt, stream};
 use reqwest::{Method, StatusCode, Url};
 
-use super::exchange::{Exchange, Recorder, is_valid_digest, quote_untrusted};
+use super::ecr;
+use super::exchange::{Recorder, is_valid_digest, quote_untrusted};
+use super::facts::ProbeFacts;
 
 use super::image::{
     Attestations, Blob, INDEX_MEDIA_TYPE, Manifest, Platform, ProbeImage, digest_of,
 };
 use super::registry::{Registry, Request, Response, location};
 use super::steps::Step;
-use crate::aws::ecr;
 use crate::aws::repository::Repository;
 use crate::deadline;
 
@@ -60,38 +61,6 @@ impl ProbePlan {
     pub fn tag(&self) -> String {
         format!("ecr-fargate-preflight-{}", self.run_id)
     }
-}
-
-/// Everything the probe observed.
-#[derive(Debug, Clone)]
-pub struct ProbeFacts {
-    /// Every request, in the order sent.
-    pub exchanges: Vec<Exchange>,
-    /// The tag pushed or read.
-    pub tag: Option<String>,
-    /// The pushed index's digest, once the index PUT succeeded.
-    pub index_digest: Option<String>,
-    /// Whether the token was obtained (registry steps ran).
-    pub token_obtained: bool,
-    /// The registry could not be reached: later steps were skipped.
-    pub unreachable: bool,
-    /// The throwaway tag already existed, so nothing was pushed to it.
-    pub tag_existed: bool,
-    /// What the cleanup did, if it ran.
-    pub cleanup: Option<ecr::DeleteOutcome>,
-    /// Manifests the probe may have written that are not confirmed gone:
-    /// the registry still answers for them, or could not be asked. Includes
-    /// PUTs whose answer was lost (no answer, a transport error after
-    /// sending, a run cut short while they were in flight).
-    pub left_behind: Vec<String>,
-    /// A read-back after the cleanup (a registry `HEAD` of each digest)
-    /// answered 404 for every manifest the probe may have written.
-    pub cleanup_confirmed: bool,
-    /// The replay was stopped before it finished: the run's deadline
-    /// passed, or the run was interrupted. What was recorded is kept.
-    pub cut_short: bool,
-    /// Wall time in milliseconds.
-    pub wall_ms: u64,
 }
 
 /// Runs the probe. The replay stops where it is when the run's deadline

@@ -13,16 +13,13 @@ use std::time::{Duration, Instant};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
 use reqwest::{Method, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
-use url::Position;
 
 use super::denial::{RegistryError, registry_error};
-use super::exchange::{Exchange, Recorder, TransportError, TransportErrorKind};
+use super::exchange::{Exchange, Recorder, TransportError, TransportErrorKind, origin_of};
+use super::facts::MAX_ATTEMPTS;
 use super::steps::Step;
 use crate::deadline;
 
-/// Attempts for a request that meets a transient fault (see [`retryable`]),
-/// including the first.
-pub const MAX_ATTEMPTS: usize = 4;
 /// The most the retries of one request may wait in all (back-off and
 /// `Retry-After`): a registry asking for longer is not waited for.
 pub const RETRY_BUDGET: Duration = Duration::from_secs(10);
@@ -467,15 +464,6 @@ fn classify(error: &reqwest::Error) -> TransportError {
         TransportErrorKind::Other
     };
     TransportError { kind, detail }
-}
-
-/// `scheme://host[:port]` of a URL, the port only when it is not the scheme's default.
-pub fn origin_of(url: &Url) -> String {
-    format!(
-        "{}://{}",
-        url.scheme(),
-        &url[Position::BeforeHost..Position::AfterPort]
-    )
 }
 
 /// The `Location` of a response, resolved against its request URL.

@@ -1,6 +1,6 @@
 //! Shared harness for the integration tests: the stand-ins started by
 //! `scripts/test` (moto server, docker-registry), one ECR behaviour gate per
-//! test, and a way to run the real binary the way a workflow does.
+//! test, and [`Binary`], the one way the tests start the real binary.
 
 #![allow(dead_code)]
 
@@ -11,8 +11,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 
+pub mod binary;
 pub mod github;
 pub mod runner;
+
+pub use binary::Binary;
 
 /// The long-running stand-ins, from the environment `scripts/test` sets.
 pub struct StandIns {
@@ -360,44 +363,21 @@ pub fn run_subcommand(
     args: &[&str],
     env: &[(&str, Option<&str>)],
 ) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecr-fargate-preflight"));
-    cmd.args([subcommand, "--format", "json"]);
-    cmd.args(args)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", "/nonexistent/config")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("ECR_FARGATE_PREFLIGHT_RETRY_BASE_MS", "5")
-        .env("NO_COLOR", "1");
+    let mut cmd = Binary::new()
+        .test_credentials()
+        .quick_retries()
+        .args([subcommand, "--format", "json"])
+        .args(args);
     if let Some(gate) = gate {
-        cmd.env("AWS_ENDPOINT_URL", &gate.url);
-    }
-    for var in [
-        "GITHUB_ACTIONS",
-        "ACTIONS_ID_TOKEN_REQUEST_URL",
-        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-        "AWS_PROFILE",
-        "AWS_SESSION_TOKEN",
-        "AWS_ROLE_ARN",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-        "AWS_DEFAULT_REGION",
-        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-        "AWS_ENDPOINT_URL",
-    ] {
-        if var != "AWS_ENDPOINT_URL" || gate.is_none() {
-            cmd.env_remove(var);
-        }
+        cmd = cmd.aws_endpoint(&gate.url);
     }
     for (k, v) in env {
-        match v {
+        cmd = match v {
             Some(v) => cmd.env(k, v),
             None => cmd.env_remove(k),
         };
     }
-    let out = cmd.output().expect("binary runs");
+    let out = cmd.output();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let json: String = stdout
         .lines()

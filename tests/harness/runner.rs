@@ -8,9 +8,9 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use super::Gate;
+use super::binary::Binary;
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -101,38 +101,11 @@ pub fn run_step(
     std::fs::write(&output, "").unwrap();
     std::fs::write(&summary, "").unwrap();
 
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ecr-fargate-preflight"));
-    cmd.env_clear()
-        .current_dir(workspace.path())
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", files.path())
-        .env("GITHUB_ACTIONS", "true")
-        .env("CI", "true")
-        .env("GITHUB_WORKSPACE", workspace.path())
-        .env("GITHUB_OUTPUT", &output)
-        .env("GITHUB_STEP_SUMMARY", &summary)
-        .env("GITHUB_EVENT_NAME", "pull_request")
-        .env(
-            "GITHUB_EVENT_PATH",
-            root().join("tests/fixtures/github").join(event),
-        )
-        .env("GITHUB_REPOSITORY", "octo-org/app")
-        .env("GITHUB_SHA", "e5bd3914e2e596debea16f433f57875b5b90bcd6")
-        .env("GITHUB_RUN_ID", "1658821493")
-        .env("GITHUB_RUN_ATTEMPT", "1")
-        .env("GITHUB_WORKFLOW", "build-push")
-        .env(
-            "GITHUB_WORKFLOW_REF",
-            "octo-org/app/.github/workflows/build-push.yml@refs/pull/42/merge",
-        )
-        .env("GITHUB_JOB", "preflight")
-        .env("GITHUB_SERVER_URL", "https://github.com")
-        // Nothing listens there: a comment attempt fails fast, never reaches GitHub.
-        .env("GITHUB_API_URL", "http://127.0.0.1:9")
-        .env("AWS_CONFIG_FILE", "/nonexistent/config")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("ECR_FARGATE_PREFLIGHT_RETRY_BASE_MS", "5");
+    let mut cmd = Binary::new().runner(
+        workspace.path(),
+        files.path(),
+        &root().join("tests/fixtures/github").join(event),
+    );
     let given: BTreeMap<&str, &str> = inputs.iter().copied().collect();
     for (name, default) in action_defaults() {
         let value = match given.get(name.as_str()) {
@@ -144,7 +117,7 @@ pub fn run_step(
                 None => String::new(),
             },
         };
-        cmd.env(format!("INPUT_{}", name.to_ascii_uppercase()), value);
+        cmd = cmd.env(format!("INPUT_{}", name.to_ascii_uppercase()), value);
     }
     for name in given.keys() {
         assert!(
@@ -153,9 +126,9 @@ pub fn run_step(
         );
     }
     for (k, v) in env {
-        cmd.env(k, v);
+        cmd = cmd.env(k, v);
     }
-    let out = cmd.output().expect("binary runs");
+    let out = cmd.output();
     Step {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -625,7 +625,7 @@ fn the_cleanup_read_back_names_only_what_is_left() {
     ));
     let mut f = facts(x);
     f.tag = Some("ecr-fargate-preflight-1-abc".into());
-    f.cleanup = Some(crate::aws::ecr::DeleteOutcome::default());
+    f.cleanup = Some(crate::push::facts::DeleteOutcome::default());
     f.left_behind = vec!["sha256:left".into()];
     let r = repo();
     let ctx = Context {
@@ -667,7 +667,7 @@ fn an_unreachable_cleanup_is_a_cleanup_warning_not_a_gap_in_the_verdict() {
     });
     x.push(cleanup);
     let mut f = facts(x);
-    f.cleanup = Some(crate::aws::ecr::DeleteOutcome {
+    f.cleanup = Some(crate::push::facts::DeleteOutcome {
         deleted: Vec::new(),
         failures: Vec::new(),
         call_failed: true,

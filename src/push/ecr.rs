@@ -2,19 +2,44 @@
 //! `GetAuthorizationToken` before the replay and `BatchDeleteImage` after it.
 //! Both are recorded in the trace like registry requests.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use aws_sdk_ecr::config::http::HttpResponse;
 use aws_sdk_ecr::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecr::types::ImageIdentifier;
 use secrecy::SecretString;
 
+use super::denial::RegistryError;
+use super::exchange::{Exchange, Recorder, TransportError, TransportErrorKind};
+use super::facts::DeleteOutcome;
+use super::steps::Step;
 use crate::aws::repository::Repository;
 use crate::deadline;
 use crate::github;
-use crate::push::denial::RegistryError;
-use crate::push::exchange::{Exchange, Recorder, TransportError, TransportErrorKind};
-use crate::push::steps::Step;
+
+/// How long one attempt of an ECR API call (`GetAuthorizationToken`) may
+/// take, at most: shorter than [`deadline::ATTEMPT`], because a stalled
+/// token answer should leave the run time to report.
+const ECR_API_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an ECR API call may take with its retries, at most.
+const ECR_API_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The ECR client of the push probe, in the repository's region: ECR lives
+/// there, whatever the default region is. A stalled answer ends as a
+/// timeout (exit 3) instead of hanging the job.
+pub fn client(config: &aws_config::SdkConfig, region: &str) -> aws_sdk_ecr::Client {
+    let ecr_config = aws_sdk_ecr::config::Builder::from(config)
+        .region(aws_sdk_ecr::config::Region::new(region.to_string()))
+        .timeout_config(
+            aws_sdk_ecr::config::timeout::TimeoutConfig::builder()
+                .connect_timeout(deadline::bounded(deadline::CONNECT))
+                .operation_attempt_timeout(deadline::bounded(ECR_API_ATTEMPT_TIMEOUT))
+                .operation_timeout(deadline::bounded(ECR_API_TIMEOUT))
+                .build(),
+        )
+        .build();
+    aws_sdk_ecr::Client::from_conf(ecr_config)
+}
 
 /// A registry password from `GetAuthorizationToken`, already masked.
 pub struct AuthorizationToken {
@@ -88,17 +113,6 @@ pub async fn authorization_token(
     };
     recorder.record(sent, exchange);
     token
-}
-
-/// What `BatchDeleteImage` did.
-#[derive(Debug, Clone, Default)]
-pub struct DeleteOutcome {
-    /// Digests deleted.
-    pub deleted: Vec<String>,
-    /// Digests not deleted, with ECR's failure code and reason.
-    pub failures: Vec<(String, String, String)>,
-    /// The call itself failed (denied, throttled, unreachable).
-    pub call_failed: bool,
 }
 
 /// Deletes the given manifests, the index first. A child still referenced by
@@ -189,6 +203,79 @@ pub async fn delete_images(
     outcome
 }
 
+/// What `ecr:GetRepositoryPolicy` answered for a repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RepositoryPolicy {
+    /// The policy's text (empty when the answer carried none).
+    Text(String),
+    /// The repository has no policy (`RepositoryPolicyNotFoundException`).
+    NotSet,
+    /// The repository does not exist (`RepositoryNotFoundException`).
+    RepositoryNotFound,
+    /// The call failed: the error's code and message.
+    Failed(String),
+}
+
+/// Reads a repository's policy, in the repository's region, for the
+/// read-only audit.
+pub async fn repository_policy(
+    config: &aws_config::SdkConfig,
+    repository: &Repository,
+) -> RepositoryPolicy {
+    let ecr_config = aws_sdk_ecr::config::Builder::from(config)
+        .region(aws_sdk_ecr::config::Region::new(repository.region.clone()))
+        .build();
+    let ecr = aws_sdk_ecr::Client::from_conf(ecr_config);
+    match ecr
+        .get_repository_policy()
+        .registry_id(&repository.registry_id)
+        .repository_name(&repository.name)
+        .send()
+        .await
+    {
+        Ok(out) => RepositoryPolicy::Text(out.policy_text().unwrap_or_default().to_string()),
+        Err(e) if e.code() == Some("RepositoryPolicyNotFoundException") => RepositoryPolicy::NotSet,
+        Err(e) if e.code() == Some("RepositoryNotFoundException") => {
+            RepositoryPolicy::RepositoryNotFound
+        }
+        Err(e) => RepositoryPolicy::Failed(error_text(&e)),
+    }
+}
+
+/// Names of the caller's repositories (in the default region) starting with
+/// `prefix`, from `ecr:DescribeRepositories`, every page.
+pub async fn list_repositories(
+    config: &aws_config::SdkConfig,
+    prefix: &str,
+) -> Result<Vec<String>, String> {
+    let ecr = aws_sdk_ecr::Client::new(config);
+    let mut pages = ecr.describe_repositories().into_paginator().send();
+    let mut names = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| error_text(&e))?;
+        names.extend(
+            page.repositories()
+                .iter()
+                .filter_map(|r| r.repository_name())
+                .filter(|n| n.starts_with(prefix))
+                .map(str::to_string),
+        );
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// An ECR error as `code: message`, else its text.
+fn error_text<E>(e: &E) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match (e.code(), e.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        _ => crate::aws::describe_error(e),
+    }
+}
+
 /// Records a failed API call: no answer (a transport error), an answer that
 /// could not be used (a success status whose body was cut off or not
 /// parseable: unusable, with no status, because it verified nothing), or
@@ -200,7 +287,7 @@ where
     let status = e.raw_response().map(|r| r.status().as_u16());
     match e {
         SdkError::DispatchFailure(failure) => {
-            let detail = super::describe_error(e);
+            let detail = crate::aws::describe_error(e);
             let lower = detail.to_lowercase();
             let kind = if failure.is_timeout() {
                 TransportErrorKind::Timeout
@@ -221,20 +308,20 @@ where
         SdkError::TimeoutError(_) => {
             exchange.transport_error = Some(TransportError {
                 kind: TransportErrorKind::Timeout,
-                detail: super::describe_error(e),
+                detail: crate::aws::describe_error(e),
             });
         }
         SdkError::ConstructionFailure(_) => {
             exchange.transport_error = Some(TransportError {
                 kind: TransportErrorKind::Other,
-                detail: super::describe_error(e),
+                detail: crate::aws::describe_error(e),
             });
         }
         _ if status.is_none_or(|s| (200..300).contains(&s)) => {
             let what = status.map_or("an answer".to_string(), |s| format!("HTTP {s}"));
             exchange.unusable = Some(format!(
                 "{what} that could not be used: {}",
-                super::describe_error(e)
+                crate::aws::describe_error(e)
             ));
         }
         _ => {
@@ -244,7 +331,7 @@ where
                 message: e
                     .message()
                     .map(str::to_string)
-                    .unwrap_or_else(|| super::describe_error(e)),
+                    .unwrap_or_else(|| crate::aws::describe_error(e)),
             });
         }
     }

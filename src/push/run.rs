@@ -1,0 +1,264 @@
+//! The push area's sequence: resolve the repository, gather (the ECR API
+//! and the registry replay), judge, and summarise. `check` and `audit` call
+//! it per repository; it returns findings and the report's push section.
+//! The read-only audit's evaluation of a repository (its policy and the
+//! caller's, without pushing) is here too.
+
+use std::time::Duration;
+
+use reqwest::Url;
+
+use super::diagnose::{self, Context};
+use super::ecr::{self, RepositoryPolicy};
+use super::image::{Attestations, Platform};
+use super::probe::{self, ProbePlan};
+use super::read_only;
+use super::steps::Step;
+use crate::aws::credentials;
+use crate::aws::repository::{Repository, RepositoryRef};
+use crate::deadline;
+use crate::error::UsageError;
+use crate::policy;
+use crate::policy::document::{PolicyDocument, Source, parse_documents};
+use crate::policy::evaluate::PolicySet;
+use crate::policy::flows::{PushTarget, push_flow, push_requests};
+use crate::policy::live::{self, RolePolicies};
+use crate::report::{Finding, PushSummary, TraceEntry};
+use crate::rules;
+
+/// How the push probe runs: the options `check` and `audit` share.
+#[derive(Debug, Clone)]
+pub struct PushOptions {
+    /// `--mount-from`, as given.
+    pub mount_from: Option<RepositoryRef>,
+    /// Platforms to replay.
+    pub platforms: Vec<Platform>,
+    /// `--registry-endpoint`.
+    pub registry_endpoint: Option<Url>,
+    /// `--attestations`.
+    pub attestations: Attestations,
+    /// Delete the probe's image afterwards (not `--no-cleanup`).
+    pub cleanup: bool,
+    /// `--dry-run`: push nothing.
+    pub dry_run: bool,
+    /// `--read-tag`.
+    pub read_tag: Option<String>,
+}
+
+/// Runs the push probe (or its dry run) against one repository and judges
+/// it: the summary, the findings and the trace.
+pub async fn run_push(
+    config: &PushOptions,
+    repository_ref: &RepositoryRef,
+    session: &credentials::Session,
+    region: &str,
+) -> Result<(PushSummary, Vec<Finding>, Vec<TraceEntry>), UsageError> {
+    let resolve = |r: &RepositoryRef| Repository {
+        name: r.name.clone(),
+        registry_id: r
+            .registry_id
+            .clone()
+            .unwrap_or_else(|| session.identity.account.clone()),
+        region: r.region.clone().unwrap_or_else(|| region.to_string()),
+    };
+    let repository = resolve(repository_ref);
+    let mount_source = config.mount_from.as_ref().map(|m| Repository {
+        registry_id: repository.registry_id.clone(),
+        region: repository.region.clone(),
+        ..resolve(m)
+    });
+    let registry = match &config.registry_endpoint {
+        Some(url) => url.clone(),
+        None => {
+            let host = repository_ref
+                .host
+                .clone()
+                .unwrap_or_else(|| repository.default_host());
+            Url::parse(&format!("https://{host}"))
+                .map_err(|e| UsageError(format!("registry host `{host}`: {e}")))?
+        }
+    };
+    let ecr = ecr::client(&session.config, &repository.region);
+
+    let plan = ProbePlan {
+        repository: repository.clone(),
+        registry: registry.clone(),
+        platforms: config.platforms.clone(),
+        attestations: config.attestations,
+        mount_from: mount_source.as_ref().map(|m| m.name.clone()),
+        cleanup: config.cleanup,
+        dry_run: config.dry_run,
+        read_tag: config.read_tag.clone(),
+        run_id: run_id(),
+        retry_base: retry_base(),
+    };
+    let facts = probe::run(&ecr, &plan).await;
+    let mut findings = diagnose::diagnose(
+        &facts,
+        &Context {
+            repository: &repository,
+            mount_source: mount_source.as_ref(),
+            principal: Some(&session.identity.arn),
+            dry_run: plan.dry_run,
+            read_tag: plan.read_tag.as_deref(),
+        },
+    );
+    if facts.cut_short {
+        let endpoint = if facts.token_obtained {
+            format!("the registry {registry}")
+        } else {
+            format!("the ECR API in {}", repository.region)
+        };
+        deadline::note_cut_short(&mut findings, "push probe", &endpoint);
+    }
+    let trace: Vec<_> = facts.exchanges.iter().map(|e| e.to_trace()).collect();
+    let summary = PushSummary {
+        mode: if plan.dry_run { "dry-run" } else { "push" }.into(),
+        repository: repository.name.clone(),
+        repository_arn: repository.arn(),
+        registry: registry.to_string().trim_end_matches('/').to_string(),
+        tag: facts.tag.clone(),
+        platforms: plan.platforms.iter().map(ToString::to_string).collect(),
+        index_digest: facts.index_digest.clone(),
+        critical_path_round_trips: facts
+            .exchanges
+            .iter()
+            .filter(|e| e.step != Step::Cleanup)
+            .map(|e| e.depth)
+            .max()
+            .unwrap_or(0),
+        requests: facts.exchanges.len(),
+        wall_ms: facts.wall_ms,
+        cleaned_up: facts.cleanup.is_some() && facts.cleanup_confirmed,
+    };
+    Ok((summary, findings, trace))
+}
+
+/// Live mode uses the evaluator too: a denied push action is explained from
+/// the assumed role's own policies when the role may read them, and
+/// cross-checked with `iam:SimulatePrincipalPolicy` when allowed. Only runs
+/// when something was denied, so a passing probe makes no extra calls.
+pub async fn explain_denials(
+    findings: &mut Vec<Finding>,
+    session: &credentials::Session,
+    repository_arn: &str,
+) {
+    let denied: Vec<String> = findings
+        .iter()
+        .filter(|f| f.rule == rules::PUSH_ACCESS_DENIED.id)
+        .filter_map(|f| f.iam_action.clone())
+        .collect();
+    if denied.is_empty() {
+        return;
+    }
+    let Some((role, role_arn)) = policy::live::role_of_session(&session.identity.arn) else {
+        return;
+    };
+    let (policies, simulation) = tokio::join!(
+        policy::live::read_role_policies(&session.config, &role),
+        policy::live::simulate(&session.config, &role_arn, &denied, repository_arn),
+    );
+    policy::live::explain(findings, &role_arn, &policies, simulation.as_ref());
+}
+
+fn run_id() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("{now}-{}", &random[..8])
+}
+
+/// First retry delay for throttled registry requests:
+/// `ECR_FARGATE_PREFLIGHT_RETRY_BASE_MS` lets tests use a short one.
+fn retry_base() -> Duration {
+    std::env::var("ECR_FARGATE_PREFLIGHT_RETRY_BASE_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(Duration::from_millis(200))
+}
+
+/// The read-only push evaluation of one repository: its policy
+/// (`ecr:GetRepositoryPolicy`) with the role's own policies through the
+/// offline evaluator, and `iam:SimulatePrincipalPolicy` when allowed.
+pub async fn evaluate_read_only(
+    session: &credentials::Session,
+    principal: Option<&str>,
+    role_policies: Option<&RolePolicies>,
+    repository: &Repository,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut gaps: Vec<String> = Vec::new();
+    let mut resource: Vec<PolicyDocument> = Vec::new();
+    match ecr::repository_policy(&session.config, repository).await {
+        RepositoryPolicy::Text(text) => match parse_documents(
+            &text,
+            Source::label(format!("repository policy of {}", repository.name)),
+        ) {
+            Ok(docs) => resource = docs,
+            Err(e) => gaps.push(format!("the repository policy could not be parsed: {e}")),
+        },
+        RepositoryPolicy::NotSet => {}
+        RepositoryPolicy::RepositoryNotFound => {
+            findings.push(read_only::repository_not_found(repository));
+            return findings;
+        }
+        RepositoryPolicy::Failed(e) => gaps.push(format!(
+            "ecr:GetRepositoryPolicy failed ({e}), so the repository policy was not evaluated"
+        )),
+    }
+
+    let Some(principal) = principal else {
+        gaps.push(format!(
+            "the caller {} is neither an assumed role nor an IAM user, so its policies were not evaluated",
+            session.identity.arn
+        ));
+        findings.push(read_only::not_evaluated(repository, &gaps));
+        return findings;
+    };
+    let target = PushTarget {
+        repository: repository.clone(),
+        principal_arn: principal.to_string(),
+        mount_source: None,
+    };
+    let readable = role_policies.filter(|p| p.unreadable.is_none());
+    if let Some(policies) = readable {
+        let set = PolicySet {
+            identity: policies.documents.clone(),
+            resource,
+            ..PolicySet::default()
+        };
+        // The probe's own cleanup does not run in a read-only audit.
+        findings.extend(
+            push_flow(&set, &target)
+                .into_iter()
+                .filter(|f| f.rule != rules::PUSH_CLEANUP_DENIED.id),
+        );
+    } else {
+        gaps.push(match role_policies.and_then(|p| p.unreadable.clone()) {
+            Some(why) => format!("the role's own policies could not be read ({why})"),
+            None => "the caller is not an assumed role, so its policies were not read".into(),
+        });
+    }
+
+    let mut actions: Vec<String> = push_requests(&target)
+        .into_iter()
+        .filter(|(step, _)| *step != Step::Cleanup)
+        .map(|(_, r)| r.action)
+        .collect();
+    actions.dedup();
+    match live::simulate(&session.config, principal, &actions, &repository.arn()).await {
+        Some(decisions) => findings.extend(read_only::simulated_denials(
+            &decisions, &findings, repository, principal,
+        )),
+        None => gaps.push("iam:SimulatePrincipalPolicy was not allowed or failed".into()),
+    }
+    // With the role's policies evaluated, the simulation is only a cross-check.
+    gaps.retain(|g| readable.is_none() || !g.starts_with("iam:Simulate"));
+    if !gaps.is_empty() {
+        findings.push(read_only::not_evaluated(repository, &gaps));
+    }
+    findings
+}
