@@ -111,6 +111,13 @@ pub async fn run(ecr_client: &aws_sdk_ecr::Client, plan: &ProbePlan) -> ProbeFac
     let mut token_obtained = false;
     let cut_short = {
         let replay = async {
+            // The image is CPU work (gzip, digests), independent of the
+            // token: it is built on a blocking thread while the token
+            // request is in flight, not after its answer.
+            let building = (!plan.dry_run).then(|| {
+                let plan = plan.clone();
+                tokio::task::spawn_blocking(move || build_image(&plan))
+            });
             let token = ecr::authorization_token(ecr_client, &plan.repository, &recorder, 1).await;
             token_obtained = token.is_some();
             let Some(token) = &token else { return };
@@ -126,7 +133,14 @@ pub async fn run(ecr_client: &aws_sdk_ecr::Client, plan: &ProbePlan) -> ProbeFac
                             p.read_existing(tag, &mut state).await;
                         }
                     } else {
-                        p.push(&mut state).await;
+                        let image = match building {
+                            Some(handle) => match handle.await {
+                                Ok(image) => image,
+                                Err(_) => build_image(plan),
+                            },
+                            None => build_image(plan),
+                        };
+                        p.push(&mut state, &image).await;
                     }
                 }
                 Err(e) => {
@@ -187,6 +201,17 @@ pub async fn run(ecr_client: &aws_sdk_ecr::Client, plan: &ProbePlan) -> ProbeFac
         cut_short,
         wall_ms: started.elapsed().as_millis() as u64,
     }
+}
+
+/// The synthetic image `plan` pushes.
+fn build_image(plan: &ProbePlan) -> ProbeImage {
+    ProbeImage::build(
+        &plan.repository.name,
+        &plan.tag(),
+        &plan.platforms,
+        plan.attestations,
+        &plan.run_id,
+    )
 }
 
 fn recorder_max_depth(recorder: &Recorder) -> u32 {
@@ -344,16 +369,8 @@ impl Probe<'_> {
     /// and the cleanup). The writes keep buildx's order (each blob before the
     /// manifests that reference it, the children before the index); the reads
     /// go beside them, as soon as what they read is there.
-    async fn push(&self, state: &mut State) {
-        let plan = self.plan;
-        let tag = plan.tag();
-        let image = ProbeImage::build(
-            self.name(),
-            &tag,
-            &plan.platforms,
-            plan.attestations,
-            &plan.run_id,
-        );
+    async fn push(&self, state: &mut State, image: &ProbeImage) {
+        let tag = self.plan.tag();
         let layer = image.first_layer();
 
         // Round 2: each blob's HEAD beside the POST that starts its upload.
