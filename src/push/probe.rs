@@ -25,7 +25,10 @@ use crate::aws::ecr;
 use crate::aws::repository::Repository;
 use crate::deadline;
 
-/// Blob requests in flight at once, as BuildKit bounds its pushes.
+/// Blobs (and child manifests) in flight at once, as BuildKit bounds its
+/// pushes: each blob's HEAD and POST go together, so a round of blobs has up
+/// to twice as many requests in flight. With more blobs than this, a round
+/// takes more than one round trip.
 pub const BLOB_CONCURRENCY: usize = 8;
 
 const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
