@@ -12,7 +12,7 @@ use crate::network::{self, gather::Scope};
 use crate::policy;
 use crate::push::image::Platform;
 use crate::push::{self, run::PushOptions};
-use crate::report::{Report, Severity, Verdict};
+use crate::report::{Finding, PushSummary, Report, Severity, TraceEntry, Verdict};
 use crate::rules;
 
 /// The validated options of one `check` run.
@@ -150,12 +150,15 @@ impl CheckConfig {
     }
 
     /// What the trust check is given, when there is a role to assume: its
-    /// trust policy from `--trust-policy`, else from the plan.
+    /// trust policy from `--trust-policy` (read now: a bad file is a usage
+    /// error before anything is sent), else from the plan.
     pub fn trust_config(
         &self,
         inputs: &policy::inputs::OfflineInputs,
-    ) -> Option<crate::trust::run::TrustConfig> {
-        let role_arn = self.args.credentials.role_to_assume.clone()?;
+    ) -> Result<Option<crate::trust::run::TrustConfig>, UsageError> {
+        let Some(role_arn) = self.args.credentials.role_to_assume.clone() else {
+            return Ok(None);
+        };
         let plan = inputs
             .plan
             .as_ref()
@@ -163,16 +166,22 @@ impl CheckConfig {
                 trust_policies: inputs.plan_trust.clone(),
                 providers: plan.oidc_providers.clone(),
             });
-        Some(crate::trust::run::TrustConfig {
+        let trust_policy = self
+            .args
+            .trust_policy
+            .as_deref()
+            .map(crate::trust::run::read_trust_policy)
+            .transpose()?;
+        Ok(Some(crate::trust::run::TrustConfig {
             role_arn,
-            trust_policy: self.args.trust_policy.clone(),
+            trust_policy,
             audience: self.args.credentials.audience.clone(),
             claim_keys: (!self.args.oidc_sub_claim_keys.is_empty())
                 .then(|| self.args.oidc_sub_claim_keys.clone()),
             token_claims: None,
             plan,
             needs_token: false,
-        })
+        }))
     }
 
     /// What network discovery looks at.
@@ -186,6 +195,151 @@ impl CheckConfig {
             assign_public_ip: self.args.assign_public_ip,
         }
     }
+}
+
+/// Establishes the AWS session for the live checks, in the `Credentials`
+/// group. `Ok(None)` when there is none: the finding that says why
+/// (`credentials/unavailable`, or `credentials/live-checks-skipped` when
+/// offline inputs are still checked) is added to `findings`; the claims of
+/// the OIDC token presented, when one was, go to `token_claims` whether or
+/// not STS accepted it. `Err` only when no region is known.
+async fn establish_session(
+    config: &CheckConfig,
+    has_offline: bool,
+    findings: &mut Vec<Finding>,
+    token_claims: &mut Option<crate::trust::claims::Claims>,
+) -> Result<Option<(credentials::Session, String)>, UsageError> {
+    let group = Group::start("Credentials");
+    let established = deadline::within_deadline(async {
+        let base = credentials::load_base(config.credentials.region.clone()).await;
+        let region = base.region().map(|r| r.to_string())?;
+        Some((
+            region,
+            credentials::establish(&config.credentials, base).await,
+        ))
+    })
+    .await;
+    let (region, established) = match established {
+        None => {
+            let endpoint = if config.credentials.role_to_assume.is_some() {
+                "the GitHub OIDC token endpoint and AWS STS"
+            } else {
+                "AWS STS"
+            };
+            group.line("out of time");
+            // Still "no credentials", as when the SDK's own timeout ends it
+            // first; the deadline finding says which phase and endpoint.
+            let message = format!(
+                "Obtaining credentials timed out: the run's deadline passed while waiting on {endpoint}."
+            );
+            findings.push(if has_offline {
+                rules::LIVE_SKIPPED.finding(
+                    "Live checks skipped: no AWS credentials",
+                    format!(
+                        "The offline inputs were checked; the live push probe and discovery were not: {message}"
+                    ),
+                )
+            } else {
+                rules::CREDENTIALS_UNAVAILABLE
+                    .finding("No usable AWS credentials", message)
+                    .with_resources(config.credentials.role_to_assume.clone())
+            });
+            deadline::note_cut_short(findings, "credentials step", endpoint);
+            (String::new(), None)
+        }
+        Some(None) => {
+            return Err(UsageError(
+                "no AWS region: pass --region, use a repository URI, or set AWS_REGION".into(),
+            ));
+        }
+        Some(Some((region, established))) => (region, Some(established)),
+    };
+    Ok(match established {
+        None => None,
+        Some(Ok(s)) => {
+            token_claims.clone_from(&s.claims);
+            tracing::info!(arn = %s.identity.arn, "credentials");
+            group.line(&format!("{} ({})", s.identity.arn, s.identity.source));
+            Some((s, region))
+        }
+        Some(Err(failure)) if has_offline => {
+            token_claims.clone_from(&failure.claims);
+            group.line(&format!("no credentials: {}", failure.message));
+            if deadline::expired() {
+                deadline::note_cut_short(findings, "credentials step", "AWS STS");
+            }
+            findings.push(
+                rules::LIVE_SKIPPED
+                    .finding(
+                        "Live checks skipped: no AWS credentials",
+                        format!(
+                            "The offline inputs were checked; the live push probe and discovery were not: {}",
+                            failure.message
+                        ),
+                    )
+                    .with_fix(failure.fix),
+            );
+            None
+        }
+        Some(Err(failure)) => {
+            token_claims.clone_from(&failure.claims);
+            group.line(&format!("no credentials: {}", failure.message));
+            // Its own timeout may end the step just before the deadline's wake-up.
+            let cut_short = deadline::expired();
+            findings.push(
+                rules::CREDENTIALS_UNAVAILABLE
+                    .finding("No usable AWS credentials", failure.message)
+                    .with_resources(config.credentials.role_to_assume.clone())
+                    .with_fix(failure.fix),
+            );
+            if cut_short {
+                deadline::note_cut_short(findings, "credentials step", "AWS STS");
+            }
+            None
+        }
+    })
+}
+
+/// The push probe of `check`, in its own group with the trace, and the
+/// denials explained from the role's own policies.
+async fn push_phase(
+    config: &CheckConfig,
+    repository_ref: &RepositoryRef,
+    session: &credentials::Session,
+    region: &str,
+) -> Result<(PushSummary, Vec<Finding>, Vec<TraceEntry>), UsageError> {
+    let group = Group::start(&format!("Push probe: {}", repository_ref.name));
+    let (summary, mut push_findings, push_trace) =
+        push::run::run_push(&config.push_options(), repository_ref, session, region).await?;
+    for t in &push_trace {
+        group.line(&format!(
+            "{:<18} {:<6} {:>4} {:>5} ms  {}{}",
+            t.step,
+            t.method,
+            t.status.map_or("-".to_string(), |s| s.to_string()),
+            t.ms,
+            t.path,
+            t.error
+                .as_deref()
+                .map(|e| format!("  ({e})"))
+                .unwrap_or_default()
+        ));
+    }
+    group.line(&format!(
+        "{} requests, {} sequential round trips, {} ms",
+        summary.requests, summary.critical_path_round_trips, summary.wall_ms
+    ));
+    if deadline::within_deadline(push::run::explain_denials(
+        &mut push_findings,
+        session,
+        &summary.repository_arn,
+    ))
+    .await
+    .is_none()
+    {
+        deadline::note_cut_short(&mut push_findings, "denial explanation", "the IAM API");
+    }
+    Ok((summary, push_findings, push_trace))
 }
 
 /// Checks the names and ids of what to look at, before any is used or
@@ -252,12 +406,35 @@ pub fn parse_registry_endpoint(value: Option<&str>) -> Result<Option<Url>, Usage
         .transpose()
 }
 
+/// The OIDC trust phase, in its log group: before the push and network
+/// checks, which it never hides; with the token's claims when one was
+/// presented, else with the claims predicted from the runner's context.
+fn trust_phase(
+    config: &crate::trust::run::TrustConfig,
+    findings: &mut Vec<Finding>,
+) -> crate::report::TrustSummary {
+    let group = Group::start("OIDC trust");
+    let (trust_findings, summary) = crate::trust::run::run(config);
+    group.line(&format!(
+        "{}: {} finding(s){}",
+        summary.role,
+        trust_findings.len(),
+        summary
+            .claims
+            .as_ref()
+            .and_then(|c| c.sub.as_deref())
+            .map(|sub| format!(", subject {sub}"))
+            .unwrap_or_default()
+    ));
+    findings.extend(trust_findings);
+    summary
+}
+
 /// Runs the check. `Err` only for usage errors (exit 2); everything else,
 /// including "could not run", is a report.
 pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> {
     let mut findings = Vec::new();
     let mut trace = Vec::new();
-    let mut identity = None;
     let mut push = None;
     let mut token_claims = None;
 
@@ -277,170 +454,28 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
         config.args.terraform_plan.as_deref(),
         workspace.as_deref(),
     )?;
-    let trust_config = config.trust_config(&inputs);
-    // A bad --trust-policy is a usage error before anything is sent.
-    if let Some(path) = trust_config
-        .as_ref()
-        .and_then(|t| t.trust_policy.as_deref())
-    {
-        crate::trust::run::read_trust_policy(path)?;
-    }
+    let trust_config = config.trust_config(&inputs)?;
     let has_offline = inputs.any() || offline.is_some() || config.args.trust_policy.is_some();
     let live = !config.args.offline
         && (config.repository.is_some()
             || config.args.cluster.is_some()
             || config.args.task_definition.is_some());
     let session = if live {
-        let group = Group::start("Credentials");
-        let established = deadline::within_deadline(async {
-            let base = credentials::load_base(config.credentials.region.clone()).await;
-            let region = base.region().map(|r| r.to_string())?;
-            Some((
-                region,
-                credentials::establish(&config.credentials, base).await,
-            ))
-        })
-        .await;
-        let (region, established) = match established {
-            None => {
-                let endpoint = if config.credentials.role_to_assume.is_some() {
-                    "the GitHub OIDC token endpoint and AWS STS"
-                } else {
-                    "AWS STS"
-                };
-                group.line("out of time");
-                // Still "no credentials", as when the SDK's own timeout ends it
-                // first; the deadline finding says which phase and endpoint.
-                let message = format!(
-                    "Obtaining credentials timed out: the run's deadline passed while waiting on {endpoint}."
-                );
-                findings.push(if has_offline {
-                    rules::LIVE_SKIPPED.finding(
-                        "Live checks skipped: no AWS credentials",
-                        format!(
-                            "The offline inputs were checked; the live push probe and discovery were not: {message}"
-                        ),
-                    )
-                } else {
-                    rules::CREDENTIALS_UNAVAILABLE
-                        .finding("No usable AWS credentials", message)
-                        .with_resources(config.credentials.role_to_assume.clone())
-                });
-                deadline::note_cut_short(&mut findings, "credentials step", endpoint);
-                (String::new(), None)
-            }
-            Some(None) => {
-                return Err(UsageError(
-                    "no AWS region: pass --region, use a repository URI, or set AWS_REGION".into(),
-                ));
-            }
-            Some(Some((region, established))) => (region, Some(established)),
-        };
-        match established {
-            None => None,
-            Some(Ok(s)) => {
-                token_claims = s.claims.clone();
-                tracing::info!(arn = %s.identity.arn, "credentials");
-                group.line(&format!("{} ({})", s.identity.arn, s.identity.source));
-                identity = Some(s.identity.clone());
-                Some((s, region))
-            }
-            Some(Err(failure)) if has_offline => {
-                token_claims = failure.claims.clone();
-                group.line(&format!("no credentials: {}", failure.message));
-                if deadline::expired() {
-                    deadline::note_cut_short(&mut findings, "credentials step", "AWS STS");
-                }
-                findings.push(
-                    rules::LIVE_SKIPPED
-                        .finding(
-                            "Live checks skipped: no AWS credentials",
-                            format!(
-                                "The offline inputs were checked; the live push probe and discovery were not: {}",
-                                failure.message
-                            ),
-                        )
-                        .with_fix(failure.fix),
-                );
-                None
-            }
-            Some(Err(failure)) => {
-                token_claims = failure.claims.clone();
-                group.line(&format!("no credentials: {}", failure.message));
-                // Its own timeout may end the step just before the deadline's wake-up.
-                let cut_short = deadline::expired();
-                findings.push(
-                    rules::CREDENTIALS_UNAVAILABLE
-                        .finding("No usable AWS credentials", failure.message)
-                        .with_resources(config.credentials.role_to_assume.clone())
-                        .with_fix(failure.fix),
-                );
-                if cut_short {
-                    deadline::note_cut_short(&mut findings, "credentials step", "AWS STS");
-                }
-                None
-            }
-        }
+        establish_session(&config, has_offline, &mut findings, &mut token_claims).await?
     } else {
         None
     };
+    let identity = session.as_ref().map(|(s, _)| s.identity.clone());
 
-    // The trust check runs before the push and network checks and never
-    // hides them: with the token's claims when one was presented, else
-    // with the claims predicted from the runner's context.
-    let mut trust = None;
-    if let Some(mut trust_config) = trust_config {
-        trust_config.token_claims = token_claims.clone();
+    let trust = trust_config.map(|mut trust_config| {
+        trust_config.token_claims = token_claims;
         trust_config.needs_token = live && !has_offline;
-        let group = Group::start("OIDC trust");
-        let (trust_findings, summary) = crate::trust::run::run(&trust_config)?;
-        group.line(&format!(
-            "{}: {} finding(s){}",
-            summary.role,
-            trust_findings.len(),
-            summary
-                .claims
-                .as_ref()
-                .and_then(|c| c.sub.as_deref())
-                .map(|sub| format!(", subject {sub}"))
-                .unwrap_or_default()
-        ));
-        findings.extend(trust_findings);
-        trust = Some(summary);
-    }
+        trust_phase(&trust_config, &mut findings)
+    });
 
     if let (Some(repository_ref), Some((session, region))) = (&config.repository, &session) {
-        let group = Group::start(&format!("Push probe: {}", repository_ref.name));
-        let (summary, mut push_findings, push_trace) =
-            push::run::run_push(&config.push_options(), repository_ref, session, region).await?;
-        for t in &push_trace {
-            group.line(&format!(
-                "{:<18} {:<6} {:>4} {:>5} ms  {}{}",
-                t.step,
-                t.method,
-                t.status.map_or("-".to_string(), |s| s.to_string()),
-                t.ms,
-                t.path,
-                t.error
-                    .as_deref()
-                    .map(|e| format!("  ({e})"))
-                    .unwrap_or_default()
-            ));
-        }
-        group.line(&format!(
-            "{} requests, {} sequential round trips, {} ms",
-            summary.requests, summary.critical_path_round_trips, summary.wall_ms
-        ));
-        if deadline::within_deadline(push::run::explain_denials(
-            &mut push_findings,
-            session,
-            &summary.repository_arn,
-        ))
-        .await
-        .is_none()
-        {
-            deadline::note_cut_short(&mut push_findings, "denial explanation", "the IAM API");
-        }
+        let (summary, push_findings, push_trace) =
+            push_phase(&config, repository_ref, session, region).await?;
         push = Some(summary);
         findings.extend(push_findings);
         trace.extend(push_trace);

@@ -2,8 +2,9 @@
 //! multi-platform push to ECR will succeed with a given role, and names the
 //! exact missing IAM action when it will not.
 //!
-//! Data flows one way: [`cli`] → [`check`] (gathers facts through [`aws`]
-//! and [`push`]) → [`push::diagnose`] (pure rules) → [`report`] renderers.
+//! Data flows one way: [`cli`] → a command ([`check`], [`audit`], [`merge`])
+//! → each area's `run` ([`push::run`], [`network::run`], [`policy::run`]:
+//! gather → facts → pure judges) → [`report`] renderers through [`output`].
 
 pub mod action;
 pub mod audit;

@@ -325,6 +325,7 @@ mod tests {
             platforms: vec!["linux/amd64".into()],
             index_digest: None,
             critical_path_round_trips: 3,
+            sequential_round_trips: 3,
             requests: 10,
             wall_ms: 5,
             cleaned_up: true,

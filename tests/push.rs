@@ -120,6 +120,60 @@ fn everything_allowed_passes_in_buildx_order_and_cleans_up() {
 }
 
 #[test]
+fn two_platforms_with_attestations_take_at_most_ten_sequential_round_trips() {
+    let gate = Gate::start(&[]);
+    let repo = new_repository("round-trips");
+    let run = check(
+        &gate,
+        &[
+            "--repository",
+            &repo,
+            "--platforms",
+            "linux/amd64,linux/arm64",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let trace = run.trace();
+    // Two platforms with provenance: 8 blobs, 4 children, the index, the tag move.
+    for (step, n) in [
+        ("blob-upload-complete", 8),
+        ("manifest-put", 4),
+        ("index-put", 1),
+        ("tag-move", 1),
+    ] {
+        assert_eq!(
+            trace.iter().filter(|t| t["step"] == step).count(),
+            n,
+            "{step}"
+        );
+    }
+    assert_eq!(run.report["push"]["cleaned_up"], true);
+    // Measured by the probe from when each request was sent and answered,
+    // token to the cleanup's read-back: never less than the causal chain
+    // (each request's depth), and at most ten. (The gate's log has the same
+    // timestamps, which scripts/bench/push-probe counts; on a loaded machine
+    // a request can reach the gate after another one of its round was
+    // already answered, so the client's clock is the one asserted.)
+    let measured = run.report["push"]["sequential_round_trips"]
+        .as_u64()
+        .unwrap();
+    let causal = trace
+        .iter()
+        .map(|t| t["depth"].as_u64().unwrap())
+        .max()
+        .unwrap();
+    assert!(
+        measured >= causal,
+        "measured {measured}, causal depth {causal}"
+    );
+    assert!(
+        measured <= 10,
+        "{measured} sequential round trips: {trace:#?}"
+    );
+}
+
+#[test]
 fn skopeo_pulls_back_every_platform_of_the_probe_image() {
     let gate = Gate::start(&[]);
     let repo = new_repository("skopeo");

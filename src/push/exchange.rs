@@ -81,6 +81,13 @@ pub struct Exchange {
     /// The request met a transient fault and was sent again after this
     /// many milliseconds (the next attempt is recorded one round trip deeper).
     pub retried_after_ms: Option<u64>,
+    /// When the request was sent, in microseconds since the [`Recorder`]
+    /// was created (0 for an exchange that was never recorded).
+    #[serde(skip)]
+    pub sent_us: u64,
+    /// When its answer (or its failure) had arrived, on the same clock.
+    #[serde(skip)]
+    pub ended_us: u64,
 }
 
 impl Exchange {
@@ -111,6 +118,8 @@ impl Exchange {
             location: None,
             invalid_digest: None,
             retried_after_ms: None,
+            sent_us: 0,
+            ended_us: 0,
         }
     }
 
@@ -205,19 +214,26 @@ impl Exchange {
 #[derive(Debug, Clone)]
 pub struct Recorder {
     inner: Arc<Mutex<Vec<(Instant, Exchange)>>>,
+    /// The clock's zero for [`Exchange::sent_us`] and [`Exchange::ended_us`].
+    origin: Instant,
 }
 
 impl Default for Recorder {
     fn default() -> Self {
         Recorder {
             inner: Arc::new(Mutex::new(Vec::new())),
+            origin: Instant::now(),
         }
     }
 }
 
 impl Recorder {
-    /// Records an exchange that was sent at `sent`; returns its index.
-    pub fn record(&self, sent: Instant, exchange: Exchange) -> usize {
+    /// Records an exchange that was sent at `sent` and whose answer has just
+    /// arrived (exchanges are recorded when they end); returns its index.
+    pub fn record(&self, sent: Instant, mut exchange: Exchange) -> usize {
+        let micros = |t: Instant| t.saturating_duration_since(self.origin).as_micros() as u64;
+        exchange.sent_us = micros(sent);
+        exchange.ended_us = micros(Instant::now()).max(exchange.sent_us);
         let mut v = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         v.push((sent, exchange));
         v.len() - 1
@@ -296,6 +312,29 @@ pub fn origin_of(url: &Url) -> String {
     )
 }
 
+/// Sequential round trips, as measured: the longest chain of exchanges in
+/// which each was sent only after the one before it had ended. Requests in
+/// flight together count once however many there are; a request that waited
+/// for an answer (its data, a concurrency limit, a retry's back-off) counts
+/// one more. Requests that were never sent (refused) take no round trip.
+pub fn sequential_round_trips(exchanges: &[Exchange]) -> u32 {
+    let mut sent: Vec<&Exchange> = exchanges.iter().filter(|e| e.refused.is_none()).collect();
+    sent.sort_by_key(|e| (e.sent_us, e.ended_us));
+    // chain[i]: the longest chain that ends with sent[i].
+    let mut chain: Vec<u32> = Vec::with_capacity(sent.len());
+    for (i, e) in sent.iter().enumerate() {
+        let before = sent[..i]
+            .iter()
+            .zip(&chain)
+            .filter(|(d, _)| d.ended_us <= e.sent_us)
+            .map(|(_, n)| *n)
+            .max()
+            .unwrap_or(0);
+        chain.push(before + 1);
+    }
+    chain.into_iter().max().unwrap_or(0)
+}
+
 /// A value from an untrusted answer, made safe to quote in a finding: at
 /// most 80 characters, control characters escaped, in backticks.
 pub fn quote_untrusted(value: &str) -> String {
@@ -329,6 +368,50 @@ pub fn is_valid_digest(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn timed(sent_us: u64, ended_us: u64) -> Exchange {
+        let mut e = Exchange::new(Step::BlobExists, "HEAD", "/v2/a/blobs/d", "a", 1);
+        e.sent_us = sent_us;
+        e.ended_us = ended_us;
+        e
+    }
+
+    #[test]
+    fn round_trips_count_the_longest_chain_of_requests_that_waited_for_another() {
+        // Three in flight together, then one after them, then two together.
+        let together = [timed(0, 10), timed(1, 30), timed(2, 12)];
+        let mut x: Vec<Exchange> = together.to_vec();
+        x.extend([timed(31, 40), timed(40, 50), timed(41, 45)]);
+        assert_eq!(sequential_round_trips(&x), 3);
+        // One that starts before another ends overlaps it: no extra round trip.
+        assert_eq!(sequential_round_trips(&[timed(0, 10), timed(9, 20)]), 1);
+        // Strictly one after another: each counts.
+        let serial: Vec<Exchange> = (0..5).map(|i| timed(i * 10, i * 10 + 5)).collect();
+        assert_eq!(sequential_round_trips(&serial), 5);
+        // The order they were recorded in does not matter.
+        let mut reversed = serial.clone();
+        reversed.reverse();
+        assert_eq!(sequential_round_trips(&reversed), 5);
+        // A refused request was never sent.
+        let mut refused = timed(6, 6);
+        refused.refused = Some("elsewhere".into());
+        assert_eq!(sequential_round_trips(&[timed(0, 5), refused]), 1);
+        assert_eq!(sequential_round_trips(&[]), 0);
+    }
+
+    #[tokio::test]
+    async fn the_recorder_stamps_when_each_request_was_sent_and_answered() {
+        let recorder = Recorder::default();
+        let sent = Instant::now();
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        recorder.record(sent, timed(0, 0));
+        let second = Instant::now();
+        recorder.record(second, timed(0, 0));
+        let x = recorder.into_sorted();
+        assert!(x[0].ended_us >= x[0].sent_us + 5_000, "{:?}", x[0]);
+        assert!(x[1].sent_us >= x[0].ended_us, "{x:?}");
+        assert_eq!(sequential_round_trips(&x), 2);
+    }
 
     #[test]
     fn only_registered_digests_are_valid() {

@@ -26,7 +26,10 @@ use super::steps::Step;
 use crate::aws::repository::Repository;
 use crate::deadline;
 
-/// Blob requests in flight at once, as BuildKit bounds its pushes.
+/// Blobs (and child manifests) in flight at once, as BuildKit bounds its
+/// pushes: each blob's HEAD and POST go together, so a round of blobs has up
+/// to twice as many requests in flight. With more blobs than this, a round
+/// takes more than one round trip.
 pub const BLOB_CONCURRENCY: usize = 8;
 
 const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
@@ -80,6 +83,13 @@ pub async fn run(ecr_client: &aws_sdk_ecr::Client, plan: &ProbePlan) -> ProbeFac
     let mut token_obtained = false;
     let cut_short = {
         let replay = async {
+            // The image is CPU work (gzip, digests), independent of the
+            // token: it is built on a blocking thread while the token
+            // request is in flight, not after its answer.
+            let building = (!plan.dry_run).then(|| {
+                let plan = plan.clone();
+                tokio::task::spawn_blocking(move || build_image(&plan))
+            });
             let token = ecr::authorization_token(ecr_client, &plan.repository, &recorder, 1).await;
             token_obtained = token.is_some();
             let Some(token) = &token else { return };
@@ -95,7 +105,14 @@ pub async fn run(ecr_client: &aws_sdk_ecr::Client, plan: &ProbePlan) -> ProbeFac
                             p.read_existing(tag, &mut state).await;
                         }
                     } else {
-                        p.push(&mut state).await;
+                        let image = match building {
+                            Some(handle) => match handle.await {
+                                Ok(image) => image,
+                                Err(_) => build_image(plan),
+                            },
+                            None => build_image(plan),
+                        };
+                        p.push(&mut state, &image).await;
                     }
                 }
                 Err(e) => {
@@ -138,7 +155,8 @@ pub async fn run(ecr_client: &aws_sdk_ecr::Client, plan: &ProbePlan) -> ProbeFac
         let outcome =
             ecr::delete_images(ecr_client, &plan.repository, &digests, &recorder, depth).await;
         // Trust the registry, not the delete call's answer: read each one back.
-        left_behind = probe.still_there(&digests, depth + 2).await;
+        let depth = recorder_max_depth(&recorder) + 1;
+        left_behind = probe.still_there(&digests, depth).await;
         cleanup_confirmed = left_behind.is_empty();
         cleanup = Some(outcome);
     }
@@ -155,6 +173,17 @@ pub async fn run(ecr_client: &aws_sdk_ecr::Client, plan: &ProbePlan) -> ProbeFac
         cut_short,
         wall_ms: started.elapsed().as_millis() as u64,
     }
+}
+
+/// The synthetic image `plan` pushes.
+fn build_image(plan: &ProbePlan) -> ProbeImage {
+    ProbeImage::build(
+        &plan.repository.name,
+        &plan.tag(),
+        &plan.platforms,
+        plan.attestations,
+        &plan.run_id,
+    )
 }
 
 fn recorder_max_depth(recorder: &Recorder) -> u32 {
@@ -181,6 +210,28 @@ struct Probe<'a> {
     /// PUT sent, until an answer says it was refused (4xx). A PUT without
     /// an answer may have been stored, so it stays here for the cleanup.
     written: Mutex<BTreeMap<String, bool>>,
+}
+
+/// What the first round of a blob's push left to do.
+enum BlobStart {
+    /// PUT the blob to this upload `Location`.
+    Upload(Url),
+    /// Nothing more: it is there, or the upload could not start (the judge
+    /// reads why from the record).
+    Skip,
+    /// The registry could not be reached.
+    Unreachable,
+}
+
+/// What the registry answered to a layer GET.
+enum LayerAnswer {
+    /// ECR's 307 to its layer store: the download follows.
+    Redirect(Url),
+    /// The layer itself (a registry that serves it directly), and where
+    /// the exchange was recorded.
+    Body(usize, Vec<u8>),
+    /// No usable answer.
+    Nothing,
 }
 
 /// The outcome of one request as the flow needs it.
@@ -284,106 +335,163 @@ impl Probe<'_> {
         }
     }
 
-    async fn push(&self, state: &mut State) {
-        let plan = self.plan;
-        let tag = plan.tag();
-        let image = ProbeImage::build(
-            self.name(),
-            &tag,
-            &plan.platforms,
-            plan.attestations,
-            &plan.run_id,
-        );
-
-        // Blobs of every platform, in parallel: HEAD → POST → PUT (depths 2–4).
-        let results: Vec<bool> = stream::iter(image.blobs.iter())
-            .map(|blob| self.push_blob(blob, 2))
-            .buffer_unordered(BLOB_CONCURRENCY)
-            .collect()
-            .await;
-        if results.iter().any(|reachable| !reachable) {
-            state.unreachable = true;
-            return;
-        }
-
-        // Child manifests by digest: HEAD → PUT (depths 5–6).
-        // Results arrive in completion order: each carries its own digest.
-        let results: Vec<(&str, Option<bool>)> = stream::iter(image.children.iter())
-            .map(|m| async move { (m.digest.as_str(), self.push_manifest(m, 5).await) })
-            .buffer_unordered(BLOB_CONCURRENCY)
-            .collect()
-            .await;
-        if results.iter().any(|(_, r)| r.is_none()) {
-            state.unreachable = true;
-            return;
-        }
-
-        // The index by tag (depths 7–8), while the reads of what is already
-        // there run beside it: a child manifest and a layer (7), the layer
-        // download (8) and the mount attempt (7).
+    /// The push, in rounds: every request of a round is sent together, and
+    /// the next round starts once all of them are answered, so the run takes
+    /// as many sequential round trips as it has rounds (ten with the token
+    /// and the cleanup). The writes keep buildx's order (each blob before the
+    /// manifests that reference it, the children before the index); the reads
+    /// go beside them, as soon as what they read is there.
+    async fn push(&self, state: &mut State, image: &ProbeImage) {
+        let tag = self.plan.tag();
         let layer = image.first_layer();
-        let (index_pushed, ()) = tokio::join!(self.push_index(&image.index, &tag, state), async {
-            tokio::join!(
-                self.read_manifest(&image.children[0], &image.children[0].digest, 7),
-                self.read_layer(layer, 7),
-                self.mount(layer, 7),
-            );
-        });
+
+        // Round 2: each blob's HEAD beside the POST that starts its upload.
+        let started: Vec<BlobStart> = stream::iter(image.blobs.iter())
+            .map(|blob| self.start_blob(blob, 2))
+            .buffered(BLOB_CONCURRENCY)
+            .collect()
+            .await;
+        if started.iter().any(|s| matches!(s, BlobStart::Unreachable)) {
+            state.unreachable = true;
+            return;
+        }
+        // Round 3: the blobs, each to its upload's Location.
+        let uploads = image
+            .blobs
+            .iter()
+            .zip(started)
+            .filter_map(|(blob, s)| match s {
+                BlobStart::Upload(url) => Some((blob, url)),
+                BlobStart::Skip | BlobStart::Unreachable => None,
+            });
+        let reachable: Vec<bool> = stream::iter(uploads)
+            .map(|(blob, url)| self.put_blob(blob, url, 3))
+            .buffer_unordered(BLOB_CONCURRENCY)
+            .collect()
+            .await;
+        if reachable.iter().any(|r| !r) {
+            state.unreachable = true;
+            return;
+        }
+        // Round 4: each child's HEAD, beside the layer GET (ECR answers it
+        // with a 307 to its layer store) and the mount attempt.
+        let (exists, layer_answer, ()) = tokio::join!(
+            stream::iter(image.children.iter())
+                .map(|m| self.manifest_exists(m, 4))
+                .buffered(BLOB_CONCURRENCY)
+                .collect::<Vec<Option<bool>>>(),
+            self.get_layer(layer, 4),
+            self.mount(layer, 4),
+        );
+        if exists.iter().any(Option::is_none) {
+            state.unreachable = true;
+            return;
+        }
+        // Round 5: the children that are not there yet, by digest, beside
+        // the layer's download from where the 307 pointed.
+        let missing = image
+            .children
+            .iter()
+            .zip(&exists)
+            .filter(|(_, e)| **e == Some(false))
+            .map(|(m, _)| m);
+        let (results, ()) = tokio::join!(
+            stream::iter(missing)
+                .map(|m| self.put_manifest(m, 5))
+                .buffer_unordered(BLOB_CONCURRENCY)
+                .collect::<Vec<Option<bool>>>(),
+            self.finish_layer_read(layer, layer_answer, 5),
+        );
+        if results.iter().any(Option::is_none) {
+            state.unreachable = true;
+            return;
+        }
+
+        // Rounds 6 and 7: the index by tag, HEAD → PUT, beside the read of a
+        // child manifest (6).
+        let (index_pushed, ()) = tokio::join!(
+            self.push_index(&image.index, &tag, state, 6),
+            self.read_manifest(&image.children[0], &image.children[0].digest, 6),
+        );
         if index_pushed {
             state.index_digest = Some(image.index.digest.clone());
         }
         if state.tag_existed {
             return;
         }
-        // Read the index back by tag (9), then see whether the tag may move (10).
-        self.read_manifest(&image.index, &tag, 9).await;
-        if index_pushed && self.move_tag(&image.moved_index, &tag, 10).await {
+        // Round 8: see whether the tag may move, and beside it read the
+        // index back by its digest (by tag, the read would race the move).
+        let (moved, ()) = tokio::join!(
+            async { index_pushed && self.move_tag(&image.moved_index, &tag, 8).await },
+            self.read_manifest(&image.index, &image.index.digest, 8),
+        );
+        if moved {
             state.index_digest = Some(image.moved_index.digest.clone());
         }
     }
 
-    /// HEAD → POST → PUT of one blob. Returns false when the registry was unreachable.
-    async fn push_blob(&self, blob: &Blob, depth: u32) -> bool {
+    /// A blob's HEAD and the POST that starts its upload, together.
+    ///
+    /// buildx sends the POST only after the HEAD answered 404; the probe's
+    /// blobs are new to the registry (their content derives from the run id),
+    /// so the HEAD's answer is known in advance and the POST need not wait
+    /// for it: one round trip less, and the same requests reach IAM. Should
+    /// the HEAD answer 200 after all, the blob is not sent and the upload the
+    /// POST opened expires unused, as an abandoned one does.
+    async fn start_blob(&self, blob: &Blob, depth: u32) -> BlobStart {
         let url = self
             .registry
             .url(self.name(), &format!("blobs/{}", blob.digest));
         let mut head = self.request(Step::BlobExists, Method::HEAD, url.clone(), depth);
         head.platform = Some(blob.platform.clone());
         head.accept = Some("application/octet-stream, */*".into());
-        let head = match self.send(head).await {
-            Sent::Unreachable => return false,
-            Sent::Refused => return true,
-            Sent::Answered(r) => r,
-        };
-        if head.status == StatusCode::OK {
-            return true; // already there: buildx skips it
-        }
-        self.read_error_body(&head, &url, Step::LayerRead, depth + 1)
-            .await;
-
         let mut post = self.request(
             Step::BlobUploadStart,
             Method::POST,
             self.registry.url(self.name(), "blobs/uploads/"),
-            depth + 1,
+            depth,
         );
         post.platform = Some(blob.platform.clone());
         let post_url = post.url.clone();
-        let post = match self.send(post).await {
-            Sent::Unreachable => return false,
-            Sent::Refused => return true,
+        let (head, post) = tokio::join!(
+            async {
+                let head = self.send(head).await;
+                if let Sent::Answered(r) = &head {
+                    self.read_error_body(r, &url, Step::LayerRead, depth + 1)
+                        .await;
+                }
+                head
+            },
+            self.send(post),
+        );
+        match head {
+            Sent::Unreachable => return BlobStart::Unreachable,
+            Sent::Refused => return BlobStart::Skip,
+            // Already there: buildx skips it.
+            Sent::Answered(r) if r.status == StatusCode::OK => return BlobStart::Skip,
+            Sent::Answered(_) => {}
+        }
+        let post = match post {
+            Sent::Unreachable => return BlobStart::Unreachable,
+            Sent::Refused => return BlobStart::Skip,
             Sent::Answered(r) => r,
         };
-        let Some(mut upload) = (post.status == StatusCode::ACCEPTED)
+        match (post.status == StatusCode::ACCEPTED)
             .then(|| location(&post, &post_url))
             .flatten()
-        else {
-            return true;
-        };
+        {
+            Some(upload) => BlobStart::Upload(upload),
+            None => BlobStart::Skip,
+        }
+    }
+
+    /// The monolithic PUT of a blob to its upload's `Location`. Returns
+    /// false when the registry was unreachable.
+    async fn put_blob(&self, blob: &Blob, mut upload: Url, depth: u32) -> bool {
         upload.query_pairs_mut().append_pair("digest", &blob.digest);
         // The upload's Location comes from the registry: the client refuses it
         // when it leaves the registry's origin, and the blob is not sent.
-        let mut put = self.request(Step::BlobUploadComplete, Method::PUT, upload, depth + 2);
+        let mut put = self.request(Step::BlobUploadComplete, Method::PUT, upload, depth);
         put.platform = Some(blob.platform.clone());
         put.body = Some(("application/octet-stream".into(), blob.bytes.clone()));
         match self.send(put).await {
@@ -396,9 +504,11 @@ impl Probe<'_> {
         }
     }
 
-    /// HEAD → PUT of a child manifest by digest. `Some(true)` pushed,
-    /// `Some(false)` not, `None` unreachable.
-    async fn push_manifest(&self, manifest: &Manifest, depth: u32) -> Option<bool> {
+    /// The HEAD of a child manifest by digest, as buildx sends before its
+    /// PUT. `Some(false)` when it is not there (the PUT follows),
+    /// `Some(true)` when it is (buildx skips it, and it is not ours to
+    /// delete) or the HEAD was refused, `None` unreachable.
+    async fn manifest_exists(&self, manifest: &Manifest, depth: u32) -> Option<bool> {
         let url = self
             .registry
             .url(self.name(), &format!("manifests/{}", manifest.digest));
@@ -407,15 +517,21 @@ impl Probe<'_> {
         head.platform = Some(manifest.platform.clone());
         let head = match self.send(head).await {
             Sent::Unreachable => return None,
-            Sent::Refused => return Some(false),
+            Sent::Refused => return Some(true),
             Sent::Answered(r) => r,
         };
         self.read_error_body(&head, &url, Step::ManifestRead, depth + 1)
             .await;
-        if head.status == StatusCode::OK {
-            return Some(false); // already there: buildx skips it, and it is not ours to delete
-        }
-        let mut put = self.request(Step::ManifestPut, Method::PUT, url, depth + 1);
+        Some(head.status == StatusCode::OK)
+    }
+
+    /// The PUT of a child manifest by digest. `Some(true)` pushed,
+    /// `Some(false)` not, `None` unreachable.
+    async fn put_manifest(&self, manifest: &Manifest, depth: u32) -> Option<bool> {
+        let url = self
+            .registry
+            .url(self.name(), &format!("manifests/{}", manifest.digest));
+        let mut put = self.request(Step::ManifestPut, Method::PUT, url, depth);
         put.body = Some((manifest.media_type.to_string(), manifest.bytes.clone()));
         put.platform = Some(manifest.platform.clone());
         match self.send_write(put, &manifest.digest, false).await {
@@ -428,10 +544,10 @@ impl Probe<'_> {
         }
     }
 
-    async fn push_index(&self, index: &Manifest, tag: &str, state: &mut State) -> bool {
+    async fn push_index(&self, index: &Manifest, tag: &str, state: &mut State, depth: u32) -> bool {
         // Never overwrite a tag that exists: look before the PUT, as buildx does.
         let url = self.registry.url(self.name(), &format!("manifests/{tag}"));
-        let mut head = self.request(Step::IndexExists, Method::HEAD, url, 7);
+        let mut head = self.request(Step::IndexExists, Method::HEAD, url, depth);
         head.accept = Some(format!("{INDEX_MEDIA_TYPE}, */*"));
         if let Sent::Answered(r) = self.send(head).await
             && r.status == StatusCode::OK
@@ -441,7 +557,7 @@ impl Probe<'_> {
         }
         // The HEAD above was the buildx HEAD; PUT directly.
         let url = self.registry.url(self.name(), &format!("manifests/{tag}"));
-        let mut put = self.request(Step::IndexPut, Method::PUT, url, 8);
+        let mut put = self.request(Step::IndexPut, Method::PUT, url, depth + 1);
         put.body = Some((index.media_type.to_string(), index.bytes.clone()));
         match self.send_write(put, &index.digest, true).await {
             Sent::Answered(r) => {
@@ -496,27 +612,42 @@ impl Probe<'_> {
     /// Any other redirect is not followed: it verifies nothing, and the judge
     /// reports it.
     async fn read_layer(&self, blob: &Blob, depth: u32) {
+        let answer = self.get_layer(blob, depth).await;
+        self.finish_layer_read(blob, answer, depth + 1).await;
+    }
+
+    /// The first half of [`Self::read_layer`]: the GET on the registry.
+    async fn get_layer(&self, blob: &Blob, depth: u32) -> LayerAnswer {
         let url = self
             .registry
             .url(self.name(), &format!("blobs/{}", blob.digest));
         let get = self.request(Step::LayerRead, Method::GET, url.clone(), depth);
         let Sent::Answered(r) = self.send(get).await else {
-            return;
+            return LayerAnswer::Nothing;
         };
-        let bytes = if r.status == StatusCode::TEMPORARY_REDIRECT {
-            let Some(target) = location(&r, &url) else {
-                return;
-            };
-            let mut download = self.request(Step::LayerDownload, Method::GET, target, depth + 1);
-            download.authorized = false;
-            match self.send(download).await {
-                Sent::Answered(d) if d.status == StatusCode::OK => Some((d.index, d.body)),
-                _ => None,
-            }
+        if r.status == StatusCode::TEMPORARY_REDIRECT {
+            location(&r, &url).map_or(LayerAnswer::Nothing, LayerAnswer::Redirect)
         } else if r.status == StatusCode::OK {
-            Some((r.index, r.body))
+            LayerAnswer::Body(r.index, r.body)
         } else {
-            None
+            LayerAnswer::Nothing
+        }
+    }
+
+    /// The second half of [`Self::read_layer`]: follows the 307 (at
+    /// `depth`), and checks the bytes against the blob's digest.
+    async fn finish_layer_read(&self, blob: &Blob, answer: LayerAnswer, depth: u32) {
+        let bytes = match answer {
+            LayerAnswer::Redirect(target) => {
+                let mut download = self.request(Step::LayerDownload, Method::GET, target, depth);
+                download.authorized = false;
+                match self.send(download).await {
+                    Sent::Answered(d) if d.status == StatusCode::OK => Some((d.index, d.body)),
+                    _ => None,
+                }
+            }
+            LayerAnswer::Body(index, body) => Some((index, body)),
+            LayerAnswer::Nothing => None,
         };
         if let Some((index, body)) = bytes
             && digest_of(&body) != blob.digest

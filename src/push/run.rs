@@ -127,6 +127,7 @@ pub async fn run_push(
             .map(|e| e.depth)
             .max()
             .unwrap_or(0),
+        sequential_round_trips: crate::push::exchange::sequential_round_trips(&facts.exchanges),
         requests: facts.exchanges.len(),
         wall_ms: facts.wall_ms,
         cleaned_up: facts.cleanup.is_some() && facts.cleanup_confirmed,

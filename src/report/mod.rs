@@ -353,6 +353,12 @@ pub struct PushSummary {
     /// Sequential round trips from `GetAuthorizationToken` to the verdict
     /// (credential setup and cleanup excluded).
     pub critical_path_round_trips: u32,
+    /// Sequential round trips as measured: the longest chain of requests,
+    /// from `GetAuthorizationToken` to the cleanup's read-back, in which each
+    /// was sent only after the one before it had been answered (retries and
+    /// cleanup included). 0 in reports written before it was added.
+    #[serde(default)]
+    pub sequential_round_trips: u32,
     /// Requests sent in all, including retries and cleanup.
     pub requests: usize,
     /// Wall time of the probe in milliseconds.

@@ -3,7 +3,6 @@
 //! network checks; its findings never hide theirs.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use super::claims::{Claims, predict};
 use super::facts::{Provider, TokenAvailability, TrustFacts};
@@ -18,8 +17,8 @@ use crate::report::{Finding, TrustSummary};
 pub struct TrustConfig {
     /// `--role-to-assume`.
     pub role_arn: String,
-    /// `--trust-policy`: the role's trust policy, offline.
-    pub trust_policy: Option<PathBuf>,
+    /// `--trust-policy`, read: the role's trust policy, offline.
+    pub trust_policy: Option<PolicyDocument>,
     /// `--audience`.
     pub audience: String,
     /// `--oidc-sub-claim-keys`: a customised subject template.
@@ -59,23 +58,21 @@ pub fn read_trust_policy(path: &std::path::Path) -> Result<PolicyDocument, Usage
     Ok(documents.remove(0))
 }
 
-/// Gathers, judges and summarises. The trust policy is read before anything
-/// else runs (a bad file is a usage error); the claims come from the token
-/// when there is one, else from the runner's context.
-pub fn run(config: &TrustConfig) -> Result<(Vec<Finding>, TrustSummary), UsageError> {
+/// Gathers, judges and summarises: the claims come from the token when there
+/// is one, else from the runner's context.
+pub fn run(config: &TrustConfig) -> (Vec<Finding>, TrustSummary) {
     let role_name = config
         .role_arn
         .rsplit('/')
         .next()
         .unwrap_or(&config.role_arn);
-    let trust_policy = match config.trust_policy.as_deref() {
-        Some(path) => Some(read_trust_policy(path)?),
-        None => config
+    let trust_policy = config.trust_policy.clone().or_else(|| {
+        config
             .plan
             .as_ref()
             .and_then(|plan| plan.trust_policies.get(role_name))
-            .and_then(|documents| documents.first().cloned()),
-    };
+            .and_then(|documents| documents.first().cloned())
+    });
     let provider = config.plan.as_ref().map_or(Provider::Unknown, |plan| {
         plan_provider(plan, &config.role_arn)
     });
@@ -103,7 +100,7 @@ pub fn run(config: &TrustConfig) -> Result<(Vec<Finding>, TrustSummary), UsageEr
         claims: facts.claims,
         token: facts.token,
     };
-    Ok((findings, summary))
+    (findings, summary)
 }
 
 /// The GitHub provider as the plan declares it: present (with its client

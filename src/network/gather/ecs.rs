@@ -1,9 +1,9 @@
 //! ECS: the cluster's services, the planned task, and task definitions.
 
 use aws_sdk_ecs::types::{ContainerDefinition, Failure, Service};
-use futures_util::future::join_all;
+use futures_util::{StreamExt, stream};
 
-use super::{Ctx, Scope};
+use super::{CONCURRENCY, Ctx, Scope};
 use crate::network::snapshot::{Container, Gap, TaskDefinition, Workload, WorkloadKind};
 
 /// The services of `--cluster` (those named with `--service`, else all of
@@ -37,8 +37,10 @@ pub(super) async fn services(ctx: &Ctx, scope: &Scope) -> Vec<Workload> {
             Err(_) => return Vec::new(),
         }
     }
+    // DescribeServices takes 10 services a call: the batches are
+    // independent, so they run concurrently, bounded.
     let chunks: Vec<Vec<String>> = names.chunks(10).map(<[String]>::to_vec).collect();
-    let described = join_all(chunks.into_iter().map(|chunk| async move {
+    let described: Vec<_> = stream::iter(chunks.into_iter().map(|chunk| async move {
         ctx.call();
         let result = ctx
             .c
@@ -50,6 +52,8 @@ pub(super) async fn services(ctx: &Ctx, scope: &Scope) -> Vec<Workload> {
             .await;
         (chunk, result)
     }))
+    .buffer_unordered(CONCURRENCY)
+    .collect()
     .await;
     let mut out = Vec::new();
     for (chunk, result) in described {

@@ -20,6 +20,7 @@ use aws_config::SdkConfig;
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::Filter;
 use futures_util::future::join_all;
+use futures_util::{StreamExt, stream};
 use tokio::sync::Mutex;
 
 use crate::aws::describe_error;
@@ -65,6 +66,12 @@ mod network_acls;
 mod routes;
 mod security_groups;
 mod vpc;
+
+/// Calls of one kind in flight at once (the `DescribeServices` batches of a
+/// large cluster, the distinct task definitions, the VPCs): enough to keep
+/// the API busy, few enough not to be throttled at once; the SDK's adaptive
+/// retry (`aws::credentials::load_base`) paces whatever is throttled anyway.
+pub const CONCURRENCY: usize = 16;
 
 /// What to discover.
 #[derive(Debug, Clone, Default)]
@@ -200,7 +207,9 @@ async fn task_definitions_and_subnets(
         .collect();
     let subnet_ids: BTreeSet<String> = workloads.iter().flat_map(|w| w.subnets.clone()).collect();
     let (tasks, task_subnets) = tokio::join!(
-        join_all(task_arns.iter().map(|arn| ecs::task_definition(ctx, arn))),
+        stream::iter(task_arns.iter().map(|arn| ecs::task_definition(ctx, arn)))
+            .buffer_unordered(CONCURRENCY)
+            .collect::<Vec<_>>(),
         vpc::subnets(ctx, &subnet_ids),
     );
     for t in tasks.into_iter().flatten() {
@@ -245,13 +254,18 @@ async fn vpcs_groups_and_roles(
         .flat_map(|t| &t.containers)
         .any(|c| crate::network::endpoints::ecr_region(&c.image).as_deref() == Some(region));
     let (vpcs, groups, simulations, cache_prefixes) = tokio::join!(
-        join_all(vpc_ids.iter().map(|v| vpc::vpc(ctx, v))),
+        stream::iter(vpc_ids.iter().map(|v| vpc::vpc(ctx, v)))
+            .buffer_unordered(CONCURRENCY)
+            .collect::<Vec<_>>(),
         security_groups::security_groups(ctx, &task_groups),
-        join_all(
+        // In the roles' order: each simulation is zipped with its role below.
+        stream::iter(
             roles
                 .iter()
                 .map(|(role, actions)| iam::simulate(ctx, role, actions))
-        ),
+        )
+        .buffered(CONCURRENCY)
+        .collect::<Vec<_>>(),
         ecr::pull_through_cache_prefixes(ctx, uses_ecr),
     );
     snapshot.pull_through_cache_prefixes = cache_prefixes;

@@ -268,7 +268,18 @@ impl Gate {
         }
     }
 
-    fn write_log(&self, listener: &str, method: &Method, path: &str, outcome: &Outcome) {
+    /// One line per request. `start_us` and `end_us` (microseconds since the
+    /// Unix epoch) are when the request arrived and when its answer was
+    /// ready: a client's sequential round trips are the longest chain of
+    /// requests each arriving after the one before it was answered.
+    fn write_log(
+        &self,
+        listener: &str,
+        method: &Method,
+        path: &str,
+        outcome: &Outcome,
+        start_us: u128,
+    ) {
         let Some(log) = &self.log else { return };
         let mut line = json!({
             "listener": listener,
@@ -277,6 +288,8 @@ impl Gate {
             "actions": outcome.actions,
             "decision": outcome.decision,
             "status": outcome.response.status().as_u16(),
+            "start_us": start_us,
+            "end_us": now_us(),
         });
         if let Some(aud) = &outcome.audience {
             line["audience"] = json!(aud);
@@ -284,6 +297,13 @@ impl Gate {
         let mut file = log.lock().unwrap();
         let _ = writeln!(file, "{line}").and_then(|()| file.flush());
     }
+}
+
+/// Microseconds since the Unix epoch, for the request log.
+fn now_us() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros())
 }
 
 /// Builds a response; `headers` are added in order.
@@ -389,6 +409,7 @@ fn rewrite_location(loc: &str, upstream: &str, gate_origin: &str) -> String {
 
 /// Handler of the main listener: registry API, OIDC token endpoint, or AWS API.
 async fn main_listener(State(gate): State<Arc<Gate>>, req: Request) -> Response {
+    let start_us = now_us();
     let (parts, body) = req.into_parts();
     let path = parts
         .uri
@@ -408,12 +429,13 @@ async fn main_listener(State(gate): State<Arc<Gate>>, req: Request) -> Response 
     } else {
         ("api", aws::handle(&gate, &parts, body).await)
     };
-    gate.write_log(listener, &parts.method, &path, &outcome);
+    gate.write_log(listener, &parts.method, &path, &outcome, start_us);
     outcome.response
 }
 
 /// Handler of the bucket listener.
 async fn bucket_listener(State(gate): State<Arc<Gate>>, req: Request) -> Response {
+    let start_us = now_us();
     let (parts, _) = req.into_parts();
     let path = parts
         .uri
@@ -421,7 +443,7 @@ async fn bucket_listener(State(gate): State<Arc<Gate>>, req: Request) -> Respons
         .map_or("/", |p| p.as_str())
         .to_string();
     let outcome = registry::bucket(&gate, &parts).await;
-    gate.write_log("bucket", &parts.method, &path, &outcome);
+    gate.write_log("bucket", &parts.method, &path, &outcome, start_us);
     outcome.response
 }
 
