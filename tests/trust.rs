@@ -292,3 +292,83 @@ fn the_readmes_trust_example_is_what_the_binary_prints() {
     );
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// Live: the gate's OIDC endpoint issues a token for a job with an
+/// environment, and its STS (modelling the trust policy, which moto does
+/// not evaluate) refuses it. The report explains the refusal from the
+/// token's own claims, and prints no token.
+#[test]
+fn a_live_refusal_is_explained_from_the_tokens_own_claims() {
+    let request_token = "request-token-for-trust-tests";
+    let gate = harness::Gate::start(&[
+        "--oidc-request-token",
+        request_token,
+        "--oidc-sub",
+        "repo:octo-org/app:environment:production",
+        "--trust-sub",
+        "repo:octo-org/app:ref:refs/heads/main",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let policy = std::fs::read_to_string(main_only())
+        .unwrap()
+        .replace("acme/shop", "octo-org/app");
+    let trust = dir.path().join("trust.json");
+    std::fs::write(&trust, policy).unwrap();
+    let url = format!("{}/_github/oidc/token?api-version=2.0", gate.url);
+    let trust = trust.to_string_lossy().to_string();
+    let run = harness::check(
+        &gate,
+        &[
+            "--repository",
+            "team/app",
+            "--role-to-assume",
+            ROLE,
+            "--trust-policy",
+            &trust,
+        ],
+        &[
+            ("GITHUB_ACTIONS", Some("true")),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", Some(&url)),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", Some(request_token)),
+            ("AWS_ACCESS_KEY_ID", None),
+            ("AWS_SECRET_ACCESS_KEY", None),
+        ],
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let sts: Vec<_> = gate
+        .requests()
+        .into_iter()
+        .filter(|r| r["decision"] == "deny")
+        .collect();
+    assert_eq!(sts.len(), 1, "the gate's STS refused the token once");
+    let trust = &run.report["trust"];
+    assert_eq!(trust["claims"]["origin"], "token");
+    assert_eq!(
+        trust["claims"]["sub"],
+        "repo:octo-org/app:environment:production"
+    );
+    assert_eq!(trust["token"], "available");
+    let refused: Vec<&Value> = run.report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "trust/subject-not-admitted")
+        .collect();
+    assert_eq!(refused.len(), 1, "{}", run.stdout);
+    let message = refused[0]["message"].as_str().unwrap();
+    assert!(
+        message
+            .contains("this job presents the subject `repo:octo-org/app:environment:production`"),
+        "{message}"
+    );
+    // The token (a JWT: base64url of `{"alg"…`) appears only where the
+    // runner is told to mask it.
+    for text in [&run.stdout, &run.stderr] {
+        for line in text.lines().filter(|l| l.contains("eyJhbGciOi")) {
+            assert!(
+                line.starts_with("::add-mask::"),
+                "a token was printed: {line}"
+            );
+        }
+    }
+}
