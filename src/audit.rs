@@ -194,7 +194,7 @@ pub async fn run(config: AuditConfig) -> Result<(Report, ExitCode), UsageError> 
         .collect();
     if let Some(prefix) = &config.repository_prefix {
         match list_repositories(&session, prefix).await {
-            Ok(names) if names.is_empty() => general.push(
+            Ok((names, None)) if names.is_empty() => general.push(
                 AUDIT_PREFIX_EMPTY
                     .finding(
                         format!("No repository starts with `{prefix}`"),
@@ -205,7 +205,10 @@ pub async fn run(config: AuditConfig) -> Result<(Report, ExitCode), UsageError> 
                     )
                     .with_resources([prefix.clone()]),
             ),
-            Ok(names) => {
+            Ok((names, cut)) => {
+                if let Some(cut) = cut {
+                    general.push(listing_cut(prefix, &cut));
+                }
                 for name in names {
                     let r = RepositoryRef {
                         name,
@@ -287,13 +290,23 @@ pub async fn run(config: AuditConfig) -> Result<(Report, ExitCode), UsageError> 
 }
 
 /// Names of the caller's repositories (in the default region) starting with
-/// `prefix`, from `ecr:DescribeRepositories`, every page.
-async fn list_repositories(session: &Session, prefix: &str) -> Result<Vec<String>, String> {
+/// `prefix`, from `ecr:DescribeRepositories`, every page, and why the listing
+/// was cut short when it was (its next token repeated, or it went past
+/// [`crate::limits::MAX_PAGES`]).
+async fn list_repositories(
+    session: &Session,
+    prefix: &str,
+) -> Result<(Vec<String>, Option<crate::limits::Cut>), String> {
     let ecr = aws_sdk_ecr::Client::new(&session.config);
     let mut pages = ecr.describe_repositories().into_paginator().send();
     let mut names = Vec::new();
+    let mut counted = crate::limits::Pages::default();
+    let mut cut = None;
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| error_text(&e))?;
+        if let Err(c) = counted.page(page.next_token()) {
+            cut = Some(c);
+        }
         names.extend(
             page.repositories()
                 .iter()
@@ -301,9 +314,25 @@ async fn list_repositories(session: &Session, prefix: &str) -> Result<Vec<String
                 .filter(|n| n.starts_with(prefix))
                 .map(str::to_string),
         );
+        if cut.is_some() {
+            break;
+        }
     }
     names.sort();
-    Ok(names)
+    names.dedup();
+    Ok((names, cut))
+}
+
+/// The finding for a repository listing cut short: the repositories it did
+/// not reach were not audited.
+fn listing_cut(prefix: &str, cut: &crate::limits::Cut) -> crate::report::Finding {
+    AUDIT_TARGET_FAILED
+        .finding(
+            format!("Repositories starting with `{prefix}` were listed only in part"),
+            format!("`ecr:DescribeRepositories`: {cut}. The repositories listed before that were audited; any after it were not."),
+        )
+        .with_iam_action("ecr:DescribeRepositories")
+        .with_resources([prefix.to_string()])
 }
 
 fn error_text<E>(e: &E) -> String

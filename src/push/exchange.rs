@@ -80,6 +80,9 @@ pub struct Exchange {
     /// The request met a transient fault and was sent again after this
     /// many milliseconds (the next attempt is recorded one round trip deeper).
     pub retried_after_ms: Option<u64>,
+    /// The answer's body went on past this many bytes, the limit for its
+    /// kind ([`crate::push::registry::body_limit`]); the rest was not read.
+    pub body_over_limit: Option<u64>,
 }
 
 impl Exchange {
@@ -110,6 +113,7 @@ impl Exchange {
             location: None,
             invalid_digest: None,
             retried_after_ms: None,
+            body_over_limit: None,
         }
     }
 
@@ -153,6 +157,14 @@ impl Exchange {
                 self.error
                     .as_ref()
                     .map(|e| format!("{}: {}", e.code, e.message))
+            })
+            .or_else(|| {
+                self.body_over_limit.map(|limit| {
+                    format!(
+                        "answer body over the {} limit, not read further",
+                        crate::limits::size(limit as usize)
+                    )
+                })
             })
             .or_else(|| self.unusable.clone())
             .or_else(|| self.refused.as_ref().map(|r| format!("not sent: {r}")))
