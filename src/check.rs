@@ -434,9 +434,10 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
 
 /// Reads and checks a saved snapshot.
 pub fn load_snapshot(path: &std::path::Path) -> Result<NetworkSnapshot, UsageError> {
-    let text = crate::files::read_text(path, crate::files::SNAPSHOT_LIMIT)
+    // Parsed as it is read: the file's text is never held beside the snapshot.
+    let reader = crate::files::open(path, crate::files::SNAPSHOT_LIMIT)
         .map_err(|e| UsageError(format!("--snapshot {e}")))?;
-    let snapshot: NetworkSnapshot = serde_json::from_str(&text).map_err(|e| {
+    let snapshot: NetworkSnapshot = serde_json::from_reader(reader).map_err(|e| {
         UsageError(format!(
             "--snapshot {}: not a network snapshot: {e} (line {}, column {})",
             path.display(),
@@ -467,9 +468,14 @@ pub fn network_summary(
         region: snapshot.region.clone(),
         api_calls,
         wall_ms,
+        omitted_workloads: snapshot
+            .workloads
+            .len()
+            .saturating_sub(crate::report::MAX_WORKLOADS_LISTED),
         workloads: snapshot
             .workloads
             .iter()
+            .take(crate::report::MAX_WORKLOADS_LISTED)
             .map(|w| WorkloadSummary {
                 name: w.name.clone(),
                 cluster: w.cluster.clone(),

@@ -36,6 +36,7 @@ impl Rule {
             title: title.into(),
             message: message.into(),
             resources: Vec::new(),
+            omitted_resources: 0,
             iam_action: None,
             endpoint_service: None,
             fix: None,
