@@ -190,12 +190,15 @@ pub async fn run(config: AuditConfig) -> Result<(Report, ExitCode), UsageError> 
         .collect();
     if let Some(prefix) = &config.repository_prefix {
         match ecr::list_repositories(&session.config, prefix).await {
-            Ok(names) if names.is_empty() => general.push(read_only::prefix_empty(
+            Ok((names, None)) if names.is_empty() => general.push(read_only::prefix_empty(
                 prefix,
                 &session.identity.account,
                 &region,
             )),
-            Ok(names) => {
+            Ok((names, cut)) => {
+                if let Some(cut) = cut {
+                    general.push(read_only::listing_cut(prefix, &cut));
+                }
                 for name in names {
                     let r = RepositoryRef {
                         name,

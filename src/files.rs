@@ -114,6 +114,39 @@ fn kind(file_type: &std::fs::FileType) -> &'static str {
     }
 }
 
+/// Opens `path` for reading, buffered, when it is a regular file of at most
+/// `limit` bytes (symbolic links are followed); never more than `limit` bytes
+/// are read from it, even if it grows. For parsing a large file as it is
+/// read instead of holding its text.
+pub fn open(
+    path: &Path,
+    limit: u64,
+) -> Result<std::io::BufReader<std::io::Take<std::fs::File>>, FileError> {
+    let io = |source| FileError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let metadata = std::fs::metadata(path).map_err(io)?;
+    if !metadata.is_file() {
+        return Err(FileError::NotRegular {
+            path: path.to_path_buf(),
+            kind: kind(&metadata.file_type()),
+        });
+    }
+    if metadata.len() > limit {
+        return Err(FileError::TooLarge {
+            path: path.to_path_buf(),
+            size: metadata.len(),
+            limit,
+        });
+    }
+    let file = std::fs::File::open(path).map_err(io)?;
+    Ok(std::io::BufReader::with_capacity(
+        64 * 1024,
+        file.take(limit),
+    ))
+}
+
 /// Reads `path` as UTF-8 text when it is a regular file of at most `limit`
 /// bytes (symbolic links are followed).
 pub fn read_text(path: &Path, limit: u64) -> Result<String, FileError> {

@@ -17,6 +17,7 @@ pub mod deadline;
 pub mod error;
 pub mod files;
 pub mod github;
+pub mod limits;
 pub mod merge;
 pub mod network;
 pub mod output;

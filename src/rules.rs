@@ -36,6 +36,7 @@ impl Rule {
             title: title.into(),
             message: message.into(),
             resources: Vec::new(),
+            omitted_resources: 0,
             iam_action: None,
             endpoint_service: None,
             fix: None,
@@ -297,6 +298,17 @@ pub const PUSH_INVALID_DIGEST: Rule = Rule {
     docs: "https://github.com/opencontainers/image-spec/blob/main/descriptor.md#digests",
 };
 
+/// A registry answer's body went on past its limit.
+pub const PUSH_RESPONSE_TOO_LARGE: Rule = Rule {
+    id: "push/response-too-large",
+    severity: Severity::Error,
+    meaning: Meaning::NotVerified,
+    what: "A registry answer's body went on past the limit for its kind (a manifest 4 MiB, a blob read back 8 MiB, an error or any other answer 64 KiB); the probe stopped reading there.",
+    why: "ECR never sends such an answer, and reading on would let a broken or hostile endpoint exhaust the runner's memory; what the cut answer would have shown (a digest, an error's cause) was not verified.",
+    fix: "Look for a proxy or registry mirror between the runner and ECR that rewrites or pads answers, point the repository URI or `--registry-endpoint` at the registry itself, and run again.",
+    docs: "https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pushing-manifests",
+};
+
 /// Dry run: the tag to read does not exist.
 pub const PUSH_READ_TAG_NOT_FOUND: Rule = Rule {
     id: "push/read-tag-not-found",
@@ -402,6 +414,7 @@ pub const PUSH: &[Rule] = &[
     PUSH_UNEXPECTED_REDIRECT,
     PUSH_LOCATION_REFUSED,
     PUSH_INVALID_DIGEST,
+    PUSH_RESPONSE_TOO_LARGE,
     PUSH_LAYER_DOWNLOAD_FAILED,
     PUSH_OCI_ARTIFACT_REJECTED,
     PUSH_IMAGE_QUOTA,

@@ -58,7 +58,23 @@ struct FakeAws {
     calls: Arc<Mutex<Vec<String>>>,
 }
 
+/// How the fake API pages its listings (ECS `ListServices`, ECR
+/// `DescribeRepositories`): one item a page.
+#[derive(Clone, Copy, Debug)]
+enum Listing {
+    /// One page, no next token.
+    Finite,
+    /// Every page's next token is the same: the pages loop.
+    Loop,
+    /// Every page has a new next token: the listing never ends.
+    Endless,
+}
+
 fn fake_aws(answer: TokenAnswer) -> FakeAws {
+    fake_aws_listing(answer, Listing::Finite)
+}
+
+fn fake_aws_listing(answer: TokenAnswer, listing: Listing) -> FakeAws {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().unwrap());
     let calls = Arc::new(Mutex::new(Vec::new()));
@@ -66,13 +82,25 @@ fn fake_aws(answer: TokenAnswer) -> FakeAws {
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let recorded = recorded.clone();
-            std::thread::spawn(move || serve_aws(stream, answer, &recorded));
+            std::thread::spawn(move || serve_aws(stream, answer, listing, &recorded));
         }
     });
     FakeAws { url, calls }
 }
 
-fn serve_aws(stream: TcpStream, answer: TokenAnswer, calls: &Mutex<Vec<String>>) {
+/// One page of a listing: its items under `key`, and the next token as
+/// `listing` says, counting the pages served so far from `calls`.
+fn page(listing: Listing, key: &str, item: Value, served: usize) -> String {
+    let mut page = json!({ key: [item] });
+    match listing {
+        Listing::Finite => {}
+        Listing::Loop => page["nextToken"] = json!("the-same-token"),
+        Listing::Endless => page["nextToken"] = json!(format!("token-{served}")),
+    }
+    page.to_string()
+}
+
+fn serve_aws(stream: TcpStream, answer: TokenAnswer, listing: Listing, calls: &Mutex<Vec<String>>) {
     let mut writer = stream.try_clone().expect("clone");
     let mut reader = BufReader::new(stream);
     loop {
@@ -154,6 +182,16 @@ fn serve_aws(stream: TcpStream, answer: TokenAnswer, calls: &Mutex<Vec<String>>)
                 }
             }
             "BatchDeleteImage" => (json, r#"{"imageIds":[],"failures":[]}"#.to_string()),
+            "ListServices" | "DescribeRepositories" => {
+                let served = calls.lock().unwrap().iter().filter(|c| **c == operation).count();
+                let text = if operation == "ListServices" {
+                    page(listing, "serviceArns", json!(format!("arn:aws:ecs:us-east-1:123456789012:service/c/s{served}")), served)
+                } else {
+                    page(listing, "repositories", json!({"repositoryName": format!("other/r{served}")}), served)
+                };
+                (json, text)
+            }
+            "DescribeServices" => (json, r#"{"services":[],"failures":[]}"#.to_string()),
             _ => (json, r#"{"__type":"UnknownOperationException"}"#.to_string()),
         };
         let status = if operation.is_empty() {
@@ -198,6 +236,10 @@ enum Hostility {
     /// Manifest `PUT`s answer this status (with `Retry-After: 1`) the
     /// first `n` times each, storing nothing, then honestly.
     FlakyManifestPuts(u16, usize),
+    /// Honest, but a `GET` of a stored manifest answers it padded past 5 MiB.
+    HugeManifestReads,
+    /// Honest, but starting an upload answers 403 with an error body of 1 MiB.
+    HugeErrorBodies,
 }
 
 #[derive(Default)]
@@ -276,6 +318,12 @@ impl FakeRegistry {
                 }
                 _ => ResponseTemplate::new(404),
             };
+        }
+        if matches!(self.hostility, Hostility::HugeErrorBodies)
+            && method == "POST"
+            && rest == "blobs/uploads/"
+        {
+            return ResponseTemplate::new(403).set_body_bytes(vec![b'x'; 1024 * 1024]);
         }
         if method == "POST" && rest == "blobs/uploads/" {
             let id = uuid::Uuid::new_v4();
@@ -365,6 +413,13 @@ impl FakeRegistry {
                 redirect(307, &format!("{}/elsewhere/{rest}", self.other))
             }
             (Hostility::Loop, _, true) => redirect(302, &path),
+            (Hostility::HugeManifestReads, "GET", true) => {
+                let mut padded = bytes.clone();
+                padded.resize(5 * 1024 * 1024 + 1, b' ');
+                ResponseTemplate::new(200)
+                    .insert_header("Content-Type", content_type.as_str())
+                    .set_body_bytes(padded)
+            }
             (_, "GET", false) => redirect(
                 307,
                 &format!(
@@ -1158,4 +1213,218 @@ async fn a_fault_that_persists_keeps_its_finding() {
     // Each child manifest: MAX_ATTEMPTS (4) attempts.
     assert_eq!(puts % 4, 0, "{puts}");
     assert!(puts >= 4);
+}
+
+// ---------------------------------------------------------------------------
+// Bounded reads: bodies past their limit, endless and looping listings,
+// connections reset mid-body.
+
+/// A manifest read back answers 5 MiB: the probe stops reading at 4 MiB and
+/// the read is not verified, naming the endpoint; nothing is reported as a
+/// digest mismatch (a cut body cannot be hashed).
+#[tokio::test]
+async fn a_manifest_past_its_limit_is_not_verified() {
+    let aws = fake_aws(TokenAnswer::Good);
+    let s = servers(Hostility::HugeManifestReads).await;
+    let run = check(&aws, &s.registry.uri(), &[]);
+    assert_not_verified(&run);
+    let ids = rule_ids(&run);
+    assert!(
+        ids.contains(&"push/response-too-large".to_string()),
+        "{ids:?}"
+    );
+    assert!(
+        !ids.contains(&"push/digest-mismatch".to_string()),
+        "{ids:?}"
+    );
+    let f = run.finding("push/response-too-large");
+    let message = f["message"].as_str().unwrap();
+    assert!(message.contains("GET /v2/team/app/manifests/"), "{message}");
+    assert!(message.contains("4 MiB"), "{message}");
+}
+
+/// An error answer of 1 MiB to starting an upload: read to 64 KiB only, and
+/// reported as too large rather than as a denial it cannot be parsed as.
+#[tokio::test]
+async fn an_error_body_past_its_limit_is_not_verified() {
+    let aws = fake_aws(TokenAnswer::Good);
+    let s = servers(Hostility::HugeErrorBodies).await;
+    let run = check(&aws, &s.registry.uri(), &[]);
+    assert_not_verified(&run);
+    let f = run.finding("push/response-too-large");
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("POST /v2/team/app/blobs/uploads/"),
+        "{message}"
+    );
+    assert!(message.contains("64 KiB"), "{message}");
+}
+
+/// Discovery against an ECS API whose `ListServices` pages loop (the same
+/// next token every time) or never end: the listing stops, at the repeat or
+/// at the page limit, and the cluster is reported as not checked (exit 3),
+/// never as a pass.
+#[tokio::test]
+async fn looping_and_endless_listings_stop_and_are_not_verified() {
+    for (listing, says, most) in [
+        (Listing::Loop, "repeated", 2),
+        (Listing::Endless, "1000 pages", 1000),
+    ] {
+        let aws = fake_aws_listing(TokenAnswer::Good, listing);
+        let run = harness::run_subcommand(
+            None,
+            "check",
+            &["--cluster", "c", "--timeout", "60s"],
+            &[("AWS_ENDPOINT_URL", Some(aws.url.as_str()))],
+        );
+        run.assert_no_panic();
+        assert_not_verified(&run);
+        let f = run.finding("network/not-checked");
+        let message = f["message"].as_str().unwrap();
+        assert!(message.contains("services of cluster c"), "{message}");
+        assert!(message.contains(says), "{listing:?}: {message}");
+        let pages = aws
+            .calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| *c == "ListServices")
+            .count();
+        // The SDK's paginator may have asked for one page ahead.
+        assert!(pages == most || pages == most + 1, "{listing:?}: {pages}");
+    }
+}
+
+/// `audit --repository-prefix` against a `DescribeRepositories` whose pages
+/// loop: the listing stops at the repeat and says the audit is partial.
+#[tokio::test]
+async fn a_looping_repository_listing_is_a_partial_audit() {
+    let aws = fake_aws_listing(TokenAnswer::Good, Listing::Loop);
+    let run = harness::run_subcommand(
+        None,
+        "audit",
+        &["--repository-prefix", "team/"],
+        &[("AWS_ENDPOINT_URL", Some(aws.url.as_str()))],
+    );
+    run.assert_no_panic();
+    assert_not_verified(&run);
+    let f = run.finding("audit/target-failed");
+    let message = f["message"].as_str().unwrap();
+    assert!(message.contains("repeated"), "{message}");
+    let pages = aws
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|c| *c == "DescribeRepositories")
+        .count();
+    assert!(pages == 2 || pages == 3, "{pages}");
+}
+
+/// A registry that answers `HEAD` with 404 and every other request with
+/// headers and part of a body, then resets the connection (RST). Every
+/// request fails mid-body, is retried as the retry policy allows, and the
+/// run reports, within its budget.
+fn resetting_registry() -> String {
+    let handle = tokio::runtime::Handle::current();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let handle = handle.clone();
+            std::thread::spawn(move || serve_resetting(stream, &handle));
+        }
+    });
+    url
+}
+
+fn serve_resetting(stream: TcpStream, handle: &tokio::runtime::Handle) {
+    let mut writer = stream.try_clone().expect("clone");
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut length = 0;
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            if h == "\r\n" {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':')
+                && k.trim().eq_ignore_ascii_case("content-length")
+            {
+                length = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        if line.starts_with("HEAD ") {
+            let _ = write!(
+                writer,
+                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+            );
+            let _ = writer.flush();
+            continue;
+        }
+        let _ = write!(
+            writer,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{}",
+            "{".repeat(1000)
+        );
+        let _ = writer.flush();
+        // Let the headers and the start of the body arrive, then reset.
+        std::thread::sleep(Duration::from_millis(100));
+        let _entered = handle.enter();
+        let stream = reader.into_inner();
+        drop(writer);
+        if stream.set_nonblocking(true).is_ok()
+            && let Ok(stream) = tokio::net::TcpStream::from_std(stream)
+        {
+            let _ = stream.set_zero_linger();
+        }
+        return;
+    }
+}
+
+#[tokio::test]
+async fn a_registry_that_resets_mid_body_is_not_verified_within_the_budget() {
+    let aws = fake_aws(TokenAnswer::Good);
+    let registry = resetting_registry();
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("report.json");
+    let started = std::time::Instant::now();
+    let run = check(
+        &aws,
+        &registry,
+        &["--timeout", "20s", "--output", output.to_str().unwrap()],
+    );
+    let elapsed = started.elapsed();
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    // The budget: the deadline plus its 30 s grace, never more.
+    assert!(elapsed < Duration::from_secs(50), "took {elapsed:?}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&output).expect("report written")).unwrap();
+    assert_eq!(report["verdict"], "not-verified");
+    let ids: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert!(ids.contains(&"push/registry-unreachable"), "{ids:?}");
+    // The resets are in the trace, retried.
+    let trace = report["trace"].as_array().unwrap();
+    assert!(
+        trace.iter().any(|t| t["error"].as_str().is_some_and(|e| {
+            e.contains("reading a body") && e.contains("reset") && e.contains("retried after")
+        })),
+        "{trace:?}"
+    );
 }

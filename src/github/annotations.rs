@@ -77,6 +77,7 @@ mod tests {
             title: "Denied, really".into(),
             message: "100% denied\r\nsee: a,b".into(),
             resources: vec![],
+            omitted_resources: 0,
             iam_action: None,
             endpoint_service: None,
             fix: None,

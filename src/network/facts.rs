@@ -81,26 +81,28 @@ impl<'a> IsolatedWorkload<'a> {
 
 /// The Fargate workloads with at least one isolated subnet. Workloads whose
 /// task definition is not in the snapshot are left out: what they need is unknown.
-pub(crate) fn isolated_workloads(s: &NetworkSnapshot) -> Vec<IsolatedWorkload<'_>> {
-    fargate_workloads(s)
-        .filter_map(|w| {
-            let task = s.task_definition_of(w)?;
-            let subnets: Vec<&Subnet> = w
-                .subnets
-                .iter()
-                .filter(|id| classify(s, w, id) == EgressClass::Isolated)
-                .filter_map(|id| s.subnets.get(id))
-                .collect();
-            let vpc_id = subnets.first()?.vpc_id.as_str();
-            Some(IsolatedWorkload {
-                workload: w,
-                task,
-                vpc_id,
-                requirements: endpoints::required(w, task, &s.region),
-                subnets,
-            })
+/// Made one at a time as the caller goes, never all at once: a rule over
+/// 100,000 services holds one of them, not 100,000.
+pub(crate) fn isolated_workloads(
+    s: &NetworkSnapshot,
+) -> impl Iterator<Item = IsolatedWorkload<'_>> {
+    fargate_workloads(s).filter_map(|w| {
+        let task = s.task_definition_of(w)?;
+        let subnets: Vec<&Subnet> = w
+            .subnets
+            .iter()
+            .filter(|id| classify(s, w, id) == EgressClass::Isolated)
+            .filter_map(|id| s.subnets.get(id))
+            .collect();
+        let vpc_id = subnets.first()?.vpc_id.as_str();
+        Some(IsolatedWorkload {
+            workload: w,
+            task,
+            vpc_id,
+            requirements: endpoints::required(w, task, &s.region),
+            subnets,
         })
-        .collect()
+    })
 }
 
 /// Whether a workload could start from an isolated subnet of `vpc_id`: its task

@@ -134,9 +134,10 @@ pub fn save_snapshot(snapshot: &NetworkSnapshot, path: &Path) -> Result<(), Usag
 
 /// Reads and checks a saved snapshot.
 pub fn load_snapshot(path: &std::path::Path) -> Result<NetworkSnapshot, UsageError> {
-    let text = crate::files::read_text(path, crate::files::SNAPSHOT_LIMIT)
+    // Parsed as it is read: the file's text is never held beside the snapshot.
+    let reader = crate::files::open(path, crate::files::SNAPSHOT_LIMIT)
         .map_err(|e| UsageError(format!("--snapshot {e}")))?;
-    let snapshot: NetworkSnapshot = serde_json::from_str(&text).map_err(|e| {
+    let snapshot: NetworkSnapshot = serde_json::from_reader(reader).map_err(|e| {
         UsageError(format!(
             "--snapshot {}: not a network snapshot: {e} (line {}, column {})",
             path.display(),
@@ -166,9 +167,14 @@ pub fn summary(
         region: snapshot.region.clone(),
         api_calls,
         wall_ms,
+        omitted_workloads: snapshot
+            .workloads
+            .len()
+            .saturating_sub(crate::report::MAX_WORKLOADS_LISTED),
         workloads: snapshot
             .workloads
             .iter()
+            .take(crate::report::MAX_WORKLOADS_LISTED)
             .map(|w| WorkloadSummary {
                 name: w.name.clone(),
                 cluster: w.cluster.clone(),

@@ -418,6 +418,10 @@ pub struct Gap {
     pub permission: String,
     /// The error.
     pub error: String,
+    /// Not an error: the listing was cut short (its next token repeated, or
+    /// it went past the page limit); what it read is kept.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
 
 impl NetworkSnapshot {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::document::{PolicyDocument, Source, parse_documents};
-use super::terraform::{Plan, PlanPolicyKind, read_plan};
+use super::terraform::{Plan, PlanPolicyKind, read_plan_owned};
 use crate::error::UsageError;
 
 /// Everything given for offline evaluation.
@@ -90,7 +90,7 @@ pub fn load(
     }
     if let Some(p) = terraform_plan {
         let text = read(p, "--terraform-plan", crate::files::PLAN_LIMIT)?;
-        let plan = read_plan(&text, workspace)
+        let plan = read_plan_owned(text, workspace)
             .map_err(|e| UsageError(format!("--terraform-plan {}: {e}", p.display())))?;
         for policy in plan.policies.iter().chain(&plan.trust_policies) {
             let file = policy

@@ -63,9 +63,16 @@ pub async fn read_role_policies(config: &SdkConfig, role: &str) -> RolePolicies 
         .role_name(role)
         .into_paginator()
         .send();
+    let mut counted = crate::limits::Pages::default();
     while let Some(page) = pages.next().await {
         match page {
-            Ok(p) => names.extend(p.policy_names().iter().cloned()),
+            Ok(p) => {
+                names.extend(p.policy_names().iter().cloned());
+                if let Err(cut) = counted.page(p.marker()) {
+                    out.unreadable = Some(format!("iam:ListRolePolicies: {cut}"));
+                    return out;
+                }
+            }
             Err(e) => {
                 out.unreadable = Some(format!("iam:ListRolePolicies: {}", error_text(&e)));
                 return out;
@@ -100,13 +107,20 @@ pub async fn read_role_policies(config: &SdkConfig, role: &str) -> RolePolicies 
         .role_name(role)
         .into_paginator()
         .send();
+    let mut counted = crate::limits::Pages::default();
     while let Some(page) = pages.next().await {
         match page {
-            Ok(p) => attached.extend(
-                p.attached_policies()
-                    .iter()
-                    .filter_map(|a| a.policy_arn().map(str::to_string)),
-            ),
+            Ok(p) => {
+                attached.extend(
+                    p.attached_policies()
+                        .iter()
+                        .filter_map(|a| a.policy_arn().map(str::to_string)),
+                );
+                if let Err(cut) = counted.page(p.marker()) {
+                    out.unreadable = Some(format!("iam:ListAttachedRolePolicies: {cut}"));
+                    return out;
+                }
+            }
             Err(e) => {
                 out.unreadable = Some(format!("iam:ListAttachedRolePolicies: {}", error_text(&e)));
                 return out;

@@ -229,11 +229,27 @@ impl Notes {
 /// an unsupported format version are a [`PlanError`] with the line and column;
 /// attribute values of an unexpected shape are [`Undetermined`].
 pub fn read_plan(text: &str, workspace: Option<&Path>) -> Result<Plan, PlanError> {
+    build(parse(text)?, workspace)
+}
+
+/// [`read_plan`] taking the text, which is freed once parsed: a large plan's
+/// text is not held while its resources are indexed.
+pub fn read_plan_owned(text: String, workspace: Option<&Path>) -> Result<Plan, PlanError> {
+    let plan = parse(&text)?;
+    drop(text);
+    build(plan, workspace)
+}
+
+fn parse(text: &str) -> Result<format::PlanJson, PlanError> {
     // PowerShell's `>` writes a byte-order mark.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let plan: format::PlanJson =
         serde_json::from_str(text).map_err(|e| PlanError::from_json(&e))?;
     check_format(text, &plan)?;
+    Ok(plan)
+}
+
+fn build(plan: format::PlanJson, workspace: Option<&Path>) -> Result<Plan, PlanError> {
     let index = index::Index::build(&plan);
     let mut notes = Notes::default();
     let snapshot = network::build(&index, &mut notes);

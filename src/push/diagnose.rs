@@ -47,6 +47,7 @@ pub fn diagnose(facts: &ProbeFacts, ctx: &Context<'_>) -> Vec<Finding> {
     findings.extend(redirects(x, ctx, &mut explained));
     findings.extend(refusals(x, ctx, &mut explained));
     findings.extend(invalid_digests(x, ctx));
+    findings.extend(oversized_bodies(x, ctx, &mut explained));
     findings.extend(dry_run(facts, ctx, &mut explained));
     let primary_failure = explained.iter().any(|e| *e) || facts.unreachable;
     findings.extend(unexplained(x, &explained, primary_failure));
@@ -260,6 +261,47 @@ fn invalid_digests(x: &[Exchange], ctx: &Context<'_>) -> Vec<Finding> {
                 })
         })
         .collect()
+}
+
+/// Answers whose body went on past its limit: one finding per step and
+/// limit, naming the endpoint. In a dry run, a successful read of an existing
+/// image's layer cut at its limit still proves the read was allowed, so it
+/// is not one.
+fn oversized_bodies(x: &[Exchange], ctx: &Context<'_>, explained: &mut [bool]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (i, e) in x.iter().enumerate() {
+        let Some(limit) = e.body_over_limit else {
+            continue;
+        };
+        if ctx.dry_run && matches!(e.step, Step::LayerRead | Step::LayerDownload) && e.succeeded() {
+            continue;
+        }
+        explained[i] = true;
+        if !seen.insert((e.step, limit)) {
+            continue;
+        }
+        let status = e
+            .status
+            .map_or_else(String::new, |s| format!(" HTTP {s} with"));
+        let size = crate::limits::size(limit as usize);
+        findings.push(
+            rules::PUSH_RESPONSE_TOO_LARGE
+                .finding(
+                    format!("{} {} answered more than {size}", e.method, e.step.name()),
+                    format!(
+                        "`{} {}` answered{status} a body longer than {size}, the limit for this answer; the probe read no further, so what the answer would have shown was not verified.",
+                        e.method, e.path
+                    ),
+                )
+                .with_resources([ctx.repository.arn()])
+                .with_fix(Fix {
+                    description: rules::PUSH_RESPONSE_TOO_LARGE.fix.into(),
+                    ..Fix::default()
+                }),
+        );
+    }
+    findings
 }
 
 /// Failures nothing else explains. Codes that only follow from an earlier

@@ -243,16 +243,23 @@ pub async fn repository_policy(
 }
 
 /// Names of the caller's repositories (in the default region) starting with
-/// `prefix`, from `ecr:DescribeRepositories`, every page.
+/// `prefix`, from `ecr:DescribeRepositories`, every page, and why the listing
+/// was cut short when it was (its next token repeated, or it went past
+/// [`crate::limits::MAX_PAGES`]).
 pub async fn list_repositories(
     config: &aws_config::SdkConfig,
     prefix: &str,
-) -> Result<Vec<String>, String> {
+) -> Result<(Vec<String>, Option<crate::limits::Cut>), String> {
     let ecr = aws_sdk_ecr::Client::new(config);
     let mut pages = ecr.describe_repositories().into_paginator().send();
     let mut names = Vec::new();
+    let mut counted = crate::limits::Pages::default();
+    let mut cut = None;
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| error_text(&e))?;
+        if let Err(c) = counted.page(page.next_token()) {
+            cut = Some(c);
+        }
         names.extend(
             page.repositories()
                 .iter()
@@ -260,9 +267,13 @@ pub async fn list_repositories(
                 .filter(|n| n.starts_with(prefix))
                 .map(str::to_string),
         );
+        if cut.is_some() {
+            break;
+        }
     }
     names.sort();
-    Ok(names)
+    names.dedup();
+    Ok((names, cut))
 }
 
 /// An ECR error as `code: message`, else its text.

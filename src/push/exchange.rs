@@ -88,6 +88,9 @@ pub struct Exchange {
     /// When its answer (or its failure) had arrived, on the same clock.
     #[serde(skip)]
     pub ended_us: u64,
+    /// The answer's body went on past this many bytes, the limit for its
+    /// kind ([`crate::push::registry::body_limit`]); the rest was not read.
+    pub body_over_limit: Option<u64>,
 }
 
 impl Exchange {
@@ -120,6 +123,7 @@ impl Exchange {
             retried_after_ms: None,
             sent_us: 0,
             ended_us: 0,
+            body_over_limit: None,
         }
     }
 
@@ -163,6 +167,14 @@ impl Exchange {
                 self.error
                     .as_ref()
                     .map(|e| format!("{}: {}", e.code, e.message))
+            })
+            .or_else(|| {
+                self.body_over_limit.map(|limit| {
+                    format!(
+                        "answer body over the {} limit, not read further",
+                        crate::limits::size(limit as usize)
+                    )
+                })
             })
             .or_else(|| self.unusable.clone())
             .or_else(|| self.refused.as_ref().map(|r| format!("not sent: {r}")))

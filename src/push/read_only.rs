@@ -39,6 +39,19 @@ pub fn prefix_empty(prefix: &str, account: &str, region: &str) -> Finding {
         .with_resources([prefix.to_string()])
 }
 
+/// The repository listing was cut short (its next token repeated, or it
+/// went past [`crate::limits::MAX_PAGES`]): the repositories it did not
+/// reach were not audited.
+pub fn listing_cut(prefix: &str, cut: &crate::limits::Cut) -> Finding {
+    AUDIT_TARGET_FAILED
+        .finding(
+            format!("Repositories starting with `{prefix}` were listed only in part"),
+            format!("`ecr:DescribeRepositories`: {cut}. The repositories listed before that were audited; any after it were not."),
+        )
+        .with_iam_action("ecr:DescribeRepositories")
+        .with_resources([prefix.to_string()])
+}
+
 /// The repositories matching `--repository-prefix` could not be listed.
 pub fn prefix_not_listed(prefix: &str, error: &str) -> Finding {
     AUDIT_TARGET_FAILED

@@ -18,7 +18,7 @@ use super::denial::{RegistryError, registry_error};
 use super::exchange::{Exchange, Recorder, TransportError, TransportErrorKind, origin_of};
 use super::facts::MAX_ATTEMPTS;
 use super::steps::Step;
-use crate::deadline;
+use crate::{deadline, limits};
 
 /// The most the retries of one request may wait in all (back-off and
 /// `Retry-After`): a registry asking for longer is not waited for.
@@ -87,6 +87,27 @@ fn retry_after(response: &Response) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
+/// The most of an answer's body read for `step`: a manifest
+/// ([`limits::MANIFEST_BODY`]) or a blob ([`limits::BLOB_BODY`]) when the
+/// answer is a success, otherwise an error document, a redirect or an upload
+/// answer ([`limits::ERROR_BODY`]).
+pub fn body_limit(step: Step, status: StatusCode) -> usize {
+    if !status.is_success() {
+        return limits::ERROR_BODY;
+    }
+    match step {
+        Step::LayerRead | Step::LayerDownload => limits::BLOB_BODY,
+        Step::ManifestRead
+        | Step::ManifestExists
+        | Step::IndexExists
+        | Step::ManifestPut
+        | Step::IndexPut
+        | Step::TagMove
+        | Step::Cleanup => limits::MANIFEST_BODY,
+        _ => limits::ERROR_BODY,
+    }
+}
+
 /// One request to send.
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -117,8 +138,10 @@ pub struct Response {
     pub status: StatusCode,
     /// Headers.
     pub headers: HeaderMap,
-    /// Body (empty for HEAD).
+    /// Body (empty for HEAD), or its first [`body_limit`] bytes.
     pub body: Vec<u8>,
+    /// The body went on past [`body_limit`]: `body` holds only its start.
+    pub truncated: bool,
     /// Where the exchange was recorded.
     pub index: usize,
 }
@@ -347,14 +370,19 @@ impl Registry {
             let response = builder.send().await?;
             let status = response.status();
             let headers = response.headers().clone();
-            let body = response.bytes().await?.to_vec();
-            Ok::<_, reqwest::Error>((status, headers, body))
+            let limit = body_limit(request.step, status);
+            let body = limits::read_limited(response, limit).await?;
+            Ok::<_, reqwest::Error>((status, headers, body, limit))
         }
         .await;
         exchange.ms = sent.elapsed().as_millis() as u64;
         match outcome {
-            Ok((status, headers, body)) => {
+            Ok((status, headers, limited, limit)) => {
+                let body = limited.bytes;
                 exchange.status = Some(status.as_u16());
+                if limited.over {
+                    exchange.body_over_limit = Some(limit as u64);
+                }
                 if status.is_redirection() {
                     exchange.location = Some(
                         headers
@@ -386,6 +414,7 @@ impl Registry {
                     status,
                     headers,
                     body,
+                    truncated: limited.over,
                     index,
                 })
             }

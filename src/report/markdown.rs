@@ -145,7 +145,7 @@ pub fn render(report: &Report) -> String {
             "Network ({}, {}): {} workload(s), {} API calls, {} ms.\n\n| workload | subnet | AZ | egress |\n|---|---|---|---|",
             escape(&n.source),
             escape(&n.region),
-            n.workloads.len(),
+            n.workload_count(),
             n.api_calls,
             n.wall_ms
         );

@@ -116,6 +116,12 @@ pub struct Finding {
     pub message: String,
     /// The resources involved: ARNs, ids, repository and image references.
     pub resources: Vec<String>,
+    /// How many more resources are involved than `resources` lists: a
+    /// finding names at most [`MAX_RESOURCES`], so the report's size follows
+    /// the problems, not the inventory. 0 (absent from the JSON) when all
+    /// are listed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub omitted_resources: usize,
     /// The IAM action the finding is about, such as `ecr:GetDownloadUrlForLayer`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iam_action: Option<String>,
@@ -140,6 +146,35 @@ pub struct Finding {
     /// (absent from the JSON) or `not-verified`.
     #[serde(default, skip_serializing_if = "Meaning::is_defect")]
     pub meaning: Meaning,
+}
+
+/// The most resources one finding lists; the rest are counted in
+/// [`Finding::omitted_resources`].
+pub const MAX_RESOURCES: usize = 100;
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl Finding {
+    /// Keeps at most [`MAX_RESOURCES`] resources, without repeats, counting
+    /// the rest in [`Finding::omitted_resources`].
+    pub fn cap_resources(&mut self) {
+        let mut seen = std::collections::HashSet::new();
+        let mut kept = Vec::new();
+        for r in std::mem::take(&mut self.resources) {
+            if seen.contains(&r) {
+                continue;
+            }
+            if kept.len() < MAX_RESOURCES {
+                kept.push(r.clone());
+            } else {
+                self.omitted_resources += 1;
+            }
+            seen.insert(r);
+        }
+        self.resources = kept;
+    }
 }
 
 /// What a rule's findings say about the verdict: that something checked is
@@ -379,8 +414,23 @@ pub struct NetworkSummary {
     pub api_calls: usize,
     /// Wall time of discovery in milliseconds.
     pub wall_ms: u64,
-    /// The services and planned tasks checked.
+    /// The services and planned tasks checked: the first
+    /// [`MAX_WORKLOADS_LISTED`].
     pub workloads: Vec<WorkloadSummary>,
+    /// How many more were checked than `workloads` lists (0, absent from the
+    /// JSON, when all are), so the report's size does not follow the fleet's.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub omitted_workloads: usize,
+}
+
+/// The most workloads [`NetworkSummary::workloads`] lists.
+pub const MAX_WORKLOADS_LISTED: usize = 1000;
+
+impl NetworkSummary {
+    /// How many workloads were checked, listed or not.
+    pub fn workload_count(&self) -> usize {
+        self.workloads.len() + self.omitted_workloads
+    }
 }
 
 /// One service or planned task.

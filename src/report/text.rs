@@ -61,7 +61,7 @@ pub fn render(report: &Report, color: bool) -> String {
             "  network   {} in {}: {} workload(s), {} API calls, {} ms",
             n.source,
             n.region,
-            n.workloads.len(),
+            n.workload_count(),
             n.api_calls,
             n.wall_ms
         );
@@ -180,7 +180,7 @@ fn write_targets(out: &mut String, report: &Report, color: bool) {
             detail.push(format!("push {} ({} requests)", p.mode, p.requests));
         }
         if let Some(n) = &t.network {
-            detail.push(format!("{} workload(s)", n.workloads.len()));
+            detail.push(format!("{} workload(s)", n.workload_count()));
         }
         let _ = writeln!(
             out,

@@ -97,6 +97,7 @@ fn missing_service(f: &Failure, cluster: &str) -> Gap {
             "{} (the service does not exist or was deleted)",
             f.reason().unwrap_or("MISSING")
         ),
+        truncated: false,
     }
 }
 

@@ -29,16 +29,27 @@ use crate::network::snapshot::{Gap, NetworkSnapshot, SNAPSHOT_VERSION, Workload}
 /// Pages through a paginated call, counting each page. A failed page becomes
 /// a [`Gap`] (`$call` is both the API call and the permission that allows it)
 /// and ends the loop: `Ok` holds the items of every page, `Err` those read
-/// before the failure.
+/// before the failure. A listing whose next token repeats, or that goes on
+/// past [`limits::MAX_PAGES`](crate::limits::MAX_PAGES), is cut there and
+/// becomes a truncated [`Gap`] the same way.
 macro_rules! try_paginate {
     ($ctx:expr, $pages:expr, $what:expr, $call:literal, |$page:ident| $items:expr $(,)?) => {{
         let mut out = Vec::new();
         let mut pages = $pages;
         let mut failed = false;
+        let mut counted = $crate::limits::Pages::default();
         while let Some(page) = pages.next().await {
             $ctx.call();
             match page {
-                Ok($page) => out.extend($items),
+                Ok($page) => {
+                    let cut = counted.page($page.next_token());
+                    out.extend($items);
+                    if let Err(cut) = cut {
+                        $ctx.truncated($what, $call, &cut).await;
+                        failed = true;
+                        break;
+                    }
+                }
                 Err(e) => {
                     $ctx.gap($what, $call, $call, &e).await;
                     failed = true;
@@ -144,6 +155,21 @@ impl Ctx {
             call: call.into(),
             permission: permission.into(),
             error: text,
+            truncated: false,
+        });
+    }
+}
+
+impl Ctx {
+    /// A listing cut short ([`crate::limits::Pages`]): recorded as a gap, so
+    /// what it did not read is reported as not checked.
+    async fn truncated(&self, what: impl Into<String>, call: &str, cut: &crate::limits::Cut) {
+        self.gaps.lock().await.push(Gap {
+            what: what.into(),
+            call: call.into(),
+            permission: call.into(),
+            error: cut.to_string(),
+            truncated: true,
         });
     }
 }

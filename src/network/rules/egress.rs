@@ -139,11 +139,16 @@ pub fn check(snapshot: &NetworkSnapshot) -> Vec<Finding> {
     findings
 }
 
+/// Route table → (what its default route does, the task subnets on it).
+type NoInternetGateway = BTreeMap<String, (String, Vec<String>)>;
+
+/// One finding per cause: the services whose public IP sits behind the same
+/// route tables doing the same thing share one finding, so a fleet of
+/// services with one mistake is one finding naming them, not one each.
 fn public_ip_without_internet_gateway(s: &NetworkSnapshot) -> Vec<Finding> {
-    let mut findings = Vec::new();
+    let mut groups: BTreeMap<NoInternetGateway, Vec<&Workload>> = BTreeMap::new();
     for w in fargate_workloads(s).filter(|w| w.assign_public_ip) {
-        // Route table → (what its default route does, the subnets on it).
-        let mut without: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
+        let mut without = NoInternetGateway::new();
         for subnet in &w.subnets {
             if !s.subnets.contains_key(subnet) {
                 continue;
@@ -166,31 +171,76 @@ fn public_ip_without_internet_gateway(s: &NetworkSnapshot) -> Vec<Finding> {
         if without.is_empty() {
             continue;
         }
+        groups.entry(without).or_default().push(w);
+    }
+    let mut findings = Vec::new();
+    for (without, workloads) in groups {
+        let Some(first) = workloads.first().copied() else {
+            continue;
+        };
         let detail: Vec<String> = without
             .iter()
             .map(|(rt, (goes_to, subnets))| {
                 format!("route table `{rt}` of {} {goes_to}", code_list(subnets))
             })
             .collect();
+        let (who, assigns, title) = match workloads.len() {
+            1 => (
+                util::sentence(&workload_label(first)),
+                "assigns its tasks",
+                format!(
+                    "{}: public IP without an internet gateway route",
+                    first.name
+                ),
+            ),
+            n => (
+                util::sentence(&{
+                    let mut names = util::Names::default();
+                    workloads
+                        .iter()
+                        .for_each(|w| names.insert(workload_label(w)));
+                    names.sentence_list()
+                }),
+                "assign their tasks",
+                format!(
+                    "{} and {} more: public IP without an internet gateway route",
+                    first.name,
+                    n - 1
+                ),
+            ),
+        };
         let message = format!(
-            "{} assigns its tasks a public IP (`assignPublicIp: ENABLED`), but {}. A public IP is used only through an internet gateway, so these tasks get none of its benefit: they reach ECR, S3 and CloudWatch Logs only through a NAT gateway or VPC endpoints, and the rules for those apply.",
-            util::sentence(&workload_label(w)),
+            "{who} {assigns} a public IP (`assignPublicIp: ENABLED`), but {}. A public IP is used only through an internet gateway, so these tasks get none of its benefit: they reach ECR, S3 and CloudWatch Logs only through a NAT gateway or VPC endpoints, and the rules for those apply.",
             util::and_list(&detail)
         );
-        let mut resources = vec![facts::workload_resource(s, w)];
+        let mut services = util::Names::default();
+        workloads
+            .iter()
+            .for_each(|w| services.insert(facts::workload_resource(s, w)));
+        let unlisted = services.len() - services.listed().count();
+        // The subnets and route tables first: a finding lists at most
+        // MAX_RESOURCES, and these are what the fix changes.
+        let mut resources: Vec<String> = Vec::new();
         for (rt, (_, subnets)) in &without {
             resources.extend(subnets.iter().cloned());
             resources.push(rt.clone());
         }
-        findings.push(
-            PUBLIC_IP_WITHOUT_INTERNET_GATEWAY
-                .finding(
-                    format!("{}: public IP without an internet gateway route", w.name),
-                    message,
-                )
-                .with_resources(resources)
-                .with_fix(network_configuration_fix(s, w)),
-        );
+        resources.extend(services.listed().cloned());
+        let mut fix = network_configuration_fix(s, first);
+        if workloads.len() > 1 {
+            fix.description = format!(
+                "{} The snippets show `{}`; the other {} services need the same change.",
+                fix.description,
+                first.name,
+                workloads.len() - 1
+            );
+        }
+        let mut f = PUBLIC_IP_WITHOUT_INTERNET_GATEWAY
+            .finding(title, message)
+            .with_resources(resources)
+            .with_fix(fix);
+        f.omitted_resources = unlisted;
+        findings.push(f);
     }
     findings
 }

@@ -360,6 +360,7 @@ pub fn gap(what: &str, call: &str, permission: &str) -> Gap {
         call: call.into(),
         permission: permission.into(),
         error: format!("AccessDenied: not authorized to perform: {permission}"),
+        truncated: false,
     }
 }
 

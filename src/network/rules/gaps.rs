@@ -26,7 +26,7 @@ pub const RULE: Rule = Rule {
     id: "network/not-checked",
     severity: Severity::Warning,
     meaning: Meaning::NotVerified,
-    what: "Part of the network could not be read during discovery (usually access denied), so the rules that need it were skipped.",
+    what: "Part of the network could not be read during discovery (usually access denied, or a listing cut short because its pages looped or went past the page limit), so the rules that need it were skipped.",
     why: "A report without errors is incomplete while something was not checked; the unread part may hold the problem.",
     fix: "Grant the checking role the read-only permission named in the finding, and run the check again.",
     docs: "https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html",
@@ -38,6 +38,21 @@ pub fn check(snapshot: &NetworkSnapshot) -> Vec<Finding> {
     s.gaps
         .iter()
         .map(|gap| {
+            if gap.truncated {
+                return RULE
+                    .finding(
+                        format!("Not checked: all of {}", gap.what),
+                        format!(
+                            "Read only part of {}: `{}` {}. Checks that need the rest were skipped, so a problem there would go unreported.",
+                            gap.what, gap.call, gap.error
+                        ),
+                    )
+                    .with_resources([gap.what.clone()])
+                    .with_fix(Fix {
+                        description: "A listing that loops or never ends comes from an endpoint that is not AWS's (a proxy, an emulator) or a fault on AWS's side: check `AWS_ENDPOINT_URL*` and run again.".into(),
+                        ..Fix::default()
+                    });
+            }
             let message = format!(
                 "Could not read {}: `{}` failed ({}). Checks that need it were skipped, so a problem there would go unreported. `{}` would allow it.",
                 gap.what, gap.call, gap.error, gap.permission
@@ -76,6 +91,31 @@ pub fn check(snapshot: &NetworkSnapshot) -> Vec<Finding> {
 mod tests {
     use super::*;
     use crate::network::rules::fixture;
+
+    #[test]
+    fn a_truncated_listing_is_not_checked_and_asks_for_no_permission() {
+        let mut s = fixture::snapshot();
+        let mut gap = fixture::gap(
+            "subnets of vpc-1",
+            "ec2:DescribeSubnets",
+            "ec2:DescribeSubnets",
+        );
+        gap.truncated = true;
+        gap.error = crate::limits::Cut::Loop.to_string();
+        s.gaps.push(gap);
+        let findings = check(&s);
+        fixture::assert_well_formed(&findings);
+        assert_eq!(findings.len(), 1);
+        let f = &findings[0];
+        assert_eq!(f.rule, "network/not-checked");
+        assert!(
+            f.message.contains("Read only part of subnets of vpc-1"),
+            "{}",
+            f.message
+        );
+        assert!(f.message.contains("repeated"), "{}", f.message);
+        assert_eq!(f.iam_action, None);
+    }
 
     #[test]
     fn no_gaps_no_findings() {

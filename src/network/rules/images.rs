@@ -228,7 +228,12 @@ fn image_unreachable(s: &NetworkSnapshot) -> Vec<Finding> {
 }
 
 fn platform_version_legacy(s: &NetworkSnapshot) -> Vec<Finding> {
-    let isolated = isolated_workloads(s);
+    // Only legacy workloads look theirs up.
+    let isolated: Vec<_> = if fargate_workloads(s).any(|w| w.is_legacy_platform()) {
+        isolated_workloads(s).collect()
+    } else {
+        Vec::new()
+    };
     let mut findings = Vec::new();
     for w in fargate_workloads(s).filter(|w| w.is_legacy_platform()) {
         let version = w.platform_version.as_deref().unwrap_or_default();

@@ -84,14 +84,141 @@ pub fn check_all(snapshot: &NetworkSnapshot) -> Vec<Finding> {
         gaps::check,
         not_fargate::check,
     ];
-    checks
-        .iter()
-        .flat_map(|check| check(snapshot))
-        .map(|mut f| {
-            f.resources = util::unique(std::mem::take(&mut f.resources));
-            f
-        })
-        .collect()
+    // Each rule's findings are folded as they come, so only one rule's are
+    // ever held in full.
+    aggregate(checks.iter().flat_map(|check| check(snapshot)))
+}
+
+/// The most findings one rule keeps as they are; the rest are folded into
+/// one more finding of that rule (see [`aggregate`]).
+pub const MAX_FINDINGS_PER_RULE: usize = 20;
+
+/// Keeps the report's size proportional to the problems, not the inventory:
+/// each finding lists at most [`crate::report::MAX_RESOURCES`] resources
+/// (the rest counted in `omitted_resources`), and past
+/// [`MAX_FINDINGS_PER_RULE`] findings of one rule (the same problem on many
+/// services, subnets or groups), the rest become one finding of that rule
+/// that says how many there were and names their resources the same way.
+/// Findings of a rule not in [`RULES`] are kept as they are.
+pub fn aggregate(findings: impl IntoIterator<Item = Finding>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::new();
+    let mut kept: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut folds: Vec<Fold> = Vec::new();
+    for mut f in findings {
+        let n = kept.entry(f.rule.clone()).or_default();
+        let rule = RULES.iter().find(|r| r.id == f.rule);
+        match rule {
+            Some(rule) if *n >= MAX_FINDINGS_PER_RULE => {
+                match folds.iter_mut().find(|x| x.rule.id == rule.id) {
+                    Some(fold) => fold.add(f),
+                    None => {
+                        let mut fold = Fold::new(rule, &f);
+                        fold.add(f);
+                        folds.push(fold);
+                    }
+                }
+            }
+            _ => {
+                *n += 1;
+                f.cap_resources();
+                out.push(f);
+            }
+        }
+    }
+    out.extend(folds.into_iter().map(Fold::finish));
+    out
+}
+
+/// The findings of one rule past [`MAX_FINDINGS_PER_RULE`], reduced as they
+/// come to what the folded finding shows.
+struct Fold {
+    rule: &'static Rule,
+    count: usize,
+    severity: crate::report::Severity,
+    titles: Vec<String>,
+    resources: Vec<String>,
+    seen: std::collections::HashSet<String>,
+    omitted: usize,
+    iam_action: Option<String>,
+    endpoint_service: Option<String>,
+}
+
+impl Fold {
+    fn new(rule: &'static Rule, first: &Finding) -> Fold {
+        Fold {
+            rule,
+            count: 0,
+            severity: first.severity,
+            titles: Vec::new(),
+            resources: Vec::new(),
+            seen: std::collections::HashSet::new(),
+            omitted: 0,
+            iam_action: first.iam_action.clone(),
+            endpoint_service: first.endpoint_service.clone(),
+        }
+    }
+
+    fn add(&mut self, f: Finding) {
+        self.count += 1;
+        self.severity = self.severity.max(f.severity);
+        if self.titles.len() <= util::MAX_LISTED {
+            self.titles.push(format!("`{}`", f.title));
+        }
+        if self.iam_action != f.iam_action {
+            self.iam_action = None;
+        }
+        if self.endpoint_service != f.endpoint_service {
+            self.endpoint_service = None;
+        }
+        self.omitted += f.omitted_resources;
+        for r in f.resources {
+            if self.seen.contains(&r) {
+                continue;
+            }
+            if self.resources.len() < crate::report::MAX_RESOURCES {
+                self.resources.push(r.clone());
+            } else {
+                self.omitted += 1;
+            }
+            self.seen.insert(r);
+        }
+    }
+
+    fn finish(self) -> Finding {
+        let count = self.count;
+        let rule = self.rule.id;
+        let mut titles = self.titles;
+        if count > titles.len() {
+            // and_list counts the rest: say how many there are in all.
+            titles.truncate(util::MAX_LISTED);
+            titles.push(format!("{} more", count - util::MAX_LISTED));
+        }
+        let listed = match titles.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => titles.concat(),
+        };
+        let mut f = self
+            .rule
+            .finding(
+                format!("{count} more like the `{rule}` findings above"),
+                format!(
+                    "{count} more findings of `{rule}`, each the same problem as above on other resources, folded into this one so the report stays readable: {listed}."
+                ),
+            )
+            .with_resources(self.resources)
+            .with_fix(crate::report::Fix {
+                description: format!(
+                    "{} Each resource's own fix is in the finding `check` gives for it alone (for example with `--service`).",
+                    self.rule.fix
+                ),
+                ..crate::report::Fix::default()
+            });
+        f.severity = self.severity;
+        f.iam_action = self.iam_action;
+        f.endpoint_service = self.endpoint_service;
+        f.omitted_resources = self.omitted;
+        f
+    }
 }
 
 #[cfg(test)]
@@ -100,6 +227,53 @@ mod tests {
 
     use super::*;
     use crate::network::snapshot::RouteTarget;
+
+    #[test]
+    fn past_the_limit_findings_of_one_rule_fold_into_one_that_counts_them() {
+        let rule = egress::PUBLIC_IP_WITHOUT_INTERNET_GATEWAY;
+        let many: Vec<Finding> = (0..1000)
+            .map(|i| {
+                rule.finding(format!("svc-{i}: public IP"), "m")
+                    .with_resources([
+                        format!("svc-{i}"),
+                        format!("subnet-{i}"),
+                        "rtb-shared".to_string(),
+                    ])
+            })
+            .collect();
+        let mut all = vec![gaps::RULE.finding("gap", "m").with_resources(["x"])];
+        all.extend(many);
+        let out = aggregate(all);
+        assert_eq!(out.len(), 1 + MAX_FINDINGS_PER_RULE + 1, "{out:#?}");
+        assert_eq!(out[0].rule, "network/not-checked");
+        let folded = out.last().unwrap();
+        assert_eq!(folded.rule, rule.id);
+        assert_eq!(folded.severity, rule.severity);
+        assert!(folded.title.starts_with("980 more"), "{}", folded.title);
+        assert!(
+            folded.message.contains("and 970 more"),
+            "{}",
+            folded.message
+        );
+        assert_eq!(folded.resources.len(), crate::report::MAX_RESOURCES);
+        // 980 services and 980 subnets, and the shared route table once.
+        assert_eq!(
+            folded.resources.len() + folded.omitted_resources,
+            980 * 2 + 1
+        );
+        assert!(folded.fix.is_some());
+    }
+
+    #[test]
+    fn few_findings_are_kept_as_they_are() {
+        let f = egress::EGRESS_UNKNOWN
+            .finding("t", "m")
+            .with_resources(["a", "b", "a"]);
+        let out = aggregate(vec![f.clone(), f]);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].resources, ["a", "b"]);
+        assert_eq!(out[0].omitted_resources, 0);
+    }
 
     #[test]
     fn healthy_isolated_setup_has_no_findings() {

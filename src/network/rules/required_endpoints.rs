@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::egress::why_isolated;
-use super::util::{self, code_list, labels, tf_list};
+use super::util::{self, code_list, tf_list};
 use crate::network::endpoints::EndpointType;
 use crate::network::facts::{self, IsolatedWorkload, isolated_workloads};
 use crate::network::snapshot::{NetworkSnapshot, Subnet, VpcEndpoint};
@@ -105,10 +105,10 @@ enum Problem {
 struct Group<'a> {
     endpoint_type: EndpointType,
     /// Why it is needed → the workloads it is needed by.
-    reasons: BTreeMap<String, BTreeSet<String>>,
+    reasons: BTreeMap<String, util::Names>,
     blocks_start: bool,
-    workloads: BTreeSet<String>,
-    workload_resources: BTreeSet<String>,
+    workloads: util::Names,
+    workload_resources: util::Names,
     subnets: Vec<&'a Subnet>,
     why_isolated: BTreeSet<String>,
     route_tables: BTreeSet<String>,
@@ -143,8 +143,8 @@ pub fn check(snapshot: &NetworkSnapshot) -> Vec<Finding> {
                     endpoint_type: req.endpoint_type,
                     reasons: BTreeMap::new(),
                     blocks_start: false,
-                    workloads: BTreeSet::new(),
-                    workload_resources: BTreeSet::new(),
+                    workloads: util::Names::default(),
+                    workload_resources: util::Names::default(),
                     subnets: Vec::new(),
                     why_isolated: BTreeSet::new(),
                     route_tables: BTreeSet::new(),
@@ -208,13 +208,13 @@ fn finding(
     } else {
         g.reasons
             .iter()
-            .map(|(reason, who)| format!("{reason} ({})", labels(who)))
+            .map(|(reason, who)| format!("{reason} ({})", who.sentence_list()))
             .collect()
     };
     let many = g.workloads.len() > 1;
     let context = format!(
         "{} run{} in isolated subnet{} {} ({}), so {} reach{} `{}` only through a VPC endpoint. Needed because {}.",
-        util::sentence(&labels(&g.workloads)),
+        util::sentence(&g.workloads.sentence_list()),
         if many { "" } else { "s" },
         if subnet_ids.len() == 1 { "" } else { "s" },
         code_list(&subnet_ids),
@@ -291,7 +291,8 @@ fn finding(
     if g.endpoint_type == EndpointType::Gateway {
         resources.extend(g.route_tables.iter().cloned());
     }
-    resources.extend(g.workload_resources.iter().cloned());
+    resources.extend(g.workload_resources.listed().cloned());
+    let unlisted = g.workload_resources.len() - g.workload_resources.listed().count();
     let mut create = create_fix(s, vpc_id, service, &g);
     if problem == Problem::NotAvailable {
         create = recreate_fix(s, &g, create);
@@ -304,6 +305,7 @@ fn finding(
         f = f.with_severity(Severity::Warning);
     }
     f.endpoint_service = Some(full);
+    f.omitted_resources += unlisted;
     f
 }
 

@@ -20,8 +20,20 @@ where
     and_list(&items)
 }
 
-/// "a, b and c".
+/// The most items a message lists; the rest are counted ("and 990 more"),
+/// so a message stays the same size however many resources share a problem
+/// (the finding's `resources` name up to [`crate::report::MAX_RESOURCES`]).
+pub(crate) const MAX_LISTED: usize = 10;
+
+/// "a, b and c"; past [`MAX_LISTED`] items, "a, b, … j and 990 more".
 pub(crate) fn and_list(items: &[String]) -> String {
+    if items.len() > MAX_LISTED {
+        return format!(
+            "{} and {} more",
+            items[..MAX_LISTED].join(", "),
+            items.len() - MAX_LISTED
+        );
+    }
     match items {
         [] => String::new(),
         [one] => one.clone(),
@@ -38,13 +50,61 @@ pub(crate) fn sentence(text: &str) -> String {
     }
 }
 
-/// The items without repeats, in their first order.
-pub(crate) fn unique(items: Vec<String>) -> Vec<String> {
-    let mut seen = BTreeSet::new();
-    items
-        .into_iter()
-        .filter(|i| seen.insert(i.clone()))
-        .collect()
+/// A set of names that keeps the first [`crate::report::MAX_RESOURCES`] in
+/// order and only counts the rest (deduplicated by hash), so a rule
+/// grouping 100,000 services holds 100 names, not 100,000.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Names {
+    listed: BTreeSet<String>,
+    more: std::collections::HashSet<u64>,
+}
+
+impl Names {
+    fn hash(name: &str) -> u64 {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(name)
+    }
+
+    /// Adds `name`, keeping the smallest names listed.
+    pub(crate) fn insert(&mut self, name: String) {
+        if self.listed.contains(&name) {
+            return;
+        }
+        if self.listed.len() < crate::report::MAX_RESOURCES {
+            self.listed.insert(name);
+            return;
+        }
+        match self.listed.last() {
+            Some(last) if name < *last => {
+                if let Some(evicted) = self.listed.pop_last() {
+                    self.more.insert(Self::hash(&evicted));
+                }
+                self.listed.insert(name);
+            }
+            _ => {
+                self.more.insert(Self::hash(&name));
+            }
+        }
+    }
+
+    /// How many names, listed or counted.
+    pub(crate) fn len(&self) -> usize {
+        self.listed.len() + self.more.len()
+    }
+
+    /// The listed names, in order.
+    pub(crate) fn listed(&self) -> impl Iterator<Item = &String> {
+        self.listed.iter()
+    }
+
+    /// "a, b and c", "a, …, j and 990 more" counting the unlisted too.
+    pub(crate) fn sentence_list(&self) -> String {
+        let listed: Vec<String> = self.listed.iter().take(MAX_LISTED).cloned().collect();
+        match self.len() - listed.len() {
+            0 => and_list(&listed),
+            more => format!("{} and {more} more", listed.join(", ")),
+        }
+    }
 }
 
 /// "a, b and c" over workload labels.
@@ -144,9 +204,16 @@ mod tests {
     }
 
     #[test]
-    fn sentences_and_unique_items() {
+    fn sentences() {
         assert_eq!(sentence("service `web`"), "Service `web`");
-        assert_eq!(unique(vec!["b".into(), "a".into(), "b".into()]), ["b", "a"]);
+    }
+
+    #[test]
+    fn long_lists_name_ten_and_count_the_rest() {
+        let items: Vec<String> = (0..25).map(|i| i.to_string()).collect();
+        assert_eq!(and_list(&items[..3]), "0, 1 and 2");
+        assert_eq!(and_list(&items[..10]), "0, 1, 2, 3, 4, 5, 6, 7, 8 and 9");
+        assert_eq!(and_list(&items), "0, 1, 2, 3, 4, 5, 6, 7, 8, 9 and 15 more");
     }
 
     #[test]

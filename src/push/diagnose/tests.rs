@@ -764,3 +764,60 @@ fn a_transient_fault_that_cleared_is_a_notice() {
     let f = run(x);
     assert_eq!(rules_of(&f), ["push/registry-unreachable"], "{f:#?}");
 }
+
+#[test]
+fn an_answer_over_its_body_limit_is_not_verified_and_names_the_endpoint() {
+    let mut x = all_ok();
+    let mut get = ex(Step::ManifestRead, "GET", "/v2/team/app/manifests/t", 200);
+    get.body_over_limit = Some(crate::limits::MANIFEST_BODY as u64);
+    x.push(get.clone());
+    x.push(get);
+    let f = run(x);
+    let too_large: Vec<_> = f
+        .iter()
+        .filter(|f| f.rule == "push/response-too-large")
+        .collect();
+    assert_eq!(too_large.len(), 1, "one per step and limit: {f:#?}");
+    assert!(
+        too_large[0]
+            .message
+            .contains("GET /v2/team/app/manifests/t")
+            && too_large[0].message.contains("4 MiB"),
+        "{}",
+        too_large[0].message
+    );
+    assert_eq!(verdict(&f), crate::report::Verdict::NotVerified);
+}
+
+#[test]
+fn an_error_body_over_its_limit_is_not_also_an_unexplained_failure() {
+    let mut x = all_ok();
+    let mut post = ex(
+        Step::BlobUploadStart,
+        "POST",
+        "/v2/team/app/blobs/uploads/",
+        403,
+    );
+    post.body_over_limit = Some(crate::limits::ERROR_BODY as u64);
+    x.push(post);
+    let f = run(x);
+    assert!(
+        f.iter().any(|f| f.rule == "push/response-too-large"),
+        "{f:#?}"
+    );
+    assert!(
+        !f.iter().any(|f| f.rule == "push/unexpected-response"),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn a_dry_run_layer_read_cut_at_its_limit_still_proves_the_read() {
+    let mut get = ex(Step::LayerRead, "GET", "/v2/team/app/blobs/sha256:00", 200);
+    get.body_over_limit = Some(crate::limits::BLOB_BODY as u64);
+    let f = dry_run(vec![token_only(), get]);
+    assert!(
+        !f.iter().any(|f| f.rule == "push/response-too-large"),
+        "{f:#?}"
+    );
+}
