@@ -244,8 +244,8 @@ fn is_judge_or_renderer(m: &str) -> bool {
                 | "github::summary"
                 | "github::comment::body"
                 | "trust::claims"
-                | "trust::rules"
         )
+        || m.starts_with("trust::rules")
 }
 
 /// Judge-to-gatherer edges still allowed: none. Kept as a ratchet so that
