@@ -73,6 +73,12 @@ impl CheckConfig {
                 "--offline makes no AWS call, but --cluster and --task-definition are discovered live: use --snapshot or --terraform-plan offline".into(),
             ));
         }
+        if args.trust_policy.is_some() && args.credentials.role_to_assume.is_none() {
+            return Err(UsageError(
+                "--trust-policy needs --role-to-assume: the trust policy is judged for that role"
+                    .into(),
+            ));
+        }
         let platforms = parse_platforms(&args.platforms)?;
         let registry_endpoint = parse_registry_endpoint(args.registry_endpoint.as_deref())?;
         validate_targets(&args)?;
@@ -143,6 +149,41 @@ impl CheckConfig {
         }
     }
 
+    /// What the trust check is given, when there is a role to assume: its
+    /// trust policy from `--trust-policy` (read now: a bad file is a usage
+    /// error before anything is sent), else from the plan.
+    pub fn trust_config(
+        &self,
+        inputs: &policy::inputs::OfflineInputs,
+    ) -> Result<Option<crate::trust::run::TrustConfig>, UsageError> {
+        let Some(role_arn) = self.args.credentials.role_to_assume.clone() else {
+            return Ok(None);
+        };
+        let plan = inputs
+            .plan
+            .as_ref()
+            .map(|plan| crate::trust::run::PlanTrust {
+                trust_policies: inputs.plan_trust.clone(),
+                providers: plan.oidc_providers.clone(),
+            });
+        let trust_policy = self
+            .args
+            .trust_policy
+            .as_deref()
+            .map(crate::trust::run::read_trust_policy)
+            .transpose()?;
+        Ok(Some(crate::trust::run::TrustConfig {
+            role_arn,
+            trust_policy,
+            audience: self.args.credentials.audience.clone(),
+            claim_keys: (!self.args.oidc_sub_claim_keys.is_empty())
+                .then(|| self.args.oidc_sub_claim_keys.clone()),
+            token_claims: None,
+            plan,
+            needs_token: false,
+        }))
+    }
+
     /// What network discovery looks at.
     pub fn network_scope(&self) -> Scope {
         Scope {
@@ -159,12 +200,14 @@ impl CheckConfig {
 /// Establishes the AWS session for the live checks, in the `Credentials`
 /// group. `Ok(None)` when there is none: the finding that says why
 /// (`credentials/unavailable`, or `credentials/live-checks-skipped` when
-/// offline inputs are still checked) is added to `findings`. `Err` only when
-/// no region is known.
+/// offline inputs are still checked) is added to `findings`; the claims of
+/// the OIDC token presented, when one was, go to `token_claims` whether or
+/// not STS accepted it. `Err` only when no region is known.
 async fn establish_session(
     config: &CheckConfig,
     has_offline: bool,
     findings: &mut Vec<Finding>,
+    token_claims: &mut Option<crate::trust::claims::Claims>,
 ) -> Result<Option<(credentials::Session, String)>, UsageError> {
     let group = Group::start("Credentials");
     let established = deadline::within_deadline(async {
@@ -214,11 +257,13 @@ async fn establish_session(
     Ok(match established {
         None => None,
         Some(Ok(s)) => {
+            token_claims.clone_from(&s.claims);
             tracing::info!(arn = %s.identity.arn, "credentials");
             group.line(&format!("{} ({})", s.identity.arn, s.identity.source));
             Some((s, region))
         }
         Some(Err(failure)) if has_offline => {
+            token_claims.clone_from(&failure.claims);
             group.line(&format!("no credentials: {}", failure.message));
             if deadline::expired() {
                 deadline::note_cut_short(findings, "credentials step", "AWS STS");
@@ -237,6 +282,7 @@ async fn establish_session(
             None
         }
         Some(Err(failure)) => {
+            token_claims.clone_from(&failure.claims);
             group.line(&format!("no credentials: {}", failure.message));
             // Its own timeout may end the step just before the deadline's wake-up.
             let cut_short = deadline::expired();
@@ -360,12 +406,37 @@ pub fn parse_registry_endpoint(value: Option<&str>) -> Result<Option<Url>, Usage
         .transpose()
 }
 
+/// The OIDC trust phase, in its log group: before the push and network
+/// checks, which it never hides; with the token's claims when one was
+/// presented, else with the claims predicted from the runner's context.
+fn trust_phase(
+    config: &crate::trust::run::TrustConfig,
+    findings: &mut Vec<Finding>,
+) -> crate::report::TrustSummary {
+    let group = Group::start("OIDC trust");
+    let (trust_findings, summary) = crate::trust::run::run(config);
+    group.line(&format!(
+        "{}: {} finding(s){}",
+        summary.role,
+        trust_findings.len(),
+        summary
+            .claims
+            .as_ref()
+            .and_then(|c| c.sub.as_deref())
+            .map(|sub| format!(", subject {sub}"))
+            .unwrap_or_default()
+    ));
+    findings.extend(trust_findings);
+    summary
+}
+
 /// Runs the check. `Err` only for usage errors (exit 2); everything else,
 /// including "could not run", is a report.
 pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> {
     let mut findings = Vec::new();
     let mut trace = Vec::new();
     let mut push = None;
+    let mut token_claims = None;
 
     // Offline inputs are read first: bad input is a usage error before anything is sent.
     let offline = match &config.args.snapshot {
@@ -383,17 +454,24 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
         config.args.terraform_plan.as_deref(),
         workspace.as_deref(),
     )?;
-    let has_offline = inputs.any() || offline.is_some();
+    let trust_config = config.trust_config(&inputs)?;
+    let has_offline = inputs.any() || offline.is_some() || config.args.trust_policy.is_some();
     let live = !config.args.offline
         && (config.repository.is_some()
             || config.args.cluster.is_some()
             || config.args.task_definition.is_some());
     let session = if live {
-        establish_session(&config, has_offline, &mut findings).await?
+        establish_session(&config, has_offline, &mut findings, &mut token_claims).await?
     } else {
         None
     };
     let identity = session.as_ref().map(|(s, _)| s.identity.clone());
+
+    let trust = trust_config.map(|mut trust_config| {
+        trust_config.token_claims = token_claims;
+        trust_config.needs_token = live && !has_offline;
+        trust_phase(&trust_config, &mut findings)
+    });
 
     if let (Some(repository_ref), Some((session, region))) = (&config.repository, &session) {
         let (summary, push_findings, push_trace) =
@@ -437,7 +515,9 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
     }
     findings.extend(offline);
     drop(group);
-    let report = Report::new(identity, push, findings, trace).with_network(network);
+    let report = Report::new(identity, push, findings, trace)
+        .with_network(network)
+        .with_trust(trust);
     // `credentials/unavailable` makes the verdict `not-verified`: exit 3.
     let code = exit_code(&report, config.args.report.fail_on);
     Ok((report, code))

@@ -61,7 +61,7 @@ pub enum FailOn {
 pub struct CheckArgs {
     /// Repository to check: a name (`team/app`, in the caller's account) or a
     /// URI (`123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app`).
-    #[arg(long, value_name = "NAME|URI", required_unless_present_any = ["cluster", "snapshot", "task_definition", "terraform_plan"])]
+    #[arg(long, value_name = "NAME|URI", required_unless_present_any = ["cluster", "snapshot", "task_definition", "terraform_plan", "trust_policy"])]
     pub repository: Option<String>,
 
     /// ECS cluster whose Fargate services to check for network readiness.
@@ -171,6 +171,18 @@ pub struct CheckArgs {
     /// With `--dry-run`: an existing tag to read back (manifests and a layer).
     #[arg(long, value_name = "TAG", requires = "dry_run")]
     pub read_tag: Option<String>,
+
+    /// The role's trust policy (JSON): check offline whether it admits this
+    /// job's GitHub OIDC token (its subject and audience), and whether it
+    /// admits more than it should.
+    #[arg(long, value_name = "FILE")]
+    pub trust_policy: Option<PathBuf>,
+
+    /// The customised OIDC subject template of the repository or
+    /// organisation (GitHub's `include_claim_keys`), comma-separated, such
+    /// as `repo,context,job_workflow_ref`.
+    #[arg(long, value_name = "KEYS", value_delimiter = ',')]
+    pub oidc_sub_claim_keys: Vec<String>,
 
     /// Where the report goes and what fails the run.
     #[command(flatten)]

@@ -25,4 +25,5 @@ pub mod policy;
 pub mod push;
 pub mod report;
 pub mod rules;
+pub mod trust;
 pub mod validate;

@@ -220,6 +220,7 @@ fn is_gatherer(m: &str) -> bool {
                 | "github::oidc"
                 | "github::comment"
                 | "policy::inputs"
+                | "trust::gather"
         )
 }
 
@@ -242,7 +243,9 @@ fn is_judge_or_renderer(m: &str) -> bool {
                 | "github::annotations"
                 | "github::summary"
                 | "github::comment::body"
+                | "trust::claims"
         )
+        || m.starts_with("trust::rules")
 }
 
 /// Judge-to-gatherer edges still allowed: none. Kept as a ratchet so that

@@ -11,6 +11,7 @@ use secrecy::ExposeSecret;
 
 use crate::github::{self, oidc};
 use crate::report::{Fix, Identity};
+use crate::trust::claims::Claims;
 
 /// Session length asked for: the probe needs seconds, and 900 s is the
 /// shortest STS allows, so leaked credentials expire soonest.
@@ -36,6 +37,8 @@ pub struct Session {
     pub config: SdkConfig,
     /// The caller identity.
     pub identity: Identity,
+    /// The claims of the GitHub OIDC token the role was assumed with, when it was.
+    pub claims: Option<Claims>,
 }
 
 /// Why no credentials could be had; becomes a `credentials/unavailable` finding and exit code 3.
@@ -45,6 +48,9 @@ pub struct CredentialFailure {
     pub message: String,
     /// What to do.
     pub fix: Fix,
+    /// The claims of the GitHub OIDC token that was presented, when one was
+    /// fetched: the trust check explains a refusal with them.
+    pub claims: Option<Claims>,
 }
 
 /// Loads the SDK's shared configuration: region, endpoints (`AWS_ENDPOINT_URL`,
@@ -74,17 +80,21 @@ pub async fn establish(
     options: &CredentialOptions,
     base: SdkConfig,
 ) -> Result<Session, CredentialFailure> {
-    let (config, source) = match &options.role_to_assume {
+    let (config, source, claims) = match &options.role_to_assume {
         Some(role) => match oidc::TokenRequest::from_env() {
-            Some(request) => (
-                web_identity(options, role, &request, &base).await?,
-                "web-identity",
+            Some(request) => {
+                let (config, claims) = web_identity(options, role, &request, &base).await?;
+                (config, "web-identity", claims)
+            }
+            None => (
+                assume_role(options, role, &base).await?,
+                "assume-role",
+                None,
             ),
-            None => (assume_role(options, role, &base).await?, "assume-role"),
         },
         None => {
             mask_provider(&base).await;
-            (base, "default-chain")
+            (base, "default-chain", None)
         }
     };
     let sts = aws_sdk_sts::Client::new(&config);
@@ -98,6 +108,7 @@ pub async fn establish(
                 super::describe_error(&e)
             ),
             fix: no_credentials_fix(options.role_to_assume.is_some()),
+            claims: None,
         })?;
     Ok(Session {
         identity: Identity {
@@ -106,6 +117,7 @@ pub async fn establish(
             source: source.to_string(),
         },
         config,
+        claims,
     })
 }
 
@@ -114,14 +126,17 @@ async fn web_identity(
     role: &str,
     request: &oidc::TokenRequest,
     base: &SdkConfig,
-) -> Result<SdkConfig, CredentialFailure> {
+) -> Result<(SdkConfig, Option<Claims>), CredentialFailure> {
     let token = oidc::fetch(request, &options.audience).await.map_err(|e| CredentialFailure {
         message: format!("{e}; without it the role {role} cannot be assumed"),
         fix: Fix {
             description: "Give the job `permissions: id-token: write` (fork pull requests never get an OIDC token).".into(),
             ..Fix::default()
         },
+        claims: None,
     })?;
+    // Read, not verified (STS verifies): what this job presents, for the trust check.
+    let claims = crate::trust::claims::from_token(token.expose_secret()).ok();
     // AssumeRoleWithWebIdentity is unsigned: it must work with no credentials at all,
     // and must not be signed with unrelated ones from the environment.
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
@@ -148,8 +163,9 @@ async fn web_identity(
                     .unwrap_or_else(|| super::describe_error(&e))
             ),
             fix: trust_policy_fix(role, &options.audience),
+            claims: claims.clone(),
         })?;
-    Ok(with_credentials(base, out.credentials()))
+    Ok((with_credentials(base, out.credentials()), claims))
 }
 
 async fn assume_role(
@@ -189,6 +205,7 @@ async fn assume_role(
                         ..Fix::default()
                     }
                 },
+                claims: None,
             }
         })?;
     Ok(with_credentials(base, out.credentials()))

@@ -26,6 +26,8 @@ pub struct OfflineInputs {
     pub plan_roles: BTreeMap<String, Vec<PolicyDocument>>,
     /// Repository policies from the plan, by repository name (or address).
     pub plan_repositories: BTreeMap<String, Vec<PolicyDocument>>,
+    /// Trust policies from the plan, by role name (or address).
+    pub plan_trust: BTreeMap<String, Vec<PolicyDocument>>,
 }
 
 impl OfflineInputs {
@@ -90,7 +92,7 @@ pub fn load(
         let text = read(p, "--terraform-plan", crate::files::PLAN_LIMIT)?;
         let plan = read_plan_owned(text, workspace)
             .map_err(|e| UsageError(format!("--terraform-plan {}: {e}", p.display())))?;
-        for policy in &plan.policies {
+        for policy in plan.policies.iter().chain(&plan.trust_policies) {
             let file = policy
                 .location
                 .as_ref()
@@ -128,6 +130,11 @@ pub fn load(
                 PlanPolicyKind::Repository { repository } => inputs
                     .plan_repositories
                     .entry(repository.clone())
+                    .or_default()
+                    .extend(docs),
+                PlanPolicyKind::Trust { role } => inputs
+                    .plan_trust
+                    .entry(role.clone())
                     .or_default()
                     .extend(docs),
             }

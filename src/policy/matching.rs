@@ -2,7 +2,7 @@
 //! there. Each function names the case and the test that shows it
 //! (`evaluate/tests.rs`, `iam_rs_*`); everything else is iam-rs's.
 
-use super::document::Principals;
+use super::document::{PrincipalType, Principals};
 
 /// How a resource-based statement's `Principal` names the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -33,6 +33,17 @@ pub(crate) fn principal_match(
         return PrincipalMatch::Direct;
     }
     let mut best = PrincipalMatch::No;
+    // A web identity caller (an OIDC provider's ARN) is named by its own
+    // `Federated` entry; accounts and wildcards are AWS-principal forms.
+    if let Principals::Listed(listed) = principals {
+        let federated = listed
+            .iter()
+            .filter(|(kind, _)| *kind == PrincipalType::Federated)
+            .flat_map(|(_, ids)| ids.iter());
+        if federated.into_iter().any(|entry| entry == principal_arn) {
+            return PrincipalMatch::Direct;
+        }
+    }
     for entry in principals.aws() {
         let this = if entry == "*" || entry == principal_arn {
             PrincipalMatch::Direct

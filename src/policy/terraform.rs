@@ -46,6 +46,24 @@ pub struct Plan {
     pub locations: BTreeMap<String, Location>,
     /// What the checks need but the plan cannot tell before apply.
     pub undetermined: Vec<Undetermined>,
+    /// The roles' trust policies (`assume_role_policy`), kept apart from
+    /// [`Plan::policies`]: they decide who may assume a role, not what it may do.
+    pub trust_policies: Vec<PlanPolicy>,
+    /// The IAM OIDC providers the plan declares (resources and data sources).
+    pub oidc_providers: Vec<PlanOidcProvider>,
+}
+
+/// An `aws_iam_openid_connect_provider` the plan declares or reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanOidcProvider {
+    /// Its address, such as `aws_iam_openid_connect_provider.github`.
+    pub address: String,
+    /// Its `url` (the issuer), when known before apply.
+    pub url: Option<String>,
+    /// Its `arn`, when known before apply.
+    pub arn: Option<String>,
+    /// Its `client_id_list`: the audiences it accepts (empty when unknown).
+    pub client_ids: Vec<String>,
 }
 
 /// One policy document declared in the plan.
@@ -75,6 +93,11 @@ pub enum PlanPolicyKind {
     Repository {
         /// The repository name (or, when unknown until apply, its address).
         repository: String,
+    },
+    /// The trust policy (`assume_role_policy`) of an IAM role.
+    Trust {
+        /// The role name (or, when unknown until apply, the role's address).
+        role: String,
     },
 }
 
@@ -230,9 +253,13 @@ fn build(plan: format::PlanJson, workspace: Option<&Path>) -> Result<Plan, PlanE
     let index = index::Index::build(&plan);
     let mut notes = Notes::default();
     let snapshot = network::build(&index, &mut notes);
-    let mut policies = iam::policies(&index, &mut notes);
+    let (mut trust_policies, mut policies): (Vec<PlanPolicy>, Vec<PlanPolicy>) =
+        iam::policies(&index, &mut notes)
+            .into_iter()
+            .partition(|p| matches!(p.kind, PlanPolicyKind::Trust { .. }));
+    let oidc_providers = iam::oidc_providers(&index);
     let locations = locations::locate(&index, &notes, workspace);
-    for policy in &mut policies {
+    for policy in policies.iter_mut().chain(trust_policies.iter_mut()) {
         policy.location = locations.get(&policy.address).cloned();
     }
     Ok(Plan {
@@ -240,6 +267,8 @@ fn build(plan: format::PlanJson, workspace: Option<&Path>) -> Result<Plan, PlanE
         policies,
         locations,
         undetermined: notes.undetermined,
+        trust_policies,
+        oidc_providers,
     })
 }
 

@@ -459,6 +459,21 @@ pub struct SubnetSummary {
     pub egress: String,
 }
 
+/// What the report shows of the OIDC trust check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrustSummary {
+    /// The role to assume.
+    pub role: String,
+    /// The job's claims, decoded from its token or predicted (`origin` says which).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<crate::trust::claims::Claims>,
+    /// Where the trust policy was read (a file, a Terraform address), when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_policy: Option<String>,
+    /// Whether the job can get an OIDC token: `available`, `missing` or `not-in-actions`.
+    pub token: crate::trust::facts::TokenAvailability,
+}
+
 /// Everything one `check` run found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -476,6 +491,10 @@ pub struct Report {
     pub push: Option<PushSummary>,
     /// The network checks, when they ran.
     pub network: Option<NetworkSummary>,
+    /// The OIDC trust check, when it ran: the role, the job's claims
+    /// (decoded from its token, or predicted) and the trust policy judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<TrustSummary>,
     /// Everything found, errors first.
     pub findings: Vec<Finding>,
     /// Every request made, in the order sent.
@@ -538,6 +557,7 @@ impl Report {
             identity,
             push,
             network: None,
+            trust: None,
             findings,
             trace,
             targets: Vec::new(),
@@ -600,6 +620,12 @@ impl Report {
     /// Adds the network section.
     pub fn with_network(mut self, network: Option<NetworkSummary>) -> Report {
         self.network = network;
+        self
+    }
+
+    /// Adds the trust check's summary.
+    pub fn with_trust(mut self, trust: Option<TrustSummary>) -> Report {
+        self.trust = trust;
         self
     }
 

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::index::{Got, Index, Instance, Step, key};
-use super::{Notes, PlanPolicy, PlanPolicyKind};
+use super::{Notes, PlanOidcProvider, PlanPolicy, PlanPolicyKind};
 
 const ROLES: &[&str] = &["aws_iam_role", "data.aws_iam_role"];
 const POLICIES: &[&str] = &["aws_iam_policy", "data.aws_iam_policy"];
@@ -96,6 +96,19 @@ fn role_blocks(ix: &Index, inst: &Instance, notes: &mut Notes, out: &mut Vec<Pla
     let role = inst
         .known_str("name")
         .map_or_else(|| inst.address.clone(), str::to_string);
+    if let Some(json) = document(
+        ix,
+        inst,
+        &key("assume_role_policy"),
+        "assume_role_policy",
+        notes,
+    ) {
+        out.push(policy(
+            PlanPolicyKind::Trust { role: role.clone() },
+            inst,
+            json,
+        ));
+    }
     if !ix.configured(inst, &key("inline_policy"))
         && !ix.configured(inst, &key("managed_policy_arns"))
     {
@@ -207,6 +220,31 @@ fn repository_policy(ix: &Index, inst: &Instance, notes: &mut Notes, out: &mut V
             json,
         ));
     }
+}
+
+/// Every `aws_iam_openid_connect_provider` the plan declares or reads.
+pub(crate) fn oidc_providers(ix: &Index) -> Vec<PlanOidcProvider> {
+    ix.instances
+        .iter()
+        .filter(|inst| {
+            matches!(
+                inst.kind().as_str(),
+                "aws_iam_openid_connect_provider" | "data.aws_iam_openid_connect_provider"
+            )
+        })
+        .map(|inst| PlanOidcProvider {
+            address: inst.address.clone(),
+            url: inst.known_str("url").map(str::to_string),
+            arn: inst.known_str("arn").map(str::to_string),
+            client_ids: match inst.field(&key("client_id_list")) {
+                super::index::Field::Known(Value::Array(ids)) => ids
+                    .iter()
+                    .filter_map(|id| id.as_str().map(str::to_string))
+                    .collect(),
+                _ => Vec::new(),
+            },
+        })
+        .collect()
 }
 
 fn policy(kind: PlanPolicyKind, inst: &Instance, json: String) -> PlanPolicy {

@@ -871,3 +871,52 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_roles_trust_policy_is_read_apart_from_its_permissions() {
+    let p = plan("buildx-push-complete");
+    assert_eq!(p.trust_policies.len(), 1, "{:#?}", p.trust_policies);
+    let trust = &p.trust_policies[0];
+    assert_eq!(
+        trust.kind,
+        PlanPolicyKind::Trust {
+            role: "gha-push".into()
+        }
+    );
+    assert_eq!(trust.address, "aws_iam_role.push");
+    assert!(trust.json.contains("sts:AssumeRoleWithWebIdentity"));
+    assert!(trust.location.as_ref().and_then(|l| l.line).is_some());
+    assert!(
+        p.oidc_providers.is_empty(),
+        "this plan declares no provider"
+    );
+}
+
+#[test]
+fn oidc_providers_are_read_with_their_client_ids() {
+    let p = edited("buildx-push-complete", |v| {
+        v["planned_values"]["root_module"]["resources"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({
+                "address": "aws_iam_openid_connect_provider.github",
+                "mode": "managed",
+                "type": "aws_iam_openid_connect_provider",
+                "name": "github",
+                "values": {
+                    "url": "https://token.actions.githubusercontent.com",
+                    "client_id_list": ["sts.amazonaws.com"],
+                    "thumbprint_list": []
+                }
+            }));
+    });
+    assert_eq!(p.oidc_providers.len(), 1);
+    let provider = &p.oidc_providers[0];
+    assert_eq!(provider.address, "aws_iam_openid_connect_provider.github");
+    assert_eq!(
+        provider.url.as_deref(),
+        Some("https://token.actions.githubusercontent.com")
+    );
+    assert_eq!(provider.client_ids, vec!["sts.amazonaws.com"]);
+    assert_eq!(provider.arn, None, "unknown until apply");
+}

@@ -120,6 +120,13 @@ pub async fn handle(gate: &Gate, parts: &Parts, body: Bytes) -> Outcome {
         }
     }
     if target.is_empty()
+        && !gate.args.trust_sub.is_empty()
+        && form_param(&body, "Action").as_deref() == Some("AssumeRoleWithWebIdentity")
+        && let Some(refused) = trust_refuses(gate, &body)
+    {
+        return refused;
+    }
+    if target.is_empty()
         && form_param(&body, "Action").as_deref() == Some("SimulatePrincipalPolicy")
     {
         return simulate_principal_policy(gate, &body);
@@ -138,6 +145,60 @@ pub async fn handle(gate: &Gate, parts: &Parts, body: Bytes) -> Outcome {
     )
     .await;
     Outcome::new(resp, actions, "allow")
+}
+
+/// STS's answer when the role's trust policy (modelled as `--trust-sub`
+/// patterns on the token's `sub`) does not admit the token; `None` when it does.
+fn trust_refuses(gate: &Gate, body: &Bytes) -> Option<Outcome> {
+    let token = form_param(body, "WebIdentityToken").unwrap_or_default();
+    let sub = token
+        .split('.')
+        .nth(1)
+        .and_then(|payload| URL_SAFE_NO_PAD.decode(payload).ok())
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+        .and_then(|claims| claims["sub"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    if gate
+        .args
+        .trust_sub
+        .iter()
+        .any(|pattern| glob(pattern, &sub))
+    {
+        return None;
+    }
+    let xml = format!(
+        "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>Not authorized to perform sts:AssumeRoleWithWebIdentity</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+        uuid::Uuid::new_v4()
+    );
+    let resp = respond(StatusCode::FORBIDDEN, &[("content-type", "text/xml")], xml);
+    Some(Outcome::new(
+        resp,
+        vec!["sts:AssumeRoleWithWebIdentity".to_string()],
+        "deny",
+    ))
+}
+
+/// `StringLike` matching: `*` any run of characters, `?` any one.
+fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
 }
 
 /// `BatchDeleteImage` over the registry, which (not moto) holds the images.
@@ -269,7 +330,7 @@ pub fn oidc_token(gate: &Gate, parts: &Parts) -> Outcome {
         let claims = json!({
             "iss": "https://token.actions.githubusercontent.com",
             "aud": aud,
-            "sub": "repo:octo-org/octo-repo:ref:refs/heads/main",
+            "sub": gate.args.oidc_sub,
             "exp": now + 300,
             "iat": now,
         });

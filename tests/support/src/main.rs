@@ -80,6 +80,15 @@ struct Args {
     /// Enables `GET /_github/oidc/token`, which requires `Authorization: Bearer <TOKEN>`.
     #[arg(long)]
     oidc_request_token: Option<String>,
+    /// The `sub` claim of the tokens `GET /_github/oidc/token` issues.
+    #[arg(long, default_value = "repo:octo-org/octo-repo:ref:refs/heads/main")]
+    oidc_sub: String,
+    /// STS refuses `AssumeRoleWithWebIdentity` (403 `AccessDenied`, "Not
+    /// authorized to perform sts:AssumeRoleWithWebIdentity") unless the
+    /// token's `sub` matches one of these patterns (`*` and `?` as in a
+    /// trust policy's `StringLike`). moto does not evaluate trust policies.
+    #[arg(long = "trust-sub")]
+    trust_sub: Vec<String>,
     /// Appends one JSON line per handled request to this file.
     #[arg(long)]
     log: Option<std::path::PathBuf>,

@@ -1,0 +1,197 @@
+//! The trust area's only I/O: the GitHub context from the runner's
+//! environment, the job's `environment:` from its workflow file, the
+//! repository's visibility from the event file.
+
+use std::path::{Path, PathBuf};
+
+use super::claims::{GithubContext, JobEnvironment};
+use super::facts::TokenAvailability;
+use crate::files;
+
+/// The most of a workflow file that is read, checked before reading (as
+/// for a policy file: real workflow files are a few KiB).
+pub const WORKFLOW_LIMIT: u64 = files::POLICY_LIMIT;
+
+/// The GitHub context of this run, from the runner's variables. `None`
+/// outside GitHub Actions (no `GITHUB_REPOSITORY`).
+pub fn context_from_env(audience: &str, claim_keys: Option<Vec<String>>) -> Option<GithubContext> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let repository = var("GITHUB_REPOSITORY")?;
+    let workflow_ref = var("GITHUB_WORKFLOW_REF");
+    let environment = match (&workflow_ref, var("GITHUB_JOB"), var("GITHUB_WORKSPACE")) {
+        (Some(workflow_ref), Some(job), Some(workspace)) => {
+            job_environment(Path::new(&workspace), &repository, workflow_ref, &job)
+        }
+        // Outside GitHub Actions the context is what the user set: no
+        // workflow named, no environment.
+        _ if std::env::var("GITHUB_ACTIONS").as_deref() != Ok("true") => JobEnvironment::None,
+        _ => JobEnvironment::Unknown(
+            "GITHUB_WORKFLOW_REF, GITHUB_JOB or GITHUB_WORKSPACE is not set, so the workflow file cannot be read".to_string(),
+        ),
+    };
+    let ids = var("GITHUB_REPOSITORY_OWNER_ID").zip(var("GITHUB_REPOSITORY_ID"));
+    let repository_visibility = var("GITHUB_EVENT_PATH").and_then(|path| {
+        let text = files::read_text(Path::new(&path), files::EVENT_LIMIT).ok()?;
+        let event: serde_json::Value = serde_json::from_str(&text).ok()?;
+        event
+            .pointer("/repository/visibility")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    });
+    Some(GithubContext {
+        repository,
+        ids,
+        event_name: var("GITHUB_EVENT_NAME"),
+        git_ref: var("GITHUB_REF"),
+        environment,
+        workflow_ref,
+        repository_visibility,
+        audience: audience.to_string(),
+        claim_keys,
+    })
+}
+
+/// Whether the runner offers an OIDC token: the variables it sets only
+/// for a job with `permissions: id-token: write`.
+pub fn token_availability() -> TokenAvailability {
+    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty());
+    if std::env::var("GITHUB_ACTIONS").as_deref() != Ok("true") {
+        TokenAvailability::NotInActions
+    } else if set("ACTIONS_ID_TOKEN_REQUEST_URL") && set("ACTIONS_ID_TOKEN_REQUEST_TOKEN") {
+        TokenAvailability::Available
+    } else {
+        TokenAvailability::Missing
+    }
+}
+
+/// Whether this run is a pull request from a fork, which never gets a
+/// token whatever its permissions say (an unreadable event: not known to be one).
+pub fn is_fork_pull_request() -> bool {
+    let name = std::env::var("GITHUB_EVENT_NAME").unwrap_or_default();
+    let path = std::env::var_os("GITHUB_EVENT_PATH").map(PathBuf::from);
+    crate::github::event::read_event(&name, path.as_deref())
+        .ok()
+        .flatten()
+        .is_some_and(|pr| pr.is_fork())
+}
+
+/// The workflow file in the workspace that `GITHUB_WORKFLOW_REF`
+/// (`OWNER/REPO/.github/workflows/F.yml@REF`) names.
+fn workflow_path(workspace: &Path, repository: &str, workflow_ref: &str) -> Option<PathBuf> {
+    let (path, _ref) = workflow_ref.rsplit_once('@')?;
+    let relative = path.strip_prefix(repository)?.strip_prefix('/')?;
+    // Only files under .github/workflows/, and no way out of the workspace.
+    if !relative.starts_with(".github/workflows/")
+        || relative
+            .split('/')
+            .any(|part| part == ".." || part.is_empty())
+    {
+        return None;
+    }
+    Some(workspace.join(relative))
+}
+
+/// The `environment:` of `job` in the workflow `GITHUB_WORKFLOW_REF` names.
+pub fn job_environment(
+    workspace: &Path,
+    repository: &str,
+    workflow_ref: &str,
+    job: &str,
+) -> JobEnvironment {
+    let Some(path) = workflow_path(workspace, repository, workflow_ref) else {
+        return JobEnvironment::Unknown(format!(
+            "GITHUB_WORKFLOW_REF {workflow_ref:?} names no workflow file of {repository}"
+        ));
+    };
+    let text = match files::read_text(&path, WORKFLOW_LIMIT) {
+        Ok(text) => text,
+        Err(e) => return JobEnvironment::Unknown(e.to_string()),
+    };
+    environment_in(&text, job)
+}
+
+/// The `environment:` of `job` in a workflow's text.
+pub fn environment_in(workflow: &str, job: &str) -> JobEnvironment {
+    let document: serde_norway::Value = match serde_norway::from_str(workflow) {
+        Ok(document) => document,
+        Err(e) => return JobEnvironment::Unknown(format!("the workflow file is not YAML: {e}")),
+    };
+    let Some(definition) = document.get("jobs").and_then(|jobs| jobs.get(job)) else {
+        // A job of a called (reusable) workflow is not in the caller's file.
+        return JobEnvironment::Unknown(format!(
+            "the workflow file has no job {job:?} (a job of a reusable workflow?)"
+        ));
+    };
+    let name = match definition.get("environment") {
+        None | Some(serde_norway::Value::Null) => return JobEnvironment::None,
+        Some(serde_norway::Value::String(name)) => Some(name.clone()),
+        Some(mapping) => mapping
+            .get("name")
+            .and_then(|name| name.as_str())
+            .map(str::to_string),
+    };
+    match name {
+        Some(name) if name.contains("${{") => JobEnvironment::Unknown(format!(
+            "`{name}` is an expression, known only when the job runs"
+        )),
+        Some(name) => JobEnvironment::Named(name),
+        None => JobEnvironment::Unknown("the job's `environment:` has no `name`".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_environment_is_read_as_a_name_or_a_mapping() {
+        let workflow = "on: push\njobs:\n  deploy:\n    runs-on: ubuntu-latest\n    environment: production\n  staging:\n    environment:\n      name: staging\n      url: https://x\n  build:\n    runs-on: ubuntu-latest\n";
+        assert_eq!(
+            environment_in(workflow, "deploy"),
+            JobEnvironment::Named("production".into())
+        );
+        assert_eq!(
+            environment_in(workflow, "staging"),
+            JobEnvironment::Named("staging".into())
+        );
+        assert_eq!(environment_in(workflow, "build"), JobEnvironment::None);
+        assert!(matches!(
+            environment_in(workflow, "other"),
+            JobEnvironment::Unknown(_)
+        ));
+    }
+
+    #[test]
+    fn an_expression_is_unknown() {
+        let workflow = "jobs:\n  deploy:\n    environment: ${{ inputs.target }}\n";
+        assert!(matches!(
+            environment_in(workflow, "deploy"),
+            JobEnvironment::Unknown(why) if why.contains("expression")
+        ));
+    }
+
+    #[test]
+    fn the_workflow_path_stays_in_the_workspace() {
+        let ws = Path::new("/w");
+        assert_eq!(
+            workflow_path(
+                ws,
+                "acme/shop",
+                "acme/shop/.github/workflows/ci.yml@refs/heads/main"
+            ),
+            Some(PathBuf::from("/w/.github/workflows/ci.yml"))
+        );
+        assert_eq!(
+            workflow_path(
+                ws,
+                "acme/shop",
+                "acme/shop/.github/workflows/../../../etc/passwd@x"
+            ),
+            None
+        );
+        assert_eq!(
+            workflow_path(ws, "acme/shop", "other/repo/.github/workflows/ci.yml@x"),
+            None
+        );
+    }
+}
