@@ -114,19 +114,10 @@ fn kind(file_type: &std::fs::FileType) -> &'static str {
     }
 }
 
-/// Opens `path` for reading, buffered, when it is a regular file of at most
-/// `limit` bytes (symbolic links are followed); never more than `limit` bytes
-/// are read from it, even if it grows. For parsing a large file as it is
-/// read instead of holding its text.
-pub fn open(
-    path: &Path,
-    limit: u64,
-) -> Result<std::io::BufReader<std::io::Take<std::fs::File>>, FileError> {
-    let io = |source| FileError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let metadata = std::fs::metadata(path).map_err(io)?;
+/// A regular file of at most `limit` bytes, opened, with its size (symbolic
+/// links are followed): what [`open`] and [`read_text`] both check first.
+fn checked(path: &Path, limit: u64) -> Result<(std::fs::File, u64), FileError> {
+    let metadata = std::fs::metadata(path).map_err(|source| io_error(path, source))?;
     if !metadata.is_file() {
         return Err(FileError::NotRegular {
             path: path.to_path_buf(),
@@ -140,7 +131,26 @@ pub fn open(
             limit,
         });
     }
-    let file = std::fs::File::open(path).map_err(io)?;
+    let file = std::fs::File::open(path).map_err(|source| io_error(path, source))?;
+    Ok((file, metadata.len()))
+}
+
+fn io_error(path: &Path, source: std::io::Error) -> FileError {
+    FileError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Opens `path` for reading, buffered, when it is a regular file of at most
+/// `limit` bytes (symbolic links are followed); never more than `limit` bytes
+/// are read from it, even if it grows. For parsing a large file as it is
+/// read instead of holding its text.
+pub fn open(
+    path: &Path,
+    limit: u64,
+) -> Result<std::io::BufReader<std::io::Take<std::fs::File>>, FileError> {
+    let (file, _) = checked(path, limit)?;
     Ok(std::io::BufReader::with_capacity(
         64 * 1024,
         file.take(limit),
@@ -150,36 +160,27 @@ pub fn open(
 /// Reads `path` as UTF-8 text when it is a regular file of at most `limit`
 /// bytes (symbolic links are followed).
 pub fn read_text(path: &Path, limit: u64) -> Result<String, FileError> {
-    let io = |source| FileError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let metadata = std::fs::metadata(path).map_err(io)?;
-    if !metadata.is_file() {
-        return Err(FileError::NotRegular {
+    let (file, size) = checked(path, limit)?;
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| io_error(path, source))?;
+    // A file that grew past the limit after it was measured.
+    if bytes.len() as u64 > limit {
+        return Err(FileError::TooLarge {
             path: path.to_path_buf(),
-            kind: kind(&metadata.file_type()),
+            size: bytes.len() as u64,
+            limit,
         });
     }
-    let too_large = |size| FileError::TooLarge {
-        path: path.to_path_buf(),
-        size,
-        limit,
-    };
-    if metadata.len() > limit {
-        return Err(too_large(metadata.len()));
-    }
-    let file = std::fs::File::open(path).map_err(io)?;
-    let mut bytes = Vec::with_capacity(metadata.len() as usize);
-    file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
-    if bytes.len() as u64 > limit {
-        return Err(too_large(bytes.len() as u64));
-    }
     String::from_utf8(bytes).map_err(|e| {
-        io(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
-        ))
+        io_error(
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+            ),
+        )
     })
 }
 
