@@ -299,21 +299,7 @@ where
     match e {
         SdkError::DispatchFailure(failure) => {
             let detail = crate::aws::describe_error(e);
-            let lower = detail.to_lowercase();
-            let kind = if failure.is_timeout() {
-                TransportErrorKind::Timeout
-            } else if lower.contains("dns error") || lower.contains("failed to lookup address") {
-                TransportErrorKind::Dns
-            } else if lower.contains("certificate")
-                || lower.contains("tls")
-                || lower.contains("handshake")
-            {
-                TransportErrorKind::Tls
-            } else if failure.is_io() {
-                TransportErrorKind::Connect
-            } else {
-                TransportErrorKind::Other
-            };
+            let kind = TransportErrorKind::classify(failure.is_timeout(), failure.is_io(), &detail);
             exchange.transport_error = Some(TransportError { kind, detail });
         }
         SdkError::TimeoutError(_) => {

@@ -26,6 +26,35 @@ pub enum TransportErrorKind {
     Other,
 }
 
+impl TransportErrorKind {
+    /// The kind of a failure below HTTP, from what the client says of it
+    /// (`timeout`, `connect`) and its whole error chain as text: the one
+    /// classification the registry client and the ECR API calls share.
+    pub fn classify(timeout: bool, connect: bool, detail: &str) -> TransportErrorKind {
+        let lower = detail.to_lowercase();
+        if timeout {
+            TransportErrorKind::Timeout
+        } else if lower.contains("dns error") || lower.contains("failed to lookup address") {
+            TransportErrorKind::Dns
+        } else if [
+            "certificate",
+            "tls",
+            "handshake",
+            "invalidcontenttype",
+            "corrupt message",
+        ]
+        .iter()
+        .any(|marker| lower.contains(marker))
+        {
+            TransportErrorKind::Tls
+        } else if connect {
+            TransportErrorKind::Connect
+        } else {
+            TransportErrorKind::Other
+        }
+    }
+}
+
 /// A request that got no HTTP response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TransportError {

@@ -475,23 +475,7 @@ fn classify(error: &reqwest::Error) -> TransportError {
         detail.push_str(&s.to_string());
         source = s.source();
     }
-    let lower = detail.to_lowercase();
-    let kind = if error.is_timeout() {
-        TransportErrorKind::Timeout
-    } else if lower.contains("dns error") || lower.contains("failed to lookup address") {
-        TransportErrorKind::Dns
-    } else if lower.contains("certificate")
-        || lower.contains("tls")
-        || lower.contains("handshake")
-        || lower.contains("invalidcontenttype")
-        || lower.contains("corrupt message")
-    {
-        TransportErrorKind::Tls
-    } else if error.is_connect() {
-        TransportErrorKind::Connect
-    } else {
-        TransportErrorKind::Other
-    };
+    let kind = TransportErrorKind::classify(error.is_timeout(), error.is_connect(), &detail);
     TransportError { kind, detail }
 }
 
