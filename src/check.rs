@@ -165,6 +165,7 @@ impl CheckConfig {
             .map(|plan| crate::trust::run::PlanTrust {
                 trust_policies: inputs.plan_trust.clone(),
                 providers: plan.oidc_providers.clone(),
+                max_session_durations: plan.max_session_durations.clone(),
             });
         let trust_policy = self
             .args

@@ -372,3 +372,38 @@ fn a_live_refusal_is_explained_from_the_tokens_own_claims() {
         }
     }
 }
+
+#[test]
+fn the_jobs_own_session_length_is_judged_against_the_roles_maximum() {
+    let dir = tempfile::tempdir().unwrap();
+    let workspace = dir.path().join("workspace");
+    let files = dir.path().join("files");
+    std::fs::create_dir_all(workspace.join(".github/workflows")).unwrap();
+    std::fs::create_dir_all(&files).unwrap();
+    std::fs::write(
+        workspace.join(".github/workflows/build-push.yml"),
+        "on: push\njobs:\n  preflight:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: aws-actions/configure-aws-credentials@v5\n        with:\n          role-to-assume: arn:aws:iam::123456789012:role/gha-push\n          role-duration-seconds: 7200\n          aws-region: us-east-1\n",
+    )
+    .unwrap();
+    let event = files.join("event.json");
+    std::fs::write(&event, "{}").unwrap();
+    let plan = root().join("tests/fixtures/plans/buildx-push-complete.json");
+    let r = run(Binary::new()
+        .runner(&workspace, &files, &event)
+        .args([
+            "check",
+            "--offline",
+            "--role-to-assume",
+            "arn:aws:iam::123456789012:role/gha-push",
+            "--terraform-plan",
+        ])
+        .arg(&plan));
+    let too_long = r.findings("trust/session-duration-over-maximum");
+    assert_eq!(too_long.len(), 1, "{:?} {}", r.rules(), r.stderr);
+    let message = too_long[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("7200 seconds") && message.contains("3600 seconds"),
+        "{message}"
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+}

@@ -51,6 +51,8 @@ pub struct Plan {
     pub trust_policies: Vec<PlanPolicy>,
     /// The IAM OIDC providers the plan declares (resources and data sources).
     pub oidc_providers: Vec<PlanOidcProvider>,
+    /// Roles' `max_session_duration` (seconds), by role name, when known.
+    pub max_session_durations: BTreeMap<String, u32>,
 }
 
 /// An `aws_iam_openid_connect_provider` the plan declares or reads.
@@ -258,6 +260,7 @@ fn build(plan: format::PlanJson, workspace: Option<&Path>) -> Result<Plan, PlanE
             .into_iter()
             .partition(|p| matches!(p.kind, PlanPolicyKind::Trust { .. }));
     let oidc_providers = iam::oidc_providers(&index);
+    let max_session_durations = iam::max_session_durations(&index);
     let locations = locations::locate(&index, &notes, workspace);
     for policy in policies.iter_mut().chain(trust_policies.iter_mut()) {
         policy.location = locations.get(&policy.address).cloned();
@@ -269,6 +272,7 @@ fn build(plan: format::PlanJson, workspace: Option<&Path>) -> Result<Plan, PlanE
         undetermined: notes.undetermined,
         trust_policies,
         oidc_providers,
+        max_session_durations,
     })
 }
 

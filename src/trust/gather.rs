@@ -110,6 +110,69 @@ pub fn job_environment(
     environment_in(&text, job)
 }
 
+/// The session the job's own `aws-actions/configure-aws-credentials` step
+/// asks for, as its workflow file says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SessionRequest {
+    /// `role-duration-seconds`, when a literal number.
+    pub duration: Option<u32>,
+    /// `role-chaining: true`: the role is assumed with `AssumeRole` from
+    /// another role's session, which AWS caps at one hour.
+    pub chaining: bool,
+}
+
+/// What the job's `aws-actions/configure-aws-credentials` step asks for
+/// (the first such step of the job; none: the default).
+pub fn session_in(workflow: &str, job: &str) -> SessionRequest {
+    let Ok(document) = serde_norway::from_str::<serde_norway::Value>(workflow) else {
+        return SessionRequest::default();
+    };
+    let steps = document
+        .get("jobs")
+        .and_then(|jobs| jobs.get(job))
+        .and_then(|definition| definition.get("steps"))
+        .and_then(|steps| steps.as_sequence());
+    let Some(with) = steps.into_iter().flatten().find_map(|step| {
+        step.get("uses")
+            .and_then(|uses| uses.as_str())
+            .filter(|uses| uses.starts_with("aws-actions/configure-aws-credentials@"))
+            .and(step.get("with"))
+    }) else {
+        return SessionRequest::default();
+    };
+    let text = |key: &str| -> Option<String> {
+        match with.get(key)? {
+            serde_norway::Value::String(s) => Some(s.clone()),
+            serde_norway::Value::Number(n) => Some(n.to_string()),
+            serde_norway::Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    };
+    SessionRequest {
+        // An expression is known only when the job runs: not judged.
+        duration: text("role-duration-seconds").and_then(|d| d.trim().parse().ok()),
+        chaining: text("role-chaining").is_some_and(|c| c.trim() == "true"),
+    }
+}
+
+/// The session the running job's workflow asks for (`GITHUB_WORKFLOW_REF`,
+/// `GITHUB_JOB`, `GITHUB_WORKSPACE`); the default when there is no workflow to read.
+pub fn session_from_env() -> SessionRequest {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let (Some(repository), Some(workflow_ref), Some(job), Some(workspace)) = (
+        var("GITHUB_REPOSITORY"),
+        var("GITHUB_WORKFLOW_REF"),
+        var("GITHUB_JOB"),
+        var("GITHUB_WORKSPACE"),
+    ) else {
+        return SessionRequest::default();
+    };
+    workflow_path(Path::new(&workspace), &repository, &workflow_ref)
+        .and_then(|path| files::read_text(&path, WORKFLOW_LIMIT).ok())
+        .map(|text| session_in(&text, &job))
+        .unwrap_or_default()
+}
+
 /// The `environment:` of `job` in a workflow's text.
 pub fn environment_in(workflow: &str, job: &str) -> JobEnvironment {
     let document: serde_norway::Value = match serde_norway::from_str(workflow) {
@@ -159,6 +222,20 @@ mod tests {
             environment_in(workflow, "other"),
             JobEnvironment::Unknown(_)
         ));
+    }
+
+    #[test]
+    fn the_jobs_credentials_step_says_the_session_it_asks_for() {
+        let workflow = "jobs:\n  push:\n    steps:\n      - uses: actions/checkout@v5\n      - uses: aws-actions/configure-aws-credentials@v5\n        with:\n          role-to-assume: arn:aws:iam::1:role/x\n          role-duration-seconds: 7200\n          role-chaining: true\n  other:\n    steps:\n      - uses: aws-actions/configure-aws-credentials@v5\n        with:\n          role-duration-seconds: ${{ inputs.d }}\n";
+        assert_eq!(
+            session_in(workflow, "push"),
+            SessionRequest {
+                duration: Some(7200),
+                chaining: true
+            }
+        );
+        assert_eq!(session_in(workflow, "other"), SessionRequest::default());
+        assert_eq!(session_in(workflow, "missing"), SessionRequest::default());
     }
 
     #[test]

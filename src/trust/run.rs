@@ -40,6 +40,8 @@ pub struct PlanTrust {
     pub trust_policies: BTreeMap<String, Vec<PolicyDocument>>,
     /// The OIDC providers the plan declares or reads.
     pub providers: Vec<PlanOidcProvider>,
+    /// Roles' `max_session_duration`, by role name.
+    pub max_session_durations: BTreeMap<String, u32>,
 }
 
 /// Reads `--trust-policy` (exit 2 naming the flag and the file when it cannot be read).
@@ -80,6 +82,7 @@ pub fn run(config: &TrustConfig) -> (Vec<Finding>, TrustSummary) {
         gather::context_from_env(&config.audience, config.claim_keys.clone())
             .map(|context| predict(&context))
     });
+    let session = gather::session_from_env();
     let facts = TrustFacts {
         role_arn: config.role_arn.clone(),
         claims,
@@ -89,9 +92,12 @@ pub fn run(config: &TrustConfig) -> (Vec<Finding>, TrustSummary) {
         trust_policy,
         trust_policy_unread: None,
         provider,
-        requested_duration: None,
-        max_session_duration: None,
-        role_chaining: false,
+        requested_duration: session.duration,
+        max_session_duration: config
+            .plan
+            .as_ref()
+            .and_then(|plan| plan.max_session_durations.get(role_name).copied()),
+        role_chaining: session.chaining,
     };
     let findings = rules::judge(&facts);
     let summary = TrustSummary {
@@ -161,6 +167,7 @@ mod tests {
         let plan = |providers| PlanTrust {
             trust_policies: BTreeMap::new(),
             providers,
+            max_session_durations: BTreeMap::new(),
         };
         assert_eq!(
             plan_provider(

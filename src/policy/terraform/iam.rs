@@ -247,6 +247,23 @@ pub(crate) fn oidc_providers(ix: &Index) -> Vec<PlanOidcProvider> {
         .collect()
 }
 
+/// Each `aws_iam_role`'s `max_session_duration`, by role name, when known.
+pub(crate) fn max_session_durations(ix: &Index) -> std::collections::BTreeMap<String, u32> {
+    ix.instances
+        .iter()
+        .filter(|inst| matches!(inst.kind().as_str(), "aws_iam_role" | "data.aws_iam_role"))
+        .filter_map(|inst| {
+            let name = inst.known_str("name")?.to_string();
+            match inst.field(&key("max_session_duration")) {
+                super::index::Field::Known(Value::Number(n)) => {
+                    Some((name, u32::try_from(n.as_u64()?).ok()?))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
 fn policy(kind: PlanPolicyKind, inst: &Instance, json: String) -> PlanPolicy {
     PlanPolicy {
         kind,

@@ -920,3 +920,9 @@ fn oidc_providers_are_read_with_their_client_ids() {
     assert_eq!(provider.client_ids, vec!["sts.amazonaws.com"]);
     assert_eq!(provider.arn, None, "unknown until apply");
 }
+
+#[test]
+fn a_roles_max_session_duration_is_read() {
+    let p = plan("buildx-push-complete");
+    assert_eq!(p.max_session_durations.get("gha-push"), Some(&3600));
+}
