@@ -180,6 +180,7 @@ impl CheckConfig {
             claim_keys: (!self.args.oidc_sub_claim_keys.is_empty())
                 .then(|| self.args.oidc_sub_claim_keys.clone()),
             token_claims: None,
+            live_role: None,
             plan,
             needs_token: false,
         }))
@@ -209,6 +210,7 @@ async fn establish_session(
     has_offline: bool,
     findings: &mut Vec<Finding>,
     token_claims: &mut Option<crate::trust::claims::Claims>,
+    trust_refused: &mut bool,
 ) -> Result<Option<(credentials::Session, String)>, UsageError> {
     let group = Group::start("Credentials");
     let established = deadline::within_deadline(async {
@@ -265,6 +267,7 @@ async fn establish_session(
         }
         Some(Err(failure)) if has_offline => {
             token_claims.clone_from(&failure.claims);
+            *trust_refused = failure.trust_refused;
             group.line(&format!("no credentials: {}", failure.message));
             if deadline::expired() {
                 deadline::note_cut_short(findings, "credentials step", "AWS STS");
@@ -284,6 +287,7 @@ async fn establish_session(
         }
         Some(Err(failure)) => {
             token_claims.clone_from(&failure.claims);
+            *trust_refused = failure.trust_refused;
             group.line(&format!("no credentials: {}", failure.message));
             // Its own timeout may end the step just before the deadline's wake-up.
             let cut_short = deadline::expired();
@@ -407,6 +411,21 @@ pub fn parse_registry_endpoint(value: Option<&str>) -> Result<Option<Url>, Usage
         .transpose()
 }
 
+/// The role's trust policy, read with `iam:GetRole` and the credentials the
+/// SDK finds without the role (when STS refused the job's token, the job
+/// may still have others), within the run's deadline.
+async fn read_trust_live(
+    config: &CheckConfig,
+    role_arn: &str,
+) -> Result<(crate::policy::document::PolicyDocument, Option<u32>), String> {
+    deadline::within_deadline(async {
+        let base = credentials::load_base(config.credentials.region.clone()).await;
+        crate::trust::gather::read_role(&base, role_arn).await
+    })
+    .await
+    .unwrap_or_else(|| Err("the run's deadline passed while reading it".to_string()))
+}
+
 /// The OIDC trust phase, in its log group: before the push and network
 /// checks, which it never hides; with the token's claims when one was
 /// presented, else with the claims predicted from the runner's context.
@@ -438,6 +457,7 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
     let mut trace = Vec::new();
     let mut push = None;
     let mut token_claims = None;
+    let mut trust_refused = false;
 
     // Offline inputs are read first: bad input is a usage error before anything is sent.
     let offline = match &config.args.snapshot {
@@ -462,17 +482,28 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
             || config.args.cluster.is_some()
             || config.args.task_definition.is_some());
     let session = if live {
-        establish_session(&config, has_offline, &mut findings, &mut token_claims).await?
+        establish_session(
+            &config,
+            has_offline,
+            &mut findings,
+            &mut token_claims,
+            &mut trust_refused,
+        )
+        .await?
     } else {
         None
     };
     let identity = session.as_ref().map(|(s, _)| s.identity.clone());
 
-    let trust = trust_config.map(|mut trust_config| {
+    let mut trust = None;
+    if let Some(mut trust_config) = trust_config {
         trust_config.token_claims = token_claims;
+        if trust_refused && trust_config.trust_policy.is_none() && trust_config.plan.is_none() {
+            trust_config.live_role = Some(read_trust_live(&config, &trust_config.role_arn).await);
+        }
         trust_config.needs_token = live && !has_offline;
-        trust_phase(&trust_config, &mut findings)
-    });
+        trust = Some(trust_phase(&trust_config, &mut findings));
+    }
 
     if let (Some(repository_ref), Some((session, region))) = (&config.repository, &session) {
         let (summary, push_findings, push_trace) =

@@ -407,3 +407,79 @@ fn the_jobs_own_session_length_is_judged_against_the_roles_maximum() {
     );
     assert_eq!(r.code, 1, "{}", r.stderr);
 }
+
+/// Live, with no trust policy given: after STS refuses the token, the tool
+/// reads the role's trust policy with `iam:GetRole` using the credentials
+/// it has besides the token, and explains the refusal from it; without
+/// such credentials it says what would let it read the policy.
+#[test]
+fn a_live_refusal_reads_the_trust_policy_with_get_role() {
+    let request_token = "request-token-for-get-role";
+    let role_name = format!("trust-read-{}", std::process::id());
+    let role = format!("arn:aws:iam::123456789012:role/{role_name}");
+    let policy = std::fs::read_to_string(main_only())
+        .unwrap()
+        .replace("acme/shop", "octo-org/app");
+    harness::create_role_trusting(&role_name, &policy);
+    let gate = harness::Gate::start(&[
+        "--oidc-request-token",
+        request_token,
+        "--oidc-sub",
+        "repo:octo-org/app:pull_request",
+        "--trust-sub",
+        "repo:octo-org/app:ref:refs/heads/main",
+    ]);
+    let url = format!("{}/_github/oidc/token?api-version=2.0", gate.url);
+    let env = |keys: bool| {
+        let mut env = vec![
+            ("GITHUB_ACTIONS", Some("true")),
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", Some(url.as_str())),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", Some(request_token)),
+        ];
+        if !keys {
+            env.push(("AWS_ACCESS_KEY_ID", None));
+            env.push(("AWS_SECRET_ACCESS_KEY", None));
+        }
+        env
+    };
+    let args = [
+        "--repository",
+        "team/app",
+        "--role-to-assume",
+        role.as_str(),
+    ];
+    let run = harness::check(&gate, &args, &env(true));
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.report["trust"]["trust_policy"],
+        format!("{role_name}'s trust policy (iam:GetRole)")
+    );
+    let refused: Vec<&Value> = run.report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "trust/subject-not-admitted")
+        .collect();
+    assert_eq!(refused.len(), 1, "{}", run.stdout);
+    assert!(
+        refused[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`repo:octo-org/app:pull_request`")
+    );
+
+    let unread = harness::check(&gate, &args, &env(false));
+    assert_eq!(unread.code, 3, "{}\n{}", unread.stdout, unread.stderr);
+    let not_evaluated: Vec<&Value> = unread.report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "trust/not-evaluated")
+        .collect();
+    assert_eq!(not_evaluated.len(), 1, "{}", unread.stdout);
+    let message = not_evaluated[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("iam:GetRole") && message.contains("--trust-policy"),
+        "{message}"
+    );
+}

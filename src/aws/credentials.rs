@@ -51,6 +51,9 @@ pub struct CredentialFailure {
     /// The claims of the GitHub OIDC token that was presented, when one was
     /// fetched: the trust check explains a refusal with them.
     pub claims: Option<Claims>,
+    /// STS refused the token (`AccessDenied` from `AssumeRoleWithWebIdentity`):
+    /// the role's trust policy does not admit this job.
+    pub trust_refused: bool,
 }
 
 /// Loads the SDK's shared configuration: region, endpoints (`AWS_ENDPOINT_URL`,
@@ -109,6 +112,7 @@ pub async fn establish(
             ),
             fix: no_credentials_fix(options.role_to_assume.is_some()),
             claims: None,
+            trust_refused: false,
         })?;
     Ok(Session {
         identity: Identity {
@@ -134,6 +138,7 @@ async fn web_identity(
             ..Fix::default()
         },
         claims: None,
+        trust_refused: false,
     })?;
     // Read, not verified (STS verifies): what this job presents, for the trust check.
     let claims = crate::trust::claims::from_token(token.expose_secret()).ok();
@@ -164,6 +169,7 @@ async fn web_identity(
             ),
             fix: trust_policy_fix(role, &options.audience),
             claims: claims.clone(),
+            trust_refused: e.code() == Some("AccessDenied"),
         })?;
     Ok((with_credentials(base, out.credentials()), claims))
 }
@@ -206,6 +212,7 @@ async fn assume_role(
                     }
                 },
                 claims: None,
+                trust_refused: false,
             }
         })?;
     Ok(with_credentials(base, out.credentials()))

@@ -51,6 +51,50 @@ pub fn context_from_env(audience: &str, claim_keys: Option<Vec<String>>) -> Opti
     })
 }
 
+/// The role's trust policy and `MaxSessionDuration`, read live with
+/// `iam:GetRole` (with whatever credentials `config` carries); why not, when
+/// they could not be read.
+pub async fn read_role(
+    config: &aws_config::SdkConfig,
+    role_arn: &str,
+) -> Result<(crate::policy::document::PolicyDocument, Option<u32>), String> {
+    use aws_sdk_iam::error::ProvideErrorMetadata;
+    let name = role_arn.rsplit('/').next().unwrap_or(role_arn);
+    let iam = aws_sdk_iam::Client::new(config);
+    let out = iam.get_role().role_name(name).send().await.map_err(|e| {
+        format!(
+            "iam:GetRole on {name} failed ({}: {})",
+            e.code().unwrap_or("no error code"),
+            e.message()
+                .map(str::to_string)
+                .unwrap_or_else(|| crate::aws::describe_error(&e))
+        )
+    })?;
+    let role = out
+        .role()
+        .ok_or_else(|| format!("iam:GetRole on {name} answered without the role"))?;
+    // IAM returns policy documents URL-encoded.
+    let document = role
+        .assume_role_policy_document()
+        .map(|d| {
+            percent_encoding::percent_decode_str(d)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .ok_or_else(|| format!("iam:GetRole on {name} answered without a trust policy"))?;
+    let source =
+        crate::policy::document::Source::label(format!("{name}'s trust policy (iam:GetRole)"));
+    let mut documents = crate::policy::document::parse_documents(&document, source)
+        .map_err(|e| format!("the trust policy iam:GetRole returned is not readable: {e}"))?;
+    if documents.is_empty() {
+        return Err("iam:GetRole returned an empty trust policy".to_string());
+    }
+    let max = role
+        .max_session_duration()
+        .and_then(|m| u32::try_from(m).ok());
+    Ok((documents.remove(0), max))
+}
+
 /// Whether the runner offers an OIDC token: the variables it sets only
 /// for a job with `permissions: id-token: write`.
 pub fn token_availability() -> TokenAvailability {

@@ -188,6 +188,14 @@ pub fn judge(facts: &TrustFacts) -> Vec<Finding> {
     session_duration(facts, &mut findings);
     provider(facts, &mut findings);
     let Some(document) = &facts.trust_policy else {
+        if let Some(why) = &facts.trust_policy_unread {
+            findings.push(
+                NOT_EVALUATED
+                    .finding("The role's trust policy could not be read", why.clone())
+                    .with_resources([facts.role_arn.clone()])
+                    .with_iam_action("iam:GetRole"),
+            );
+        }
         return findings;
     };
     let provider_arn = facts.provider_arn();

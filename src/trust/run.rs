@@ -27,6 +27,9 @@ pub struct TrustConfig {
     pub token_claims: Option<Claims>,
     /// What `--terraform-plan` declares, when given.
     pub plan: Option<PlanTrust>,
+    /// The trust policy and `MaxSessionDuration` read live with `iam:GetRole`
+    /// after STS refused the token, or why they could not be read.
+    pub live_role: Option<Result<(PolicyDocument, Option<u32>), String>>,
     /// Whether a missing token is a defect: only when the run needs one (it
     /// is live and has no offline inputs to fall back on; a fork's pull
     /// request never gets a token and still gets its offline answer).
@@ -68,13 +71,25 @@ pub fn run(config: &TrustConfig) -> (Vec<Finding>, TrustSummary) {
         .rsplit('/')
         .next()
         .unwrap_or(&config.role_arn);
-    let trust_policy = config.trust_policy.clone().or_else(|| {
-        config
-            .plan
-            .as_ref()
-            .and_then(|plan| plan.trust_policies.get(role_name))
-            .and_then(|documents| documents.first().cloned())
-    });
+    let live = config.live_role.as_ref().and_then(|r| r.as_ref().ok());
+    let trust_policy = config
+        .trust_policy
+        .clone()
+        .or_else(|| {
+            config
+                .plan
+                .as_ref()
+                .and_then(|plan| plan.trust_policies.get(role_name))
+                .and_then(|documents| documents.first().cloned())
+        })
+        .or_else(|| live.map(|(document, _)| document.clone()));
+    let trust_policy_unread = match (&trust_policy, &config.live_role) {
+        (None, Some(Err(why))) => Some(format!(
+            "STS refused this job's token and the role's trust policy could not be read: {why}. Pass it with --trust-policy (or --terraform-plan), or let the credentials the tool runs with call iam:GetRole on {}",
+            config.role_arn
+        )),
+        _ => None,
+    };
     let provider = config.plan.as_ref().map_or(Provider::Unknown, |plan| {
         plan_provider(plan, &config.role_arn)
     });
@@ -90,13 +105,14 @@ pub fn run(config: &TrustConfig) -> (Vec<Finding>, TrustSummary) {
         // A fork's pull request cannot get a token: not a defect to fix here.
         token_needed: config.needs_token && !gather::is_fork_pull_request(),
         trust_policy,
-        trust_policy_unread: None,
+        trust_policy_unread,
         provider,
         requested_duration: session.duration,
         max_session_duration: config
             .plan
             .as_ref()
-            .and_then(|plan| plan.max_session_durations.get(role_name).copied()),
+            .and_then(|plan| plan.max_session_durations.get(role_name).copied())
+            .or_else(|| live.and_then(|(_, max)| *max)),
         role_chaining: session.chaining,
     };
     let findings = rules::judge(&facts);

@@ -153,6 +153,14 @@ pub fn create_role(name: &str, inline_policy: &Value) {
     );
 }
 
+/// Creates a role in moto with this trust policy and no permissions.
+pub fn create_role_trusting(name: &str, trust: &str) {
+    iam_api(
+        "CreateRole",
+        &[("RoleName", name), ("AssumeRolePolicyDocument", trust)],
+    );
+}
+
 /// Creates a repository in moto.
 pub fn create_repository(name: &str, immutable: bool) {
     let mutability = if immutable { "IMMUTABLE" } else { "MUTABLE" };
