@@ -181,6 +181,7 @@ impl CheckConfig {
                 .then(|| self.args.oidc_sub_claim_keys.clone()),
             token_claims: None,
             live_role: None,
+            live_provider: None,
             plan,
             needs_token: false,
         }))
@@ -411,19 +412,41 @@ pub fn parse_registry_endpoint(value: Option<&str>) -> Result<Option<Url>, Usage
         .transpose()
 }
 
-/// The role's trust policy, read with `iam:GetRole` and the credentials the
-/// SDK finds without the role (when STS refused the job's token, the job
-/// may still have others), within the run's deadline.
+/// The role's trust policy, read with `iam:GetRole`, and the account's
+/// GitHub provider, with `iam:GetOpenIDConnectProvider`, using the
+/// credentials the SDK finds without the role (when STS refused the job's
+/// token, the job may still have others), within the run's deadline.
 async fn read_trust_live(
     config: &CheckConfig,
     role_arn: &str,
-) -> Result<(crate::policy::document::PolicyDocument, Option<u32>), String> {
-    deadline::within_deadline(async {
+) -> (
+    Result<(crate::policy::document::PolicyDocument, Option<u32>), String>,
+    Option<crate::trust::facts::Provider>,
+) {
+    let read = deadline::within_deadline(async {
         let base = credentials::load_base(config.credentials.region.clone()).await;
-        crate::trust::gather::read_role(&base, role_arn).await
+        let role = crate::trust::gather::read_role(&base, role_arn).await;
+        // The provider is looked up only when the role could be read: with
+        // the same credentials its absence is then a fact, not a denial.
+        let provider = match &role {
+            Ok(_) => Some(
+                crate::trust::gather::read_provider(
+                    &base,
+                    &crate::trust::facts::github_provider_arn(role_arn),
+                )
+                .await,
+            ),
+            Err(_) => None,
+        };
+        (role, provider)
     })
-    .await
-    .unwrap_or_else(|| Err("the run's deadline passed while reading it".to_string()))
+    .await;
+    read.unwrap_or_else(|| {
+        (
+            Err("the run's deadline passed while reading it".to_string()),
+            None,
+        )
+    })
 }
 
 /// The OIDC trust phase, in its log group: before the push and network
@@ -499,7 +522,9 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
     if let Some(mut trust_config) = trust_config {
         trust_config.token_claims = token_claims;
         if trust_refused && trust_config.trust_policy.is_none() && trust_config.plan.is_none() {
-            trust_config.live_role = Some(read_trust_live(&config, &trust_config.role_arn).await);
+            let (role, provider) = read_trust_live(&config, &trust_config.role_arn).await;
+            trust_config.live_role = Some(role);
+            trust_config.live_provider = provider;
         }
         trust_config.needs_token = live && !has_offline;
         trust = Some(trust_phase(&trust_config, &mut findings));

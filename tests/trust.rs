@@ -467,6 +467,15 @@ fn a_live_refusal_reads_the_trust_policy_with_get_role() {
             .unwrap()
             .contains("`repo:octo-org/app:pull_request`")
     );
+    // moto's account has no GitHub provider: iam:GetOpenIDConnectProvider says so.
+    let provider: Vec<&Value> = run.report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "trust/provider-missing")
+        .collect();
+    assert_eq!(provider.len(), 1, "{}", run.stdout);
+    assert_eq!(provider[0]["severity"], "error", "the account was asked");
 
     let unread = harness::check(&gate, &args, &env(false));
     assert_eq!(unread.code, 3, "{}\n{}", unread.stdout, unread.stderr);

@@ -77,12 +77,17 @@ impl TrustFacts {
         if let Provider::Present { arn, .. } = &self.provider {
             return arn.clone();
         }
-        let mut parts = self.role_arn.splitn(6, ':');
-        let partition = parts.nth(1).unwrap_or("aws");
-        let account = parts.nth(2).unwrap_or_default();
-        format!(
-            "arn:{partition}:iam::{account}:oidc-provider/{}",
-            super::claims::ISSUER_HOST
-        )
+        github_provider_arn(&self.role_arn)
     }
+}
+
+/// The ARN of GitHub's OIDC provider in the account (and partition) of `role_arn`.
+pub fn github_provider_arn(role_arn: &str) -> String {
+    let mut parts = role_arn.splitn(6, ':');
+    let partition = parts.nth(1).unwrap_or("aws");
+    let account = parts.nth(2).unwrap_or_default();
+    format!(
+        "arn:{partition}:iam::{account}:oidc-provider/{}",
+        super::claims::ISSUER_HOST
+    )
 }

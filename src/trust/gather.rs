@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::claims::{GithubContext, JobEnvironment};
-use super::facts::TokenAvailability;
+use super::facts::{Provider, TokenAvailability};
 use crate::files;
 
 /// The most of a workflow file that is read, checked before reading (as
@@ -93,6 +93,31 @@ pub async fn read_role(
         .max_session_duration()
         .and_then(|m| u32::try_from(m).ok());
     Ok((documents.remove(0), max))
+}
+
+/// The account's GitHub OIDC provider, read live with
+/// `iam:GetOpenIDConnectProvider`: present with its client ids, missing
+/// (`NoSuchEntity`), or unknown (any other failure: not a finding).
+pub async fn read_provider(config: &aws_config::SdkConfig, provider_arn: &str) -> Provider {
+    use aws_sdk_iam::error::ProvideErrorMetadata;
+    let iam = aws_sdk_iam::Client::new(config);
+    match iam
+        .get_open_id_connect_provider()
+        .open_id_connect_provider_arn(provider_arn)
+        .send()
+        .await
+    {
+        Ok(out) => Provider::Present {
+            arn: provider_arn.to_string(),
+            client_ids: out.client_id_list().to_vec(),
+            source: "iam:GetOpenIDConnectProvider".to_string(),
+        },
+        Err(e) if e.code() == Some("NoSuchEntity") => Provider::Missing {
+            looked_in: "The account".to_string(),
+            certain: true,
+        },
+        Err(_) => Provider::Unknown,
+    }
 }
 
 /// Whether the runner offers an OIDC token: the variables it sets only

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::claims::{Claims, predict};
-use super::facts::{Provider, TokenAvailability, TrustFacts};
+use super::facts::{Provider, TrustFacts};
 use super::{gather, rules};
 use crate::error::UsageError;
 use crate::policy::document::{PolicyDocument, Source, parse_documents};
@@ -30,6 +30,8 @@ pub struct TrustConfig {
     /// The trust policy and `MaxSessionDuration` read live with `iam:GetRole`
     /// after STS refused the token, or why they could not be read.
     pub live_role: Option<Result<(PolicyDocument, Option<u32>), String>>,
+    /// The account's GitHub provider, read live alongside the role.
+    pub live_provider: Option<Provider>,
     /// Whether a missing token is a defect: only when the run needs one (it
     /// is live and has no offline inputs to fall back on; a fork's pull
     /// request never gets a token and still gets its offline answer).
@@ -90,9 +92,11 @@ pub fn run(config: &TrustConfig) -> (Vec<Finding>, TrustSummary) {
         )),
         _ => None,
     };
-    let provider = config.plan.as_ref().map_or(Provider::Unknown, |plan| {
-        plan_provider(plan, &config.role_arn)
-    });
+    let provider = match (&config.plan, &config.live_provider) {
+        (Some(plan), _) => plan_provider(plan, &config.role_arn),
+        (None, Some(live)) => live.clone(),
+        (None, None) => Provider::Unknown,
+    };
     let claims = config.token_claims.clone().or_else(|| {
         gather::context_from_env(&config.audience, config.claim_keys.clone())
             .map(|context| predict(&context))
@@ -136,20 +140,11 @@ fn plan_provider(plan: &PlanTrust, role_arn: &str) -> Provider {
         })
     });
     if let Some(found) = github {
-        let facts = TrustFacts {
-            role_arn: role_arn.to_string(),
-            claims: None,
-            token: TokenAvailability::NotInActions,
-            token_needed: false,
-            trust_policy: None,
-            trust_policy_unread: None,
-            provider: Provider::Unknown,
-            requested_duration: None,
-            max_session_duration: None,
-            role_chaining: false,
-        };
         return Provider::Present {
-            arn: found.arn.clone().unwrap_or_else(|| facts.provider_arn()),
+            arn: found
+                .arn
+                .clone()
+                .unwrap_or_else(|| super::facts::github_provider_arn(role_arn)),
             client_ids: found.client_ids.clone(),
             source: found.address.clone(),
         };
