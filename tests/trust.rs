@@ -170,6 +170,12 @@ fn the_jobs_environment_is_read_from_its_workflow_file() {
         "{message}"
     );
     assert_eq!(r.report["trust"]["claims"]["environment"], "production");
+    // The job summary says what the job presents, beside the findings.
+    let summary = std::fs::read_to_string(files.join("summary")).unwrap();
+    assert!(
+        summary.contains("OIDC trust: arn:aws:iam::123456789012:role/github-ecr-push: subject repo:octo-org/app:environment:production (predicted)"),
+        "{summary}"
+    );
 }
 
 #[test]

@@ -126,6 +126,13 @@ pub fn render(report: &Report) -> String {
         "**{}** error(s), **{}** warning(s), **{}** notice(s)\n",
         report.summary.errors, report.summary.warnings, report.summary.notices
     );
+    if let Some(t) = &report.trust {
+        let _ = writeln!(
+            out,
+            "OIDC trust: {}.\n",
+            escape(&super::text::trust_line(t))
+        );
+    }
     if let Some(p) = &report.push {
         let _ = writeln!(
             out,

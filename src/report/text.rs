@@ -38,6 +38,9 @@ pub fn render(report: &Report, color: bool) -> String {
     if let Some(id) = &report.identity {
         let _ = writeln!(out, "  identity  {} ({})", id.arn, id.source);
     }
+    if let Some(t) = &report.trust {
+        let _ = writeln!(out, "  trust     {}", trust_line(t));
+    }
     if let Some(p) = &report.push {
         let _ = writeln!(
             out,
@@ -211,4 +214,30 @@ fn write_targets(out: &mut String, report: &Report, color: bool) {
             write_finding(out, f, color);
         }
     }
+}
+
+/// The trust check in one line: the role, the subject this job presents
+/// (from its token, or predicted), the trust policy judged.
+pub(crate) fn trust_line(t: &super::TrustSummary) -> String {
+    use crate::trust::claims::ClaimsOrigin;
+    let subject = match t.claims.as_ref() {
+        Some(c) => {
+            let origin = match c.origin {
+                ClaimsOrigin::Token => "from the job's token",
+                ClaimsOrigin::Predicted => "predicted",
+            };
+            match &c.sub {
+                Some(sub) => format!("subject {sub} ({origin}), audience {}", c.aud.join(", ")),
+                None => format!("subject unknown ({origin})"),
+            }
+        }
+        None => "no claims".to_string(),
+    };
+    let policy = t
+        .trust_policy
+        .as_deref()
+        .map_or("no trust policy read".to_string(), |p| {
+            format!("trust policy {p}")
+        });
+    format!("{}: {subject}; {policy}", t.role)
 }
