@@ -332,8 +332,10 @@ async fn push_phase(
         ));
     }
     group.line(&format!(
-        "{} requests, {} sequential round trips, {} ms",
-        summary.requests, summary.critical_path_round_trips, summary.wall_ms
+        "{} requests, {}, {} ms",
+        summary.requests,
+        summary.round_trips(),
+        summary.wall_ms
     ));
     if deadline::within_deadline(push::run::explain_denials(
         &mut push_findings,

@@ -1,5 +1,5 @@
 //! The caps on what a remote answer may make the run read or keep: response
-//! bodies and listing pages. Each is generous for what the protocol allows, so
+//! bodies (the registry's and the GitHub API's) and listing pages. Each is generous for what the protocol allows, so
 //! only a broken or hostile server reaches it; reaching it is recorded as a
 //! fact, and the judge turns it into a finding that fails closed (not
 //! verified). README "Deadlines, limits, retries and cleanup" lists them.
@@ -23,6 +23,12 @@ pub const BLOB_BODY: usize = 8 * MIB;
 /// The most of any other registry answer: errors (a distribution-spec error
 /// document is a few hundred bytes), redirects and upload answers.
 pub const ERROR_BODY: usize = 64 * KIB;
+/// The most of any one GitHub REST API answer the pull-request comment reads
+/// (a page of the pull request's comments, the comment created or updated,
+/// an error). A page holds at most 100 comments of GitHub's limit of 65,536
+/// characters each: about 6.6 MB of plain text with their metadata. A longer
+/// answer is not read past it, and the comment fails naming this limit.
+pub const GITHUB_BODY: usize = 8 * MIB;
 /// The most pages one listing reads (ECS `ListServices` at 100 a page is
 /// 100,000 services; EC2's describe calls page at 1,000). A listing that goes
 /// on past it, or whose next token repeats, is cut there and reported.

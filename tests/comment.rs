@@ -984,3 +984,62 @@ async fn a_comment_url_off_the_github_server_is_not_given_out() {
     assert_eq!(outcome.url(), Some(good));
     assert_eq!(outcome.workflow_command(), None);
 }
+
+/// A listing page whose body is past `limits::GITHUB_BODY` (a valid JSON
+/// array of comments, only too long): the comment fails naming the limit and
+/// nothing is posted; an answer to the POST past it fails the same way.
+#[tokio::test]
+async fn an_answer_past_the_body_limit_fails_the_comment_naming_it() {
+    use ecr_fargate_preflight::limits::{GITHUB_BODY, size};
+    let server = MockServer::start().await;
+    let f = context(&server.uri(), "acme/app", "preflight", None);
+    let filler = "x".repeat(60_000);
+    let many: Vec<Value> = (0..(GITHUB_BODY / 60_000 + 2) as u64)
+        .map(|i| comment(i + 1, &filler, person()))
+        .collect();
+    let page = serde_json::to_string(&many).unwrap();
+    assert!(page.len() > GITHUB_BODY);
+    Mock::given(method("GET"))
+        .and(path(COMMENTS))
+        .respond_with(ResponseTemplate::new(200).set_body_string(page))
+        .mount(&server)
+        .await;
+    let outcome = upsert(&failing_report(), &f.ctx, CommentMode::Always).await;
+    let limit = size(GITHUB_BODY);
+    assert!(
+        matches!(&outcome, CommentOutcome::Failed { reason }
+            if reason.contains(&limit) && reason.contains("listing the pull request's comments")),
+        "{outcome:?}"
+    );
+    assert!(
+        outcome
+            .workflow_command()
+            .unwrap()
+            .starts_with("::warning ")
+    );
+    let posts = requests(&server)
+        .await
+        .into_iter()
+        .filter(|r| r.method.as_str() != "GET")
+        .count();
+    assert_eq!(posts, 0);
+
+    // The same limit on the answer to creating the comment.
+    server.reset().await;
+    Mock::given(method("GET"))
+        .and(path(COMMENTS))
+        .respond_with(list(vec![]))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(COMMENTS))
+        .respond_with(ResponseTemplate::new(201).set_body_string(" ".repeat(GITHUB_BODY + 1)))
+        .mount(&server)
+        .await;
+    let outcome = upsert(&failing_report(), &f.ctx, CommentMode::Always).await;
+    assert!(
+        matches!(&outcome, CommentOutcome::Failed { reason }
+            if reason.contains(&limit) && reason.contains("posting the pull-request comment")),
+        "{outcome:?}"
+    );
+}

@@ -1428,3 +1428,109 @@ async fn a_registry_that_resets_mid_body_is_not_verified_within_the_budget() {
         "{trace:?}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// The GitHub API, over plain TCP.
+
+/// A GitHub API answering every request with `200` and a chunked body (no
+/// `Content-Length`) that goes on for 512 MiB, then closes; it counts the
+/// bytes the client took. A client that buffers answers whole would hold it
+/// all and then fail to parse it.
+fn endless_github() -> (String, Arc<Mutex<usize>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let sent = Arc::new(Mutex::new(0usize));
+    let counter = Arc::clone(&sent);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let counter = Arc::clone(&counter);
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                }
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n1\r\n[\r\n";
+                if stream.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, " ".repeat(64 * 1024));
+                for _ in 0..(512 * 1024 / 64) {
+                    if stream.write_all(chunk.as_bytes()).is_err() {
+                        return;
+                    }
+                    *counter.lock().unwrap() += 64 * 1024;
+                }
+                let _ = stream.write_all(b"0\r\n\r\n");
+            });
+        }
+    });
+    (url, sent)
+}
+
+/// The action against a GitHub API whose comment listing never ends: the
+/// answer is read up to `limits::GITHUB_BODY` and no further, the comment
+/// fails with a warning naming that limit, and the run still ends with the
+/// findings' exit code, its report, outputs and job summary.
+#[test]
+fn an_endless_github_answer_fails_the_comment_naming_the_limit() {
+    use ecr_fargate_preflight::limits::{GITHUB_BODY, size};
+    let (api, sent) = endless_github();
+    let started = std::time::Instant::now();
+    let step = harness::runner::run_step(
+        &[
+            (
+                "repository",
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app",
+            ),
+            (
+                "policy-files",
+                "examples/policies/aws-documented-push-policy.json",
+            ),
+            ("offline", "true"),
+            ("comment", "always"),
+        ],
+        &[("GITHUB_API_URL", api.as_str())],
+        "pull_request.opened.json",
+        |ws| {
+            std::fs::create_dir_all(ws.join("examples/policies")).unwrap();
+            std::fs::copy(
+                harness::runner::root().join("examples/policies/aws-documented-push-policy.json"),
+                ws.join("examples/policies/aws-documented-push-policy.json"),
+            )
+            .unwrap();
+        },
+    );
+    step.assert_no_panic();
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+    // The comment never changes the exit code: the findings' 1.
+    assert_eq!(step.code, 1, "{}\n{}", step.stdout, step.stderr);
+    let warning = step
+        .lines("::warning title=Pull-request comment::")
+        .first()
+        .copied()
+        .unwrap_or_else(|| panic!("no comment warning: {}", step.stdout))
+        .to_string();
+    assert!(warning.contains(&size(GITHUB_BODY)), "{warning}");
+    assert!(
+        warning.contains("listing the pull request's comments"),
+        "{warning}"
+    );
+    assert!(!step.outputs.contains_key("comment-url"));
+    assert!(
+        step.summary.contains("ecr:GetDownloadUrlForLayer"),
+        "{}",
+        step.summary
+    );
+    assert_eq!(step.report()["verdict"], "fail");
+    // Reading stopped near the limit: far less than what was on offer.
+    let taken = *sent.lock().unwrap();
+    assert!(taken < 8 * GITHUB_BODY, "{taken} bytes sent");
+}

@@ -136,13 +136,13 @@ pub fn render(report: &Report) -> String {
     if let Some(p) = &report.push {
         let _ = writeln!(
             out,
-            "Push probe ({}) of `{}` at {} for {}: {} requests, {} sequential round trips, {} ms.\n",
+            "Push probe ({}) of `{}` at {} for {}: {} requests, {}, {} ms.\n",
             escape(&p.mode),
             escape(&p.repository),
             escape(&p.registry),
             escape(&p.platforms.join(", ")),
             p.requests,
-            p.critical_path_round_trips,
+            p.round_trips(),
             p.wall_ms
         );
     }

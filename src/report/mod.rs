@@ -403,6 +403,26 @@ pub struct PushSummary {
     pub cleaned_up: bool,
 }
 
+impl PushSummary {
+    /// The round trips as the text, Markdown and log lines say them: the
+    /// measured chain to the cleanup's read-back, then the depth to the
+    /// verdict, e.g. `10 sequential round trips (8 to the verdict)`. A report
+    /// written before the measured count existed (0) says only the latter.
+    pub fn round_trips(&self) -> String {
+        if self.sequential_round_trips == 0 {
+            format!(
+                "{} sequential round trips to the verdict",
+                self.critical_path_round_trips
+            )
+        } else {
+            format!(
+                "{} sequential round trips ({} to the verdict)",
+                self.sequential_round_trips, self.critical_path_round_trips
+            )
+        }
+    }
+}
+
 /// What the network checks looked at.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NetworkSummary {
@@ -652,6 +672,41 @@ mod tests {
 
     fn report(findings: Vec<Finding>) -> Report {
         Report::new(None, None, findings, Vec::new())
+    }
+
+    fn push_summary(sequential: u32, to_verdict: u32) -> PushSummary {
+        PushSummary {
+            mode: "push".into(),
+            repository: "team/app".into(),
+            repository_arn: "arn:aws:ecr:us-east-1:123456789012:repository/team/app".into(),
+            registry: "https://123456789012.dkr.ecr.us-east-1.amazonaws.com".into(),
+            tag: Some("ecr-fargate-preflight-1".into()),
+            platforms: vec!["linux/amd64".into(), "linux/arm64".into()],
+            index_digest: None,
+            critical_path_round_trips: to_verdict,
+            sequential_round_trips: sequential,
+            requests: 31,
+            wall_ms: 420,
+            cleaned_up: true,
+        }
+    }
+
+    /// The text and Markdown renderers say both counts: the measured chain
+    /// to the cleanup's read-back first, then the depth to the verdict; a
+    /// report from before the measured count says only the latter.
+    #[test]
+    fn renderers_say_the_measured_round_trips_and_those_to_the_verdict() {
+        let both = "31 requests, 10 sequential round trips (8 to the verdict), 420 ms";
+        let r = Report::new(None, Some(push_summary(10, 8)), Vec::new(), Vec::new());
+        let text = text::render(&r, false);
+        assert!(text.contains(both), "{text}");
+        let md = markdown::render(&r);
+        assert!(md.contains(both), "{md}");
+
+        let old = Report::new(None, Some(push_summary(0, 8)), Vec::new(), Vec::new());
+        let only = "31 requests, 8 sequential round trips to the verdict, 420 ms";
+        assert!(text::render(&old, false).contains(only));
+        assert!(markdown::render(&old).contains(only));
     }
 
     #[test]

@@ -49,11 +49,11 @@ pub fn render(report: &Report, color: bool) -> String {
         );
         let _ = writeln!(
             out,
-            "            tag {}, platforms {}, {} requests, {} sequential round trips, {} ms, cleaned up: {}",
+            "            tag {}, platforms {}, {} requests, {}, {} ms, cleaned up: {}",
             p.tag.as_deref().unwrap_or("-"),
             p.platforms.join(","),
             p.requests,
-            p.critical_path_round_trips,
+            p.round_trips(),
             p.wall_ms,
             if p.cleaned_up { "yes" } else { "no" }
         );

@@ -4,13 +4,17 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use octocrab::Octocrab;
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
 use octocrab::models::issues::Comment;
+use octocrab::{FromResponse, Octocrab, Page};
 use secrecy::SecretString;
 
 use super::body::render_fitted;
 use super::*;
 use crate::github::summary::Measure;
+use crate::limits::{GITHUB_BODY, size};
 use crate::report::Report;
 
 /// The octocrab client for `ctx`: its API base (path prefix kept, as on
@@ -35,6 +39,62 @@ pub(super) fn client(ctx: &CommentContext, token: &SecretString) -> octocrab::Re
         .build()
 }
 
+/// An answer of the GitHub API as octocrab's service stack hands it over, its
+/// body not read yet.
+type Answer = http::Response<BoxBody<Bytes, octocrab::Error>>;
+
+/// Why a call to the GitHub API gave no usable answer.
+#[derive(Debug)]
+pub(super) enum CallError {
+    /// The API failed or refused, or its answer was not what it documents.
+    Api(octocrab::Error),
+    /// The answer's body went on past [`GITHUB_BODY`]; the rest was not read.
+    TooLarge,
+}
+
+impl From<octocrab::Error> for CallError {
+    fn from(e: octocrab::Error) -> Self {
+        CallError::Api(e)
+    }
+}
+
+/// `answer` with its body read chunk by chunk up to [`GITHUB_BODY`], and no
+/// further: past it (or past a `Content-Length` over it, before reading)
+/// this is [`CallError::TooLarge`] and the body is dropped unread with its
+/// connection, so a broken or hostile API costs at most that much memory.
+/// The kept body is then judged as octocrab does: a non-2xx answer becomes
+/// its error (GitHub's message and status).
+async fn capped(answer: octocrab::Result<Answer>) -> Result<Answer, CallError> {
+    let (parts, mut body) = answer?.into_parts();
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > GITHUB_BODY as u64) {
+        return Err(CallError::TooLarge);
+    }
+    let mut bytes = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue;
+        };
+        if bytes.len() + data.len() > GITHUB_BODY {
+            return Err(CallError::TooLarge);
+        }
+        bytes.extend_from_slice(&data);
+    }
+    let body = Full::new(Bytes::from(bytes))
+        .map_err(|never| match never {})
+        .boxed();
+    Ok(octocrab::map_github_error(http::Response::from_parts(parts, body)).await?)
+}
+
+/// `answer` read by [`capped`], then parsed as octocrab parses a `T`.
+async fn parse<T: FromResponse>(answer: octocrab::Result<Answer>) -> Result<T, CallError> {
+    Ok(T::from_response(capped(answer).await?).await?)
+}
+
 /// Whether `comment` is ours: its first line is our marker exactly (we write
 /// it there; GitHub may have turned the line ending into CRLF).
 pub(super) fn has_marker(comment: &Comment, marker: &str) -> bool {
@@ -51,7 +111,8 @@ pub(super) fn has_marker(comment: &Comment, marker: &str) -> bool {
 /// GitHub App tokens comment as bots, and which bot cannot be asked (the
 /// token may not call `GET /user`); a person's comment with our marker is
 /// taken only when no bot's exists, for personal access tokens. A next
-/// page on another origin than `GITHUB_API_URL`'s is not fetched.
+/// page on another origin than `GITHUB_API_URL`'s is not fetched. Each page
+/// is read up to [`GITHUB_BODY`] ([`capped`]).
 pub(super) async fn find_ours(
     client: &Octocrab,
     ctx: &CommentContext,
@@ -60,12 +121,8 @@ pub(super) async fn find_ours(
     number: u64,
 ) -> Result<Option<Comment>, ListError> {
     let marker = ctx.marker.as_str();
-    let mut page = client
-        .issues(owner, repo)
-        .list_comments(number)
-        .per_page(100u8)
-        .send()
-        .await?;
+    let first = format!("/repos/{owner}/{repo}/issues/{number}/comments?per_page=100");
+    let mut page: Page<Comment> = parse(client._get(first).await).await?;
     let mut by_person = None;
     let mut seen = HashSet::new();
     for _ in 0..MAX_PAGES {
@@ -82,10 +139,7 @@ pub(super) async fn find_ours(
             break;
         }
         on_api_origin(ctx, &next.to_string()).map_err(ListError::ForeignPage)?;
-        match client.get_page::<Comment>(&Some(next)).await? {
-            Some(p) => page = p,
-            None => break,
-        }
+        page = parse(client._get(next.to_string()).await).await?;
     }
     Ok(by_person)
 }
@@ -93,14 +147,14 @@ pub(super) async fn find_ours(
 /// Why our earlier comment could not be looked for.
 #[derive(Debug)]
 pub(super) enum ListError {
-    /// The API failed or refused.
-    Api(octocrab::Error),
+    /// The API failed or refused, or a page was too large.
+    Api(CallError),
     /// The `Link` header put the next page on this other origin.
     ForeignPage(String),
 }
 
-impl From<octocrab::Error> for ListError {
-    fn from(e: octocrab::Error) -> Self {
+impl From<CallError> for ListError {
+    fn from(e: CallError) -> Self {
         ListError::Api(e)
     }
 }
@@ -145,12 +199,21 @@ pub(super) fn foreign_page(ctx: &CommentContext, origin: &str) -> CommentOutcome
 /// What to tell the user about an API error while `doing` something. A
 /// redirect is a fallback: the client does not follow redirects (the token
 /// must not go anywhere but `GITHUB_API_URL`), and GitHub's API does not
-/// redirect these calls for a repository under its current name.
-pub(super) fn api_error(
-    doing: &str,
-    ctx: &CommentContext,
-    err: &octocrab::Error,
-) -> CommentOutcome {
+/// redirect these calls for a repository under its current name. An
+/// answer past [`GITHUB_BODY`] is a failure naming the limit.
+pub(super) fn api_error(doing: &str, ctx: &CommentContext, err: &CallError) -> CommentOutcome {
+    let err = match err {
+        CallError::Api(e) => e,
+        CallError::TooLarge => {
+            return CommentOutcome::Failed {
+                reason: format!(
+                    "{doing} failed: the GitHub API's answer ({}) went on past the {} limit on one answer, so it was not read further. The findings are in the job summary and the annotations.",
+                    api_origin_name(ctx),
+                    size(GITHUB_BODY)
+                ),
+            };
+        }
+    };
     if let octocrab::Error::GitHub { source, .. } = err {
         let status = source.status_code.as_u16();
         if source.status_code.is_redirection() {
@@ -179,16 +242,16 @@ pub(super) fn api_error(
 }
 
 /// The HTTP status of an error GitHub answered.
-pub(super) fn status(err: &octocrab::Error) -> Option<u16> {
+pub(super) fn status(err: &CallError) -> Option<u16> {
     match err {
-        octocrab::Error::GitHub { source, .. } => Some(source.status_code.as_u16()),
+        CallError::Api(octocrab::Error::GitHub { source, .. }) => Some(source.status_code.as_u16()),
         _ => None,
     }
 }
 
 /// Whether GitHub refused the body as too long (422).
-pub(super) fn too_long(err: &octocrab::Error) -> bool {
-    let octocrab::Error::GitHub { source, .. } = err else {
+pub(super) fn too_long(err: &CallError) -> bool {
+    let CallError::Api(octocrab::Error::GitHub { source, .. }) = err else {
         return false;
     };
     let errors = source
@@ -202,7 +265,8 @@ pub(super) fn too_long(err: &octocrab::Error) -> bool {
             .contains("too long")
 }
 
-/// Creates or updates (PATCH) the comment with `body`.
+/// Creates or updates (PATCH) the comment with `body`, reading the answer
+/// up to [`GITHUB_BODY`] ([`capped`]).
 pub(super) async fn write_comment(
     client: &Octocrab,
     owner: &str,
@@ -210,23 +274,27 @@ pub(super) async fn write_comment(
     number: u64,
     existing: Option<u64>,
     body: &str,
-) -> octocrab::Result<Comment> {
-    match existing {
+) -> Result<Comment, CallError> {
+    let body = serde_json::json!({ "body": body });
+    let answer = match existing {
         Some(id) => {
             client
-                .patch(
+                ._patch(
                     format!("/repos/{owner}/{repo}/issues/comments/{id}"),
-                    Some(&serde_json::json!({ "body": body })),
+                    Some(&body),
                 )
                 .await
         }
         None => {
             client
-                .issues(owner, repo)
-                .create_comment(number, body)
+                ._post(
+                    format!("/repos/{owner}/{repo}/issues/{number}/comments"),
+                    Some(&body),
+                )
                 .await
         }
-    }
+    };
+    parse(answer).await
 }
 
 /// Posts or updates this job's comment on the run's pull request, as `mode`
@@ -268,7 +336,7 @@ pub async fn upsert(report: &Report, ctx: &CommentContext, mode: CommentMode) ->
     };
     let client = match client(ctx, token) {
         Ok(c) => c,
-        Err(e) => return api_error("setting up the GitHub API client", ctx, &e),
+        Err(e) => return api_error("setting up the GitHub API client", ctx, &e.into()),
     };
     let existing = match find_ours(&client, ctx, owner, repo, pr.number).await {
         Ok(c) => c.map(|c| c.id.into_inner()),
