@@ -529,7 +529,22 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
             trust_config.live_provider = provider;
         }
         trust_config.needs_token = live && !has_offline;
-        trust = Some(trust_phase(&trust_config, &mut findings));
+        let summary = trust_phase(&trust_config, &mut findings);
+        // The role assumption failed and the trust check says why: its
+        // finding replaces the bare "no usable credentials".
+        let assumption_failed = session.is_none()
+            && (trust_refused || summary.token == crate::trust::facts::TokenAvailability::Missing);
+        let explained = findings.iter().any(|f| {
+            f.severity == Severity::Error
+                && f.meaning.is_defect()
+                && crate::trust::rules::EXPLAINS_REFUSAL
+                    .iter()
+                    .any(|rule| rule.id == f.rule)
+        });
+        if live && assumption_failed && explained {
+            findings.retain(|f| f.rule != rules::CREDENTIALS_UNAVAILABLE.id);
+        }
+        trust = Some(summary);
     }
 
     if let (Some(repository_ref), Some((session, region))) = (&config.repository, &session) {

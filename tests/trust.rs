@@ -263,6 +263,11 @@ fn a_live_run_without_the_token_permission_names_it() {
             .contains("id-token: write")
     );
     assert_eq!(r.report["trust"]["token"], "missing");
+    assert!(
+        r.findings("credentials/unavailable").is_empty(),
+        "the trust finding says why, instead of the bare credentials one: {:?}",
+        r.rules()
+    );
 }
 
 #[test]
@@ -482,6 +487,15 @@ fn a_live_refusal_reads_the_trust_policy_with_get_role() {
         .collect();
     assert_eq!(provider.len(), 1, "{}", run.stdout);
     assert_eq!(provider[0]["severity"], "error", "the account was asked");
+    assert!(
+        !run.report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "credentials/unavailable"),
+        "explained by the trust findings instead: {}",
+        run.stdout
+    );
 
     let unread = harness::check(&gate, &args, &env(false));
     assert_eq!(unread.code, 3, "{}\n{}", unread.stdout, unread.stderr);

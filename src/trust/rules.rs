@@ -159,6 +159,17 @@ pub const RULES: &[Rule] = &[
     NOT_EVALUATED,
 ];
 
+/// The rules whose error says why STS refused (or will refuse) the role
+/// assumption: where one holds, `check` reports it instead of the bare
+/// `credentials/unavailable`.
+pub const EXPLAINS_REFUSAL: &[Rule] = &[
+    TOKEN_UNAVAILABLE,
+    SUBJECT_NOT_ADMITTED,
+    AUDIENCE_NOT_ADMITTED,
+    PROVIDER_NOT_TRUSTED,
+    PROVIDER_MISSING,
+];
+
 /// One hour: the most a chained role session may last.
 const CHAINED_SESSION_MAX: u32 = 3600;
 
