@@ -249,8 +249,9 @@ fn parse(text: &str) -> Result<format::PlanJson, PlanError> {
     Ok(plan)
 }
 
-fn build(plan: format::PlanJson, workspace: Option<&Path>) -> Result<Plan, PlanError> {
-    let index = index::Index::build(&plan);
+fn build(mut plan: format::PlanJson, workspace: Option<&Path>) -> Result<Plan, PlanError> {
+    let resources = index::Resources::take(&mut plan);
+    let index = index::Index::build(&plan, resources);
     let mut notes = Notes::default();
     let snapshot = network::build(&index, &mut notes);
     let (mut trust_policies, mut policies): (Vec<PlanPolicy>, Vec<PlanPolicy>) =
