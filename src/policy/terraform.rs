@@ -259,8 +259,10 @@ pub fn read_plan_from(
     {
         reader.consume(BOM.len());
     }
-    let plan: format::PlanJson =
-        serde_json::from_reader(reader).map_err(|e| PlanError::from_json(&e))?;
+    let mut json = serde_json::Deserializer::from_reader(reader);
+    let plan = format::lean::plan(&mut json)
+        .and_then(|plan| json.end().map(|()| plan))
+        .map_err(|e| PlanError::from_json(&e))?;
     check_format("", &plan)?;
     build(plan, workspace)
 }
