@@ -293,7 +293,12 @@ impl<'p> Index<'p> {
                 },
             };
             if let (Some(i), Some(unknown)) = (i, change.after_unknown) {
-                index.instances[i].unknown = unknown;
+                let instance = &mut index.instances[i];
+                instance.unknown = if attributes_read(&instance.resource_type) {
+                    unknown
+                } else {
+                    top_level_unknowns(unknown)
+                };
             }
         }
         index
@@ -348,6 +353,11 @@ impl<'p> Index<'p> {
         key: Option<Value>,
         values: Map<String, Value>,
     ) -> usize {
+        let values = if attributes_read(&resource_type) {
+            values
+        } else {
+            top_level_strings(values)
+        };
         let module = module_calls(&module_instance);
         let config_address = if data {
             format!("data.{resource_type}.{name}")
@@ -601,6 +611,36 @@ impl<'p> Index<'p> {
     }
 }
 
+/// Whether the checks read the attributes of resources of this type: those of
+/// the AWS provider (managed and data sources). Of any other provider's
+/// resource only a reference's known string can be read (its `id`, or the
+/// attribute a route or policy refers to, through [`Index::target_value`]),
+/// so only its top-level strings are kept: a plan full of other providers'
+/// resources does not hold their attribute trees.
+pub(crate) fn attributes_read(resource_type: &str) -> bool {
+    resource_type.starts_with("aws_")
+}
+
+/// The top-level string attributes of `values`: all [`Index::target_value`]
+/// and [`Instance::snapshot_id`] read of a resource whose attributes are not read.
+fn top_level_strings(mut values: Map<String, Value>) -> Map<String, Value> {
+    values.retain(|_, v| v.is_string());
+    values
+}
+
+/// The top-level attributes `after_unknown` marks unknown (`true`), for the
+/// same resources as [`top_level_strings`].
+fn top_level_unknowns(unknown: Value) -> Value {
+    match unknown {
+        Value::Object(mut m) => {
+            m.retain(|_, v| v == &Value::Bool(true));
+            Value::Object(m)
+        }
+        Value::Bool(true) => Value::Bool(true),
+        _ => Value::Null,
+    }
+}
+
 /// A VPC's default resource id (`main_route_table_id`, …), or its stand-in.
 pub(crate) fn vpc_default(vpc: &Instance, attr: &str) -> String {
     match vpc.known_str(attr) {
@@ -741,6 +781,41 @@ mod tests {
         assert_eq!(parse_reference("count.index"), Subject::SameKey);
         assert_eq!(parse_reference("var.x"), Subject::Variable("x".into()));
         assert_eq!(parse_reference("x[\"unterminated"), Subject::Ignored);
+    }
+
+    #[test]
+    fn other_providers_resources_keep_only_their_top_level_strings() {
+        let plan: PlanJson = serde_json::from_value(serde_json::json!({
+            "planned_values": {"root_module": {"resources": [
+                {"address": "kubernetes_deployment.app", "type": "kubernetes_deployment",
+                 "name": "app", "values": {"id": "default/app", "replicas": 3,
+                 "spec": [{"template": [{"metadata": [{"name": "app"}]}]}]}},
+                {"address": "aws_subnet.a", "type": "aws_subnet", "name": "a",
+                 "values": {"id": "subnet-1", "tags": {"Name": "a"}}}
+            ]}},
+            "resource_changes": [
+                {"address": "kubernetes_deployment.app", "type": "kubernetes_deployment",
+                 "name": "app", "change": {"actions": ["update"],
+                 "after_unknown": {"uid": true, "spec": [{"template": true}]}}},
+                {"address": "aws_subnet.a", "type": "aws_subnet", "name": "a",
+                 "change": {"actions": ["create"], "after_unknown": {"tags": {"Name": true}}}}
+            ]
+        }))
+        .unwrap();
+        let mut plan = plan;
+        let resources = Resources::take(&mut plan);
+        let index = Index::build(&plan, resources);
+        let other = &index.instances[0];
+        assert_eq!(
+            Value::Object(other.values.clone()),
+            serde_json::json!({"id": "default/app"})
+        );
+        assert_eq!(other.unknown, serde_json::json!({"uid": true}));
+        assert_eq!(other.snapshot_id(), "default/app");
+        assert!(matches!(other.field(&key("uid")), Field::Unknown));
+        let subnet = &index.instances[1];
+        assert_eq!(subnet.values["tags"], serde_json::json!({"Name": "a"}));
+        assert_eq!(subnet.unknown, serde_json::json!({"tags": {"Name": true}}));
     }
 
     #[test]
