@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::document::{PolicyDocument, Source, parse_documents};
-use super::terraform::{Plan, PlanPolicyKind, read_plan_owned};
+use super::terraform::{Plan, PlanPolicyKind, read_plan_from, read_plan_owned};
 use crate::error::UsageError;
 
 /// Everything given for offline evaluation.
@@ -89,9 +89,19 @@ pub fn load(
         inputs.scps.extend(documents(p, "--scp")?);
     }
     if let Some(p) = terraform_plan {
-        let text = read(p, "--terraform-plan", crate::files::PLAN_LIMIT)?;
-        let plan = read_plan_owned(text, workspace)
-            .map_err(|e| UsageError(format!("--terraform-plan {}: {e}", p.display())))?;
+        let plan_error = |e| UsageError(format!("--terraform-plan {}: {e}", p.display()));
+        let reader = crate::files::open(p, crate::files::PLAN_LIMIT)
+            .map_err(|e| UsageError(format!("--terraform-plan {e}")))?;
+        // Parsed as it is read: a large plan's text is not held beside its values.
+        let plan = match read_plan_from(reader, workspace) {
+            Ok(plan) => plan,
+            // Not a readable plan: read it again as text, which places the
+            // error (and refuses text that is not UTF-8) as it always has.
+            Err(_) => {
+                let text = read(p, "--terraform-plan", crate::files::PLAN_LIMIT)?;
+                read_plan_owned(text, workspace).map_err(plan_error)?
+            }
+        };
         for policy in plan.policies.iter().chain(&plan.trust_policies) {
             let file = policy
                 .location

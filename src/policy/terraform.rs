@@ -242,6 +242,33 @@ pub fn read_plan_owned(text: String, workspace: Option<&Path>) -> Result<Plan, P
     build(plan, workspace)
 }
 
+/// [`read_plan`] parsing the JSON as it is read from `reader`: a large plan's
+/// text is never held, only the parts of it the checks use.
+///
+/// Malformed JSON is a [`PlanError`] with serde_json's line and column. JSON
+/// that is not a plan of a supported format is an error at line 1, column 1,
+/// without the hints [`read_plan`] finds in the text: a caller that shows the
+/// error reads the text again with [`read_plan`] to place it.
+pub fn read_plan_from(
+    mut reader: impl std::io::BufRead,
+    workspace: Option<&Path>,
+) -> Result<Plan, PlanError> {
+    // PowerShell's `>` writes a byte-order mark.
+    const BOM: &[u8] = "\u{feff}".as_bytes();
+    if reader
+        .fill_buf()
+        .is_ok_and(|buffered| buffered.starts_with(BOM))
+    {
+        reader.consume(BOM.len());
+    }
+    let mut json = serde_json::Deserializer::from_reader(reader);
+    let plan = format::lean::plan(&mut json)
+        .and_then(|plan| json.end().map(|()| plan))
+        .map_err(|e| PlanError::from_json(&e))?;
+    check_format("", &plan)?;
+    build(plan, workspace)
+}
+
 fn parse(text: &str) -> Result<format::PlanJson, PlanError> {
     // PowerShell's `>` writes a byte-order mark.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -251,8 +278,9 @@ fn parse(text: &str) -> Result<format::PlanJson, PlanError> {
     Ok(plan)
 }
 
-fn build(plan: format::PlanJson, workspace: Option<&Path>) -> Result<Plan, PlanError> {
-    let index = index::Index::build(&plan);
+fn build(mut plan: format::PlanJson, workspace: Option<&Path>) -> Result<Plan, PlanError> {
+    let resources = index::Resources::take(&mut plan);
+    let index = index::Index::build(&plan, resources);
     let mut notes = Notes::default();
     let snapshot = network::build(&index, &mut notes);
     let (mut trust_policies, mut policies): (Vec<PlanPolicy>, Vec<PlanPolicy>) =

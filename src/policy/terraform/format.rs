@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+pub(crate) mod lean;
+
 /// The whole plan document.
 #[derive(Debug, Deserialize)]
 #[serde(expecting = "a Terraform plan: the JSON object `terraform show -json PLANFILE` prints")]

@@ -12,7 +12,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
 
-use super::format::{ConfigModuleJson, ModuleJson, PlanJson};
+use super::format::{
+    ConfigModuleJson, ModuleJson, PlanJson, ResourceChangeJson, StateJson, ValuesJson,
+};
 use super::references::{
     Subject, module_calls, parent_module_instance, parse_reference, references_of, same_key,
 };
@@ -182,6 +184,30 @@ type ResourceName = (bool, String, String);
 /// and the attribute read.
 type ResourceUse = (Option<Value>, Option<String>);
 
+/// The parts of a plan that hold resource instances, taken out of it so the
+/// index owns their values (see [`Resources::take`]).
+#[derive(Debug, Default)]
+pub(crate) struct Resources {
+    /// `planned_values`.
+    pub planned_values: Option<ValuesJson>,
+    /// `prior_state`.
+    pub prior_state: Option<StateJson>,
+    /// `resource_changes`.
+    pub resource_changes: Vec<ResourceChangeJson>,
+}
+
+impl Resources {
+    /// Takes the resource sections out of `plan`, leaving its variables and
+    /// configuration for the index to borrow.
+    pub fn take(plan: &mut PlanJson) -> Self {
+        Resources {
+            planned_values: plan.planned_values.take(),
+            prior_state: plan.prior_state.take(),
+            resource_changes: std::mem::take(&mut plan.resource_changes),
+        }
+    }
+}
+
 /// Every resource instance of a plan, with the configuration to trace references.
 pub(crate) struct Index<'p> {
     /// The plan.
@@ -200,7 +226,10 @@ impl<'p> Index<'p> {
     /// `after_unknown` from `resource_changes`), then what only the prior
     /// state has (data sources read while planning, unchanged resources),
     /// then changes missing from both.
-    pub fn build(plan: &'p PlanJson) -> Self {
+    ///
+    /// The attribute values are moved out of `resources`, not copied: a large
+    /// plan's values are held once while it is indexed.
+    pub fn build(plan: &'p PlanJson, resources: Resources) -> Self {
         let mut index = Index {
             plan,
             instances: Vec::new(),
@@ -215,50 +244,61 @@ impl<'p> Index<'p> {
         {
             index.add_config_module(Vec::new(), root, 0);
         }
-        let deleted: BTreeSet<&str> = plan
-            .resource_changes
+        let Resources {
+            planned_values,
+            prior_state,
+            resource_changes,
+        } = resources;
+        let deleted: BTreeSet<String> = resource_changes
             .iter()
             .filter(|c| c.change.actions.iter().all(|a| a == "delete"))
             .filter(|c| !c.change.actions.is_empty())
-            .map(|c| c.address.as_str())
+            .map(|c| c.address.clone())
             .collect();
-        if let Some(root) = plan
-            .planned_values
-            .as_ref()
-            .and_then(|v| v.root_module.as_ref())
-        {
+        if let Some(root) = planned_values.and_then(|v| v.root_module) {
             index.add_module(root, &BTreeSet::new(), 0);
         }
-        if let Some(root) = plan
-            .prior_state
-            .as_ref()
-            .and_then(|s| s.values.as_ref())
-            .and_then(|v| v.root_module.as_ref())
+        if let Some(root) = prior_state
+            .and_then(|s| s.values)
+            .and_then(|v| v.root_module)
         {
             index.add_module(root, &deleted, 0);
         }
-        for change in &plan.resource_changes {
-            if deleted.contains(change.address.as_str()) {
+        for change in resource_changes {
+            if deleted.contains(&change.address) {
                 continue;
             }
-            if !index.by_address.contains_key(&change.address)
-                && let Some(Value::Object(after)) = &change.change.after
-            {
-                index.push(
-                    change.address.clone(),
-                    change.module_address.clone().unwrap_or_default(),
-                    change.mode.as_deref() == Some("data"),
-                    change.resource_type.clone(),
-                    &change.name,
-                    change.index.clone(),
-                    after.clone(),
-                );
-            }
-            if let (Some(&i), Some(unknown)) = (
-                index.by_address.get(&change.address),
-                &change.change.after_unknown,
-            ) {
-                index.instances[i].unknown = unknown.clone();
+            let ResourceChangeJson {
+                address,
+                mode,
+                resource_type,
+                name,
+                module_address,
+                index: key,
+                change,
+            } = change;
+            let i = match index.by_address.get(&address) {
+                Some(&i) => Some(i),
+                None => match change.after {
+                    Some(Value::Object(after)) => Some(index.push(
+                        address,
+                        module_address.unwrap_or_default(),
+                        mode.as_deref() == Some("data"),
+                        resource_type,
+                        &name,
+                        key,
+                        after,
+                    )),
+                    _ => None,
+                },
+            };
+            if let (Some(i), Some(unknown)) = (i, change.after_unknown) {
+                let instance = &mut index.instances[i];
+                instance.unknown = if attributes_read(&instance.resource_type) {
+                    unknown
+                } else {
+                    top_level_unknowns(unknown)
+                };
             }
         }
         index
@@ -278,26 +318,26 @@ impl<'p> Index<'p> {
         self.modules.insert(path, module);
     }
 
-    fn add_module(&mut self, module: &ModuleJson, skip: &BTreeSet<&str>, depth: usize) {
+    fn add_module(&mut self, module: ModuleJson, skip: &BTreeSet<String>, depth: usize) {
         if depth > MAX_DEPTH {
             return;
         }
-        let module_instance = module.address.clone().unwrap_or_default();
-        for r in &module.resources {
-            if self.by_address.contains_key(&r.address) || skip.contains(r.address.as_str()) {
+        let module_instance = module.address.unwrap_or_default();
+        for r in module.resources {
+            if self.by_address.contains_key(&r.address) || skip.contains(&r.address) {
                 continue;
             }
             self.push(
-                r.address.clone(),
+                r.address,
                 module_instance.clone(),
                 r.mode.as_deref() == Some("data"),
-                r.resource_type.clone(),
+                r.resource_type,
                 &r.name,
-                r.index.clone(),
-                r.values.clone().unwrap_or_default(),
+                r.index,
+                r.values.unwrap_or_default(),
             );
         }
-        for child in &module.child_modules {
+        for child in module.child_modules {
             self.add_module(child, skip, depth + 1);
         }
     }
@@ -312,7 +352,12 @@ impl<'p> Index<'p> {
         name: &str,
         key: Option<Value>,
         values: Map<String, Value>,
-    ) {
+    ) -> usize {
+        let values = if attributes_read(&resource_type) {
+            values
+        } else {
+            top_level_strings(values)
+        };
         let module = module_calls(&module_instance);
         let config_address = if data {
             format!("data.{resource_type}.{name}")
@@ -342,6 +387,7 @@ impl<'p> Index<'p> {
             unknown: Value::Null,
             expressions,
         });
+        i
     }
 
     /// The instance a snapshot id (a known id or a stand-in address) belongs to.
@@ -565,6 +611,36 @@ impl<'p> Index<'p> {
     }
 }
 
+/// Whether the checks read the attributes of resources of this type: those of
+/// the AWS provider (managed and data sources). Of any other provider's
+/// resource only a reference's known string can be read (its `id`, or the
+/// attribute a route or policy refers to, through [`Index::target_value`]),
+/// so only its top-level strings are kept: a plan full of other providers'
+/// resources does not hold their attribute trees.
+pub(crate) fn attributes_read(resource_type: &str) -> bool {
+    resource_type.starts_with("aws_")
+}
+
+/// The top-level string attributes of `values`: all [`Index::target_value`]
+/// and [`Instance::snapshot_id`] read of a resource whose attributes are not read.
+fn top_level_strings(mut values: Map<String, Value>) -> Map<String, Value> {
+    values.retain(|_, v| v.is_string());
+    values
+}
+
+/// The top-level attributes `after_unknown` marks unknown (`true`), for the
+/// same resources as [`top_level_strings`].
+fn top_level_unknowns(unknown: Value) -> Value {
+    match unknown {
+        Value::Object(mut m) => {
+            m.retain(|_, v| v == &Value::Bool(true));
+            Value::Object(m)
+        }
+        Value::Bool(true) => Value::Bool(true),
+        _ => Value::Null,
+    }
+}
+
 /// A VPC's default resource id (`main_route_table_id`, …), or its stand-in.
 pub(crate) fn vpc_default(vpc: &Instance, attr: &str) -> String {
     match vpc.known_str(attr) {
@@ -705,6 +781,41 @@ mod tests {
         assert_eq!(parse_reference("count.index"), Subject::SameKey);
         assert_eq!(parse_reference("var.x"), Subject::Variable("x".into()));
         assert_eq!(parse_reference("x[\"unterminated"), Subject::Ignored);
+    }
+
+    #[test]
+    fn other_providers_resources_keep_only_their_top_level_strings() {
+        let plan: PlanJson = serde_json::from_value(serde_json::json!({
+            "planned_values": {"root_module": {"resources": [
+                {"address": "kubernetes_deployment.app", "type": "kubernetes_deployment",
+                 "name": "app", "values": {"id": "default/app", "replicas": 3,
+                 "spec": [{"template": [{"metadata": [{"name": "app"}]}]}]}},
+                {"address": "aws_subnet.a", "type": "aws_subnet", "name": "a",
+                 "values": {"id": "subnet-1", "tags": {"Name": "a"}}}
+            ]}},
+            "resource_changes": [
+                {"address": "kubernetes_deployment.app", "type": "kubernetes_deployment",
+                 "name": "app", "change": {"actions": ["update"],
+                 "after_unknown": {"uid": true, "spec": [{"template": true}]}}},
+                {"address": "aws_subnet.a", "type": "aws_subnet", "name": "a",
+                 "change": {"actions": ["create"], "after_unknown": {"tags": {"Name": true}}}}
+            ]
+        }))
+        .unwrap();
+        let mut plan = plan;
+        let resources = Resources::take(&mut plan);
+        let index = Index::build(&plan, resources);
+        let other = &index.instances[0];
+        assert_eq!(
+            Value::Object(other.values.clone()),
+            serde_json::json!({"id": "default/app"})
+        );
+        assert_eq!(other.unknown, serde_json::json!({"uid": true}));
+        assert_eq!(other.snapshot_id(), "default/app");
+        assert!(matches!(other.field(&key("uid")), Field::Unknown));
+        let subnet = &index.instances[1];
+        assert_eq!(subnet.values["tags"], serde_json::json!({"Name": "a"}));
+        assert_eq!(subnet.unknown, serde_json::json!({"tags": {"Name": true}}));
     }
 
     #[test]

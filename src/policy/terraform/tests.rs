@@ -926,3 +926,37 @@ fn a_roles_max_session_duration_is_read() {
     let p = plan("buildx-push-complete");
     assert_eq!(p.max_session_durations.get("gha-push"), Some(&3600));
 }
+
+#[test]
+fn a_plan_read_as_it_is_parsed_is_the_plan_read_from_its_text() {
+    let workspace = fixtures().join("workspace");
+    for entry in std::fs::read_dir(fixtures()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let from_text = read_plan(&text, Some(&workspace)).unwrap();
+        let streamed = read_plan_from(text.as_bytes(), Some(&workspace)).unwrap();
+        assert_eq!(streamed, from_text, "{}", path.display());
+        // With the byte-order mark PowerShell's `>` writes.
+        let marked = format!("\u{feff}{text}");
+        let streamed = read_plan_from(marked.as_bytes(), Some(&workspace)).unwrap();
+        assert_eq!(streamed, from_text, "{}", path.display());
+    }
+    // Malformed JSON is placed where reading the text places it.
+    for malformed in [
+        "{\n  \"planned_values\": x}",
+        "{\n  \"planned_values\": [\n",
+        "\u{feff}{,",
+    ] {
+        let streamed = read_plan_from(malformed.as_bytes(), None).unwrap_err();
+        assert_eq!(
+            streamed,
+            read_plan(malformed, None).unwrap_err(),
+            "{malformed:?}"
+        );
+    }
+    let e = read_plan_from(r#"{"format_version": "2.0"}"#.as_bytes(), None).unwrap_err();
+    assert!(e.message.contains("format_version 2.0"), "{e}");
+}
