@@ -200,18 +200,34 @@ impl CheckConfig {
     }
 }
 
+/// What the credentials step learned of the role assumption, for the trust
+/// check: the claims of the token presented (accepted or not), whether STS
+/// refused it, whether a token was all the job lacked.
+#[derive(Debug, Default)]
+struct Assumption {
+    claims: Option<crate::trust::claims::Claims>,
+    refused: bool,
+    token_needed: bool,
+}
+
+impl Assumption {
+    fn note(&mut self, failure: &credentials::CredentialFailure) {
+        self.claims.clone_from(&failure.claims);
+        self.refused = failure.trust_refused;
+        self.token_needed = failure.token_needed;
+    }
+}
+
 /// Establishes the AWS session for the live checks, in the `Credentials`
 /// group. `Ok(None)` when there is none: the finding that says why
 /// (`credentials/unavailable`, or `credentials/live-checks-skipped` when
-/// offline inputs are still checked) is added to `findings`; the claims of
-/// the OIDC token presented, when one was, go to `token_claims` whether or
-/// not STS accepted it. `Err` only when no region is known.
+/// offline inputs are still checked) is added to `findings`; what it learned
+/// of the role assumption goes to `assumption`. `Err` only when no region is known.
 async fn establish_session(
     config: &CheckConfig,
     has_offline: bool,
     findings: &mut Vec<Finding>,
-    token_claims: &mut Option<crate::trust::claims::Claims>,
-    trust_refused: &mut bool,
+    assumption: &mut Assumption,
 ) -> Result<Option<(credentials::Session, String)>, UsageError> {
     let group = Group::start("Credentials");
     let established = deadline::within_deadline(async {
@@ -261,14 +277,13 @@ async fn establish_session(
     Ok(match established {
         None => None,
         Some(Ok(s)) => {
-            token_claims.clone_from(&s.claims);
+            assumption.claims.clone_from(&s.claims);
             tracing::info!(arn = %s.identity.arn, "credentials");
             group.line(&format!("{} ({})", s.identity.arn, s.identity.source));
             Some((s, region))
         }
         Some(Err(failure)) if has_offline => {
-            token_claims.clone_from(&failure.claims);
-            *trust_refused = failure.trust_refused;
+            assumption.note(&failure);
             group.line(&format!("no credentials: {}", failure.message));
             if deadline::expired() {
                 deadline::note_cut_short(findings, "credentials step", "AWS STS");
@@ -287,8 +302,7 @@ async fn establish_session(
             None
         }
         Some(Err(failure)) => {
-            token_claims.clone_from(&failure.claims);
-            *trust_refused = failure.trust_refused;
+            assumption.note(&failure);
             group.line(&format!("no credentials: {}", failure.message));
             // Its own timeout may end the step just before the deadline's wake-up.
             let cut_short = deadline::expired();
@@ -481,8 +495,7 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
     let mut findings = Vec::new();
     let mut trace = Vec::new();
     let mut push = None;
-    let mut token_claims = None;
-    let mut trust_refused = false;
+    let mut assumption = Assumption::default();
 
     // Offline inputs are read first: bad input is a usage error before anything is sent.
     let offline = match &config.args.snapshot {
@@ -507,14 +520,7 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
             || config.args.cluster.is_some()
             || config.args.task_definition.is_some());
     let session = if live {
-        establish_session(
-            &config,
-            has_offline,
-            &mut findings,
-            &mut token_claims,
-            &mut trust_refused,
-        )
-        .await?
+        establish_session(&config, has_offline, &mut findings, &mut assumption).await?
     } else {
         None
     };
@@ -522,18 +528,21 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
 
     let mut trust = None;
     if let Some(mut trust_config) = trust_config {
-        trust_config.token_claims = token_claims;
-        if trust_refused && trust_config.trust_policy.is_none() && trust_config.plan.is_none() {
+        trust_config.token_claims = assumption.claims.clone();
+        if assumption.refused && trust_config.trust_policy.is_none() && trust_config.plan.is_none()
+        {
             let (role, provider) = read_trust_live(&config, &trust_config.role_arn).await;
             trust_config.live_role = Some(role);
             trust_config.live_provider = provider;
         }
-        trust_config.needs_token = live && !has_offline;
+        // The token is needed when the job had nothing else to assume the
+        // role with (with access keys, the role is assumed with AssumeRole).
+        trust_config.needs_token = live && !has_offline && assumption.token_needed;
         let summary = trust_phase(&trust_config, &mut findings);
         // The role assumption failed and the trust check says why: its
         // finding replaces the bare "no usable credentials".
-        let assumption_failed = session.is_none()
-            && (trust_refused || summary.token == crate::trust::facts::TokenAvailability::Missing);
+        let assumption_failed =
+            session.is_none() && (assumption.refused || assumption.token_needed);
         let explained = findings.iter().any(|f| {
             f.severity == Severity::Error
                 && f.meaning.is_defect()

@@ -1043,3 +1043,62 @@ async fn an_answer_past_the_body_limit_fails_the_comment_naming_it() {
         "{outcome:?}"
     );
 }
+
+/// A trust refusal in the sticky comment: the finding with the subject this
+/// job presents, the failing condition's fix, and the claims line; no bare
+/// "no usable credentials" (issue 12).
+#[tokio::test]
+async fn a_trust_refusal_is_explained_in_the_comment() {
+    use ecr_fargate_preflight::policy::document::{Source, parse_documents};
+    use ecr_fargate_preflight::report::TrustSummary;
+    use ecr_fargate_preflight::trust::claims::{DEFAULT_AUDIENCE, GithubContext, predict};
+    use ecr_fargate_preflight::trust::facts::{Provider, TokenAvailability, TrustFacts};
+    use ecr_fargate_preflight::trust::rules::judge;
+
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let text =
+        std::fs::read_to_string(root.join("examples/policies/trust-main-only.json")).unwrap();
+    let policy = parse_documents(
+        &text,
+        Source::file("examples/policies/trust-main-only.json"),
+    )
+    .unwrap()
+    .remove(0);
+    let claims = predict(&GithubContext {
+        repository: "acme/shop".into(),
+        event_name: Some("pull_request".into()),
+        git_ref: Some("refs/pull/42/merge".into()),
+        audience: DEFAULT_AUDIENCE.into(),
+        ..GithubContext::default()
+    });
+    let role = "arn:aws:iam::123456789012:role/github-ecr-push";
+    let facts = TrustFacts {
+        role_arn: role.into(),
+        claims: Some(claims.clone()),
+        token: TokenAvailability::Available,
+        token_needed: true,
+        trust_policy: Some(policy),
+        trust_policy_unread: None,
+        provider: Provider::Unknown,
+        requested_duration: None,
+        max_session_duration: None,
+        role_chaining: false,
+    };
+    let report = Report::new(None, None, judge(&facts), vec![]).with_trust(Some(TrustSummary {
+        role: role.into(),
+        claims: Some(claims),
+        trust_policy: Some("examples/policies/trust-main-only.json".into()),
+        token: TokenAvailability::Available,
+    }));
+    let fx = context("https://api.github.com", "acme/app", "preflight", None);
+    let body = render_comment(&report, &fx.ctx);
+    assert!(body.contains("trust/subject-not-admitted"), "{body}");
+    assert!(body.contains("repo:acme/shop:pull_request"), "{body}");
+    assert!(body.contains("sts:AssumeRoleWithWebIdentity"), "{body}");
+    assert!(body.contains("OIDC trust:"), "the claims line: {body}");
+    assert!(
+        body.contains("token.actions.githubusercontent.com:sub"),
+        "the fix: {body}"
+    );
+    assert!(!body.contains("credentials/unavailable"), "{body}");
+}

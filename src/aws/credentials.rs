@@ -54,6 +54,9 @@ pub struct CredentialFailure {
     /// STS refused the token (`AccessDenied` from `AssumeRoleWithWebIdentity`):
     /// the role's trust policy does not admit this job.
     pub trust_refused: bool,
+    /// A role was to be assumed and the job had neither a GitHub OIDC token
+    /// nor other credentials: the token was what it needed.
+    pub token_needed: bool,
 }
 
 /// Loads the SDK's shared configuration: region, endpoints (`AWS_ENDPOINT_URL`,
@@ -113,6 +116,7 @@ pub async fn establish(
             fix: no_credentials_fix(options.role_to_assume.is_some()),
             claims: None,
             trust_refused: false,
+            token_needed: false,
         })?;
     Ok(Session {
         identity: Identity {
@@ -139,6 +143,7 @@ async fn web_identity(
         },
         claims: None,
         trust_refused: false,
+        token_needed: false,
     })?;
     // Read, not verified (STS verifies): what this job presents, for the trust check.
     let claims = crate::trust::claims::from_token(token.expose_secret()).ok();
@@ -170,6 +175,7 @@ async fn web_identity(
             fix: trust_policy_fix(role, &options.audience),
             claims: claims.clone(),
             trust_refused: e.code() == Some("AccessDenied"),
+            token_needed: false,
         })?;
     Ok((with_credentials(base, out.credentials()), claims))
 }
@@ -213,6 +219,7 @@ async fn assume_role(
                 },
                 claims: None,
                 trust_refused: false,
+                token_needed: no_credentials,
             }
         })?;
     Ok(with_credentials(base, out.credentials()))

@@ -9,6 +9,8 @@ mod markdown;
 pub mod sarif;
 mod text;
 
+pub(crate) use text::trust_line;
+
 use serde::{Deserialize, Serialize};
 
 pub use json::render as render_json;

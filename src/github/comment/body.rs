@@ -105,6 +105,13 @@ pub(super) fn content(report: &Report, ctx: &CommentContext, run_url: Option<&st
         let _ = write!(out, " at {}", escape_markdown(short_sha(sha)));
     }
     out.push_str(".\n\n");
+    if let Some(trust) = &report.trust {
+        let _ = writeln!(
+            out,
+            "OIDC trust: {}.\n",
+            escape_markdown(&crate::report::trust_line(trust))
+        );
+    }
     if report.findings.is_empty() {
         out.push_str(
             "No findings: the push and the checked task networking work as configured.\n\n",
