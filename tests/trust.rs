@@ -26,10 +26,7 @@ struct Run {
 
 impl Run {
     fn findings(&self, rule: &str) -> Vec<&Value> {
-        self.report["findings"]
-            .as_array()
-            .map(|f| f.iter().filter(|f| f["rule"] == rule).collect())
-            .unwrap_or_default()
+        of_rule(&self.report, rule)
     }
 
     fn rules(&self) -> Vec<String> {
@@ -60,6 +57,41 @@ fn run(binary: Binary) -> Run {
             .and_then(Result::ok)
             .unwrap_or(Value::Null),
     }
+}
+
+/// A runner's job on disk: the workspace with `workflow` as
+/// `.github/workflows/build-push.yml` (the file `Binary::runner` names),
+/// the runner's files directory, and the event payload.
+struct Job {
+    _dir: tempfile::TempDir,
+    workspace: PathBuf,
+    files: PathBuf,
+    event: PathBuf,
+}
+
+fn job(workflow: &str, event: &str) -> Job {
+    let dir = tempfile::tempdir().unwrap();
+    let workspace = dir.path().join("workspace");
+    let files = dir.path().join("files");
+    std::fs::create_dir_all(workspace.join(".github/workflows")).unwrap();
+    std::fs::create_dir_all(&files).unwrap();
+    std::fs::write(workspace.join(".github/workflows/build-push.yml"), workflow).unwrap();
+    let event_path = files.join("event.json");
+    std::fs::write(&event_path, event).unwrap();
+    Job {
+        _dir: dir,
+        workspace,
+        files,
+        event: event_path,
+    }
+}
+
+/// The findings of one rule in a JSON report.
+fn of_rule<'r>(report: &'r Value, rule: &str) -> Vec<&'r Value> {
+    report["findings"]
+        .as_array()
+        .map(|f| f.iter().filter(|f| f["rule"] == rule).collect())
+        .unwrap_or_default()
 }
 
 /// A context set by hand, as a user outside Actions would.
@@ -134,23 +166,20 @@ fn another_audience_is_named() {
 
 #[test]
 fn the_jobs_environment_is_read_from_its_workflow_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let workspace = dir.path().join("workspace");
-    let files = dir.path().join("files");
-    std::fs::create_dir_all(workspace.join(".github/workflows")).unwrap();
-    std::fs::create_dir_all(&files).unwrap();
-    std::fs::write(
-        workspace.join(".github/workflows/build-push.yml"),
+    let Job {
+        workspace,
+        files,
+        event,
+        ..
+    } = &job(
         "on: pull_request\njobs:\n  preflight:\n    runs-on: ubuntu-latest\n    environment: production\n    steps: []\n",
-    )
-    .unwrap();
-    let event = files.join("event.json");
-    std::fs::write(&event, r#"{"repository":{"visibility":"private"}}"#).unwrap();
+        r#"{"repository":{"visibility":"private"}}"#,
+    );
     let policy = std::fs::read_to_string(main_only())
         .unwrap()
         .replace("acme/shop", "octo-org/app");
     std::fs::write(workspace.join("trust.json"), policy).unwrap();
-    let r = run(Binary::new().runner(&workspace, &files, &event).args([
+    let r = run(Binary::new().runner(workspace, files, event).args([
         "check",
         "--role-to-assume",
         ROLE,
@@ -235,14 +264,14 @@ fn bad_trust_policy_input_is_a_usage_error() {
 
 #[test]
 fn a_live_run_without_the_token_permission_names_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let (workspace, files) = (dir.path().join("w"), dir.path().join("f"));
-    std::fs::create_dir_all(&workspace).unwrap();
-    std::fs::create_dir_all(&files).unwrap();
-    let event = files.join("event.json");
-    std::fs::write(&event, "{}").unwrap();
+    let Job {
+        workspace,
+        files,
+        event,
+        ..
+    } = &job("on: push\njobs:\n  preflight:\n    steps: []\n", "{}");
     let r = run(Binary::new()
-        .runner(&workspace, &files, &event)
+        .runner(workspace, files, event)
         .unreachable_aws()
         .args([
             "check",
@@ -359,12 +388,7 @@ fn a_live_refusal_is_explained_from_the_tokens_own_claims() {
         "repo:octo-org/app:environment:production"
     );
     assert_eq!(trust["token"], "available");
-    let refused: Vec<&Value> = run.report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == "trust/subject-not-admitted")
-        .collect();
+    let refused: Vec<&Value> = of_rule(&run.report, "trust/subject-not-admitted");
     assert_eq!(refused.len(), 1, "{}", run.stdout);
     let message = refused[0]["message"].as_str().unwrap();
     assert!(
@@ -386,21 +410,18 @@ fn a_live_refusal_is_explained_from_the_tokens_own_claims() {
 
 #[test]
 fn the_jobs_own_session_length_is_judged_against_the_roles_maximum() {
-    let dir = tempfile::tempdir().unwrap();
-    let workspace = dir.path().join("workspace");
-    let files = dir.path().join("files");
-    std::fs::create_dir_all(workspace.join(".github/workflows")).unwrap();
-    std::fs::create_dir_all(&files).unwrap();
-    std::fs::write(
-        workspace.join(".github/workflows/build-push.yml"),
+    let Job {
+        workspace,
+        files,
+        event,
+        ..
+    } = &job(
         "on: push\njobs:\n  preflight:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: aws-actions/configure-aws-credentials@v5\n        with:\n          role-to-assume: arn:aws:iam::123456789012:role/gha-push\n          role-duration-seconds: 7200\n          aws-region: us-east-1\n",
-    )
-    .unwrap();
-    let event = files.join("event.json");
-    std::fs::write(&event, "{}").unwrap();
+        "{}",
+    );
     let plan = root().join("tests/fixtures/plans/buildx-push-complete.json");
     let r = run(Binary::new()
-        .runner(&workspace, &files, &event)
+        .runner(workspace, files, event)
         .args([
             "check",
             "--offline",
@@ -465,12 +486,7 @@ fn a_live_refusal_reads_the_trust_policy_with_get_role() {
         run.report["trust"]["trust_policy"],
         format!("{role_name}'s trust policy (iam:GetRole)")
     );
-    let refused: Vec<&Value> = run.report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == "trust/subject-not-admitted")
-        .collect();
+    let refused: Vec<&Value> = of_rule(&run.report, "trust/subject-not-admitted");
     assert_eq!(refused.len(), 1, "{}", run.stdout);
     assert!(
         refused[0]["message"]
@@ -479,12 +495,7 @@ fn a_live_refusal_reads_the_trust_policy_with_get_role() {
             .contains("`repo:octo-org/app:pull_request`")
     );
     // moto's account has no GitHub provider: iam:GetOpenIDConnectProvider says so.
-    let provider: Vec<&Value> = run.report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == "trust/provider-missing")
-        .collect();
+    let provider: Vec<&Value> = of_rule(&run.report, "trust/provider-missing");
     assert_eq!(provider.len(), 1, "{}", run.stdout);
     assert_eq!(provider[0]["severity"], "error", "the account was asked");
     assert!(
@@ -499,12 +510,7 @@ fn a_live_refusal_reads_the_trust_policy_with_get_role() {
 
     let unread = harness::check(&gate, &args, &env(false));
     assert_eq!(unread.code, 3, "{}\n{}", unread.stdout, unread.stderr);
-    let not_evaluated: Vec<&Value> = unread.report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == "trust/not-evaluated")
-        .collect();
+    let not_evaluated: Vec<&Value> = of_rule(&unread.report, "trust/not-evaluated");
     assert_eq!(not_evaluated.len(), 1, "{}", unread.stdout);
     let message = not_evaluated[0]["message"].as_str().unwrap();
     assert!(
