@@ -14,14 +14,17 @@ pub const WORKFLOW_LIMIT: u64 = files::POLICY_LIMIT;
 
 /// The GitHub context of this run, from the runner's variables. `None`
 /// outside GitHub Actions (no `GITHUB_REPOSITORY`).
-pub fn context_from_env(audience: &str, claim_keys: Option<Vec<String>>) -> Option<GithubContext> {
+pub fn context_from_env(
+    audience: &str,
+    claim_keys: Option<Vec<String>>,
+    workflow: Option<&JobWorkflow>,
+) -> Option<GithubContext> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let repository = var("GITHUB_REPOSITORY")?;
     let workflow_ref = var("GITHUB_WORKFLOW_REF");
-    let environment = match (&workflow_ref, var("GITHUB_JOB"), var("GITHUB_WORKSPACE")) {
-        (Some(workflow_ref), Some(job), Some(workspace)) => {
-            job_environment(Path::new(&workspace), &repository, workflow_ref, &job)
-        }
+    let environment = match workflow {
+        Some(JobWorkflow { job, text: Ok(text) }) => environment_in(text, job),
+        Some(JobWorkflow { text: Err(why), .. }) => JobEnvironment::Unknown(why.clone()),
         // Outside GitHub Actions the context is what the user set: no
         // workflow named, no environment.
         _ if std::env::var("GITHUB_ACTIONS").as_deref() != Ok("true") => JobEnvironment::None,
@@ -160,23 +163,32 @@ fn workflow_path(workspace: &Path, repository: &str, workflow_ref: &str) -> Opti
     Some(workspace.join(relative))
 }
 
-/// The `environment:` of `job` in the workflow `GITHUB_WORKFLOW_REF` names.
-pub fn job_environment(
-    workspace: &Path,
-    repository: &str,
-    workflow_ref: &str,
-    job: &str,
-) -> JobEnvironment {
-    let Some(path) = workflow_path(workspace, repository, workflow_ref) else {
-        return JobEnvironment::Unknown(format!(
+/// The running job's workflow file: its job id and text, read once for
+/// everything the trust check takes from it.
+#[derive(Debug, Clone)]
+pub struct JobWorkflow {
+    /// `GITHUB_JOB`.
+    pub job: String,
+    /// The text of the file `GITHUB_WORKFLOW_REF` names, or why it could not be read.
+    pub text: Result<String, String>,
+}
+
+/// The workflow `GITHUB_WORKFLOW_REF` names, in `GITHUB_WORKSPACE`, for job
+/// `GITHUB_JOB`; `None` when those variables (or `GITHUB_REPOSITORY`) are
+/// not all set.
+pub fn job_workflow() -> Option<JobWorkflow> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let repository = var("GITHUB_REPOSITORY")?;
+    let workflow_ref = var("GITHUB_WORKFLOW_REF")?;
+    let job = var("GITHUB_JOB")?;
+    let workspace = var("GITHUB_WORKSPACE")?;
+    let text = match workflow_path(Path::new(&workspace), &repository, &workflow_ref) {
+        None => Err(format!(
             "GITHUB_WORKFLOW_REF {workflow_ref:?} names no workflow file of {repository}"
-        ));
+        )),
+        Some(path) => files::read_text(&path, WORKFLOW_LIMIT).map_err(|e| e.to_string()),
     };
-    let text = match files::read_text(&path, WORKFLOW_LIMIT) {
-        Ok(text) => text,
-        Err(e) => return JobEnvironment::Unknown(e.to_string()),
-    };
-    environment_in(&text, job)
+    Some(JobWorkflow { job, text })
 }
 
 /// The session the job's own `aws-actions/configure-aws-credentials` step
@@ -222,24 +234,6 @@ pub fn session_in(workflow: &str, job: &str) -> SessionRequest {
         duration: text("role-duration-seconds").and_then(|d| d.trim().parse().ok()),
         chaining: text("role-chaining").is_some_and(|c| c.trim() == "true"),
     }
-}
-
-/// The session the running job's workflow asks for (`GITHUB_WORKFLOW_REF`,
-/// `GITHUB_JOB`, `GITHUB_WORKSPACE`); the default when there is no workflow to read.
-pub fn session_from_env() -> SessionRequest {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let (Some(repository), Some(workflow_ref), Some(job), Some(workspace)) = (
-        var("GITHUB_REPOSITORY"),
-        var("GITHUB_WORKFLOW_REF"),
-        var("GITHUB_JOB"),
-        var("GITHUB_WORKSPACE"),
-    ) else {
-        return SessionRequest::default();
-    };
-    workflow_path(Path::new(&workspace), &repository, &workflow_ref)
-        .and_then(|path| files::read_text(&path, WORKFLOW_LIMIT).ok())
-        .map(|text| session_in(&text, &job))
-        .unwrap_or_default()
 }
 
 /// The `environment:` of `job` in a workflow's text.

@@ -97,11 +97,22 @@ pub fn run(config: &TrustConfig) -> (Vec<Finding>, TrustSummary) {
         (None, Some(live)) => live.clone(),
         (None, None) => Provider::Unknown,
     };
+    let workflow = gather::job_workflow();
     let claims = config.token_claims.clone().or_else(|| {
-        gather::context_from_env(&config.audience, config.claim_keys.clone())
-            .map(|context| predict(&context))
+        gather::context_from_env(
+            &config.audience,
+            config.claim_keys.clone(),
+            workflow.as_ref(),
+        )
+        .map(|context| predict(&context))
     });
-    let session = gather::session_from_env();
+    let session = match &workflow {
+        Some(gather::JobWorkflow {
+            job,
+            text: Ok(text),
+        }) => gather::session_in(text, job),
+        _ => gather::SessionRequest::default(),
+    };
     let facts = TrustFacts {
         role_arn: config.role_arn.clone(),
         claims,
