@@ -27,6 +27,7 @@ pub const RENAMED: &[(&str, &str)] = &[
     ("scp-files", "scp"),
     ("sarif-file", "sarif"),
     ("reports", "inputs"),
+    ("build-args", "build-arg"),
 ];
 
 /// Inputs the action itself reads; they have no command-line flag.
@@ -49,6 +50,14 @@ const PUSH_ONLY: &[&str] = &[
     "registry-endpoint",
     "mount-from",
     "attestations",
+    "dockerfile",
+    "workflow",
+    "cache-to",
+    "cache-from",
+    "tags",
+    "provenance",
+    "sbom",
+    "build-arg",
     "dry-run",
     "read-tag",
     "no-cleanup",
@@ -140,7 +149,7 @@ fn read_one(
 /// Checks each value of a list input (one per line or comma-separated)
 /// for control characters.
 fn check_list(input: &str, value: &str) -> Result<(), UsageError> {
-    for v in list(value) {
+    for v in values(input, value) {
         crate::validate::plain_text(v).map_err(|e| UsageError(format!("input `{input}`: {e}")))?;
     }
     Ok(())
@@ -164,6 +173,50 @@ fn list(value: &str) -> impl Iterator<Item = &str> {
         .split(['\n', ','])
         .map(str::trim)
         .filter(|v| !v.is_empty())
+}
+
+/// Inputs whose values hold commas themselves (buildx's `key=value,…`
+/// cache syntax, build arguments): one value per line only.
+const LINE_LISTS: &[&str] = &["cache-to", "cache-from", "build-args"];
+
+/// Splits a list input as [`list`], or by lines only for [`LINE_LISTS`].
+fn values<'a>(input: &str, value: &'a str) -> Vec<&'a str> {
+    if LINE_LISTS.contains(&input) {
+        value
+            .split('\n')
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .collect()
+    } else {
+        list(value).collect()
+    }
+}
+
+/// The build the action describes by default, when the inputs name none:
+/// `Dockerfile` in the workspace, and the running workflow and job.
+fn build_defaults(get: &dyn Fn(&str) -> Option<String>, given: &[String]) -> Vec<String> {
+    let var = |name: &str| get(name).filter(|v| !v.is_empty());
+    let mut argv = Vec::new();
+    let Some(workspace) = var("GITHUB_WORKSPACE").map(PathBuf::from) else {
+        return argv;
+    };
+    let dockerfile = workspace.join("Dockerfile");
+    if !given.iter().any(|g| g == "dockerfile") && dockerfile.is_file() {
+        argv.push(format!("--dockerfile={}", dockerfile.display()));
+    }
+    if !given.iter().any(|g| g == "workflow")
+        && let (Some(repository), Some(workflow_ref), Some(job)) = (
+            var("GITHUB_REPOSITORY"),
+            var("GITHUB_WORKFLOW_REF"),
+            var("GITHUB_JOB"),
+        )
+        && let Some(path) =
+            crate::trust::gather::workflow_path(&workspace, &repository, &workflow_ref)
+        && path.is_file()
+    {
+        argv.push(format!("--workflow={}:{job}", path.display()));
+    }
+    argv
 }
 
 /// Builds the run from the inputs. `get` looks up an environment variable
@@ -241,7 +294,7 @@ pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<ActionRun, Usage
                 }
             }
             (Some(flag), ArgAction::Append) => {
-                for v in list(&value) {
+                for v in values(input, &value) {
                     argv.push(format!("--{flag}={v}"));
                 }
             }
@@ -267,6 +320,9 @@ pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<ActionRun, Usage
             };
             return Err(UsageError(needs));
         }
+    }
+    if command == "check" && mode != "network" {
+        argv.extend(build_defaults(get, &given));
     }
     if !positionals.is_empty() {
         argv.push("--".into());

@@ -112,6 +112,7 @@ impl AuditConfig {
                 cleanup: true,
                 dry_run: !args.push_probe,
                 read_tag: None,
+                build: crate::build::facts::BuildFacts::default(),
             },
             push_probe: args.push_probe,
             concurrency: usize::from(args.concurrency.max(1)),

@@ -17,6 +17,7 @@ pub fn all() -> impl Iterator<Item = &'static Rule> {
     PUSH.iter()
         .chain(crate::network::rules::RULES)
         .chain(crate::policy::flows::RULES)
+        .chain(crate::build::rules::RULES)
         .chain(crate::trust::rules::RULES)
         .chain(AUDIT)
         .chain(GENERAL)

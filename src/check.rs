@@ -28,6 +28,9 @@ pub struct CheckConfig {
     pub registry_endpoint: Option<Url>,
     /// How to obtain credentials.
     pub credentials: CredentialOptions,
+    /// The build as understood from `--dockerfile`, `--workflow` and the
+    /// build flags (read when the options are: a bad file is exit 2).
+    pub build: crate::build::facts::BuildFacts,
     /// Everything else from the command line.
     pub args: CheckArgs,
 }
@@ -108,14 +111,20 @@ impl CheckConfig {
                 .or_else(|| repository.as_ref().and_then(|r| r.region.clone())),
         };
         credentials::validate(&credentials).map_err(UsageError)?;
-        Ok(CheckConfig {
+        let mut config = CheckConfig {
             repository,
             mount_from,
             platforms,
             registry_endpoint,
             credentials,
+            build: crate::build::facts::BuildFacts::default(),
             args,
-        })
+        };
+        let workspace = std::env::var_os("GITHUB_WORKSPACE")
+            .map(std::path::PathBuf::from)
+            .or_else(|| std::env::current_dir().ok());
+        config.build = crate::build::gather::gather(&config.build_inputs(), workspace.as_deref())?;
+        Ok(config)
     }
 }
 
@@ -130,6 +139,21 @@ impl CheckConfig {
             cleanup: !self.args.no_cleanup,
             dry_run: self.args.dry_run,
             read_tag: self.args.read_tag.clone(),
+            build: self.build.clone(),
+        }
+    }
+
+    /// What the command line says about the build.
+    pub fn build_inputs(&self) -> crate::build::gather::BuildInputs {
+        crate::build::gather::BuildInputs {
+            dockerfile: self.args.dockerfile.clone(),
+            workflow: self.args.workflow.clone(),
+            cache_to: self.args.cache_to.clone(),
+            cache_from: self.args.cache_from.clone(),
+            tags: self.args.tags.clone(),
+            provenance: self.args.provenance.clone(),
+            sbom: self.args.sbom.clone(),
+            build_args: self.args.build_args.clone(),
         }
     }
 }
@@ -146,6 +170,7 @@ impl CheckConfig {
                 .clone()
                 .or_else(|| self.args.credentials.role_to_assume.clone()),
             region: self.args.region.clone(),
+            build: Some(&self.build),
         }
     }
 
@@ -556,6 +581,9 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
         trust = Some(summary);
     }
 
+    // What the build's own files say, judged without a request.
+    findings.extend(crate::build::rules::static_findings(&config.build));
+
     if let (Some(repository_ref), Some((session, region))) = (&config.repository, &session) {
         let (summary, push_findings, push_trace) =
             push_phase(&config, repository_ref, session, region).await?;
@@ -600,7 +628,8 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
     drop(group);
     let report = Report::new(identity, push, findings, trace)
         .with_network(network)
-        .with_trust(trust);
+        .with_trust(trust)
+        .with_build(crate::report::BuildSummary::of(&config.build));
     // `credentials/unavailable` makes the verdict `not-verified`: exit 3.
     let code = exit_code(&report, config.args.report.fail_on);
     Ok((report, code))

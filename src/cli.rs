@@ -133,6 +133,47 @@ pub struct CheckArgs {
     #[arg(long)]
     pub no_cleanup: bool,
 
+    /// The Dockerfile of the build: its `FROM` images (and `COPY --from`)
+    /// are what the build reads (action: `Dockerfile` in the workspace,
+    /// when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub dockerfile: Option<PathBuf>,
+
+    /// The workflow whose build step (`docker/build-push-action`, or
+    /// `docker buildx build` in a `run:` block) describes the build, and
+    /// its job (default: the first job that builds). Action: the running
+    /// workflow and job.
+    #[arg(long, value_name = "FILE[:JOB]")]
+    pub workflow: Option<String>,
+
+    /// The build's `cache-to`, in buildx syntax (repeatable; replaces the
+    /// workflow's).
+    #[arg(long = "cache-to", value_name = "SPEC")]
+    pub cache_to: Vec<String>,
+
+    /// The build's `cache-from`, in buildx syntax (repeatable; replaces
+    /// the workflow's).
+    #[arg(long = "cache-from", value_name = "SPEC")]
+    pub cache_from: Vec<String>,
+
+    /// The tags the build pushes, as full references (repeatable; replace
+    /// the workflow's).
+    #[arg(long = "tags", value_name = "REF")]
+    pub tags: Vec<String>,
+
+    /// The build's `provenance` setting (`false`, `true`, `mode=max`).
+    #[arg(long, value_name = "VALUE")]
+    pub provenance: Option<String>,
+
+    /// The build's `sbom` setting (`false`, `true`).
+    #[arg(long, value_name = "VALUE")]
+    pub sbom: Option<String>,
+
+    /// A build argument of the build, `NAME=VALUE` (repeatable; overrides
+    /// the workflow's): substituted in the Dockerfile's `FROM` lines.
+    #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+    pub build_args: Vec<String>,
+
     /// An identity policy of the pushing principal to evaluate offline: a
     /// policy document or a JSON list of them (repeatable).
     #[arg(long = "policy", value_name = "FILE")]

@@ -9,6 +9,7 @@
 pub mod action;
 pub mod audit;
 pub mod aws;
+pub mod build;
 pub mod catalog;
 pub mod check;
 pub mod cli;

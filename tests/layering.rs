@@ -221,6 +221,7 @@ fn is_gatherer(m: &str) -> bool {
                 | "github::comment"
                 | "policy::inputs"
                 | "trust::gather"
+                | "build::gather"
         )
 }
 
@@ -244,8 +245,11 @@ fn is_judge_or_renderer(m: &str) -> bool {
                 | "github::summary"
                 | "github::comment::body"
                 | "trust::claims"
+                | "build::dockerfile"
+                | "build::workflow"
         )
         || m.starts_with("trust::rules")
+        || m.starts_with("build::rules")
 }
 
 /// Judge-to-gatherer edges still allowed: none. Kept as a ratchet so that

@@ -66,7 +66,7 @@ impl RepositoryRef {
 
 /// `<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]` or
 /// `<account>.dkr-ecr[-fips].<region>.on.aws` → (account, region).
-fn parse_host(host: &str) -> Option<(String, String)> {
+pub fn parse_host(host: &str) -> Option<(String, String)> {
     let host = host.split(':').next()?;
     let mut parts = host.split('.');
     let account = parts.next()?;

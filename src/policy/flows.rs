@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use super::document::PolicyDocument;
 use super::evaluate::{Decision, Evaluation, PolicyKind, PolicySet, Reason, Request, evaluate};
 use crate::aws::repository::Repository;
+use crate::build::rules::{EcrUse, Part};
 use crate::network::endpoints::ecr_region;
 use crate::network::snapshot::NetworkSnapshot;
 use crate::push::denial::DenialReason;
@@ -52,12 +53,6 @@ pub struct PushTarget {
 
 /// Every action of the push flow, each with the request it is checked on.
 pub fn push_requests(target: &PushTarget) -> Vec<(Step, Request)> {
-    let account = target
-        .principal_arn
-        .split(':')
-        .nth(4)
-        .unwrap_or_default()
-        .to_string();
     let mut out: Vec<(Step, Request)> = Vec::new();
     for row in TABLE {
         let repository = match row.step {
@@ -86,28 +81,100 @@ pub fn push_requests(target: &PushTarget) -> Vec<(Step, Request)> {
             }
             out.push((
                 row.step,
-                Request {
-                    action: action.to_string(),
-                    resource,
-                    principal_arn: target.principal_arn.clone(),
-                    principal_account: account.clone(),
-                    resource_account: repository.registry_id.clone(),
-                    context: BTreeMap::from([
-                        (
-                            "aws:RequestedRegion".to_string(),
-                            vec![repository.region.clone()],
-                        ),
-                        (
-                            "aws:PrincipalArn".to_string(),
-                            vec![target.principal_arn.clone()],
-                        ),
-                        ("aws:PrincipalAccount".to_string(), vec![account.clone()]),
-                    ]),
-                },
+                request_for(action, resource, repository, &target.principal_arn),
             ));
         }
     }
     out
+}
+
+/// The request for `action` on `resource` (of `repository`) by `principal_arn`.
+fn request_for(
+    action: &str,
+    resource: String,
+    repository: &Repository,
+    principal_arn: &str,
+) -> Request {
+    let account = principal_arn
+        .split(':')
+        .nth(4)
+        .unwrap_or_default()
+        .to_string();
+    Request {
+        action: action.to_string(),
+        resource,
+        principal_arn: principal_arn.to_string(),
+        principal_account: account.clone(),
+        resource_account: repository.registry_id.clone(),
+        context: BTreeMap::from([
+            (
+                "aws:RequestedRegion".to_string(),
+                vec![repository.region.clone()],
+            ),
+            (
+                "aws:PrincipalArn".to_string(),
+                vec![principal_arn.to_string()],
+            ),
+            ("aws:PrincipalAccount".to_string(), vec![account]),
+        ]),
+    }
+}
+
+/// The actions a part of the build needs on the repository it uses: a
+/// base image or a cache import is pulled, a cache export is pushed.
+fn build_actions(part: &Part) -> &'static [&'static str] {
+    match part {
+        Part::Base { .. } | Part::CacheImport { .. } => {
+            &["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+        }
+        Part::CacheExport { .. } => &[
+            "ecr:BatchCheckLayerAvailability",
+            "ecr:InitiateLayerUpload",
+            "ecr:UploadLayerPart",
+            "ecr:CompleteLayerUpload",
+            "ecr:BatchGetImage",
+            "ecr:PutImage",
+        ],
+    }
+}
+
+/// The build's own reads and writes of other ECR repositories (its base
+/// images, its registry cache), offline: each denied action a
+/// `push/access-denied` finding, which [`crate::build::rules::attribute`]
+/// then names the part of the build for. `set_for` gives the policies that
+/// apply to a repository (the identity's, and that repository's own).
+pub fn build_flow(
+    set_for: &dyn Fn(&Repository) -> PolicySet,
+    target: &PushTarget,
+    uses: &[EcrUse],
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut seen = Vec::new();
+    for u in uses.iter().filter(|u| u.repository != target.repository) {
+        let set = set_for(&u.repository);
+        for action in build_actions(&u.part) {
+            if seen.contains(&(action, u.repository.arn())) {
+                continue;
+            }
+            seen.push((action, u.repository.arn()));
+            let request = request_for(
+                action,
+                u.repository.arn(),
+                &u.repository,
+                &target.principal_arn,
+            );
+            let evaluation = evaluate(&set, &request);
+            findings.extend(judge(
+                &rules::PUSH_ACCESS_DENIED,
+                &request,
+                &evaluation,
+                &u.part.describe(),
+                &set,
+                &target.principal_arn,
+            ));
+        }
+    }
+    findings
 }
 
 /// The push flow offline: the same findings (`push/access-denied`,

@@ -6,7 +6,7 @@
 
 use super::document::PolicyDocument;
 use super::evaluate::PolicySet;
-use super::flows::{PLAN_UNKNOWN, PushTarget, execution_role_flow, push_flow};
+use super::flows::{PLAN_UNKNOWN, PushTarget, build_flow, execution_role_flow, push_flow};
 use super::inputs::OfflineInputs;
 use super::terraform::Plan;
 use crate::aws::repository::{Repository, RepositoryRef};
@@ -25,6 +25,8 @@ pub struct OfflinePush<'a> {
     pub principal_hint: Option<String>,
     /// `--region`.
     pub region: Option<String>,
+    /// The build as understood.
+    pub build: Option<&'a crate::build::facts::BuildFacts>,
 }
 
 /// The offline checks: the plan's network and the execution roles' pull,
@@ -96,14 +98,30 @@ pub fn run(
             name: m.name.clone(),
             ..repository.clone()
         });
-        findings.extend(push_flow(
-            &set,
-            &PushTarget {
-                repository,
-                principal_arn,
-                mount_source,
-            },
-        ));
+        let push_target = PushTarget {
+            repository,
+            principal_arn,
+            mount_source,
+        };
+        let mut push_findings = push_flow(&set, &push_target);
+        if let Some(build) = target.build {
+            // Another repository's own policy applies to it, not the target's.
+            let set_for = |r: &Repository| PolicySet {
+                resource: inputs
+                    .plan_repositories
+                    .get(&r.name)
+                    .cloned()
+                    .unwrap_or_default(),
+                ..set.clone()
+            };
+            push_findings.extend(build_flow(
+                &set_for,
+                &push_target,
+                &crate::build::rules::ecr_uses(build),
+            ));
+            crate::build::rules::attribute(&mut push_findings, build, &push_target.repository);
+        }
+        findings.extend(push_findings);
     }
     Ok(findings)
 }

@@ -333,3 +333,46 @@ where
         }
     }
 }
+
+/// The target's tag mutability and exclusion filters, from
+/// `ecr:DescribeRepositories` (for the build's fixed tags); why not, when
+/// the call failed (the check is then not made: reported, not guessed).
+pub async fn tag_mutability(
+    ecr: &aws_sdk_ecr::Client,
+    repository: &Repository,
+) -> Result<crate::build::facts::TagMutability, String> {
+    let out = ecr
+        .describe_repositories()
+        .registry_id(&repository.registry_id)
+        .repository_names(&repository.name)
+        .send()
+        .await
+        .map_err(|e| error_text(&e))?;
+    let repo = out
+        .repositories()
+        .first()
+        .ok_or_else(|| "DescribeRepositories answered without the repository".to_string())?;
+    Ok(crate::build::facts::TagMutability {
+        mode: repo
+            .image_tag_mutability()
+            .map_or("MUTABLE", |m| m.as_str())
+            .to_string(),
+        filters: repo
+            .image_tag_mutability_exclusion_filters()
+            .iter()
+            .map(|f| f.filter().to_string())
+            .collect(),
+    })
+}
+
+/// The registry's `BLOB_MOUNTING` account setting (`ecr:GetAccountSetting`):
+/// `None` when it could not be read.
+pub async fn blob_mounting(ecr: &aws_sdk_ecr::Client) -> Option<bool> {
+    let out = ecr
+        .get_account_setting()
+        .name("BLOB_MOUNTING")
+        .send()
+        .await
+        .ok()?;
+    out.value().map(|v| v.eq_ignore_ascii_case("ENABLED"))
+}

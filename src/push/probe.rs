@@ -47,6 +47,9 @@ pub struct ProbePlan {
     pub attestations: Attestations,
     /// `--mount-from`: a repository of the same registry to mount a blob from.
     pub mount_from: Option<String>,
+    /// The build's base images in the same registry: each is read as the
+    /// build pulls it, and its first layer mounted as BuildKit does.
+    pub bases: Vec<BaseImage>,
     /// Delete the probe's image afterwards.
     pub cleanup: bool,
     /// `--dry-run`: push nothing.
@@ -57,6 +60,15 @@ pub struct ProbePlan {
     pub run_id: String,
     /// First retry delay for throttled requests.
     pub retry_base: Duration,
+}
+
+/// A base image of the build in another repository of the same registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseImage {
+    /// Its repository.
+    pub repository: String,
+    /// The tag or digest the Dockerfile names (`latest` when none).
+    pub reference: String,
 }
 
 impl ProbePlan {
@@ -342,6 +354,37 @@ impl Probe<'_> {
     /// manifests that reference it, the children before the index); the reads
     /// go beside them, as soon as what they read is there.
     async fn push(&self, state: &mut State, image: &ProbeImage) {
+        // The base images are read and mounted beside the push's own rounds
+        // (they start with it, and their mounts land with round 4).
+        let bases = futures_util::future::join_all(self.plan.bases.iter().map(|b| self.base(b, 2)));
+        tokio::join!(self.push_rounds(state, image), bases);
+    }
+
+    /// A base image as the build uses it: its manifest read (the build
+    /// pulls it: `ecr:BatchGetImage`), then its first layer read
+    /// (`ecr:GetDownloadUrlForLayer`; ECR's 307 is not followed: the layer
+    /// may be large) beside its mount into the target, which BuildKit sends
+    /// for every base layer (`?mount=&from=`, authorized on the base).
+    async fn base(&self, base: &BaseImage, depth: u32) {
+        let Ok(Some((digest, _, depth))) = self
+            .first_layer(&base.repository, &base.reference, depth, false)
+            .await
+        else {
+            return;
+        };
+        let url = self
+            .registry
+            .url(&base.repository, &format!("blobs/{digest}"));
+        let mut get = self.request(Step::LayerRead, Method::GET, url, depth);
+        get.repository = base.repository.clone();
+        tokio::join!(
+            self.send(get),
+            self.mount_from(&digest, &base.repository, depth)
+        );
+    }
+
+    /// The rounds of the push itself.
+    async fn push_rounds(&self, state: &mut State, image: &ProbeImage) {
         let tag = self.plan.tag();
         let layer = image.first_layer();
 
@@ -669,36 +712,81 @@ impl Probe<'_> {
 
     /// POST `?mount=<digest>&from=<repo>` with the probe's own layer.
     async fn mount(&self, blob: &Blob, depth: u32) {
-        let Some(from) = &self.plan.mount_from else {
-            return;
-        };
+        if let Some(from) = &self.plan.mount_from {
+            self.mount_from(&blob.digest, from, depth).await;
+        }
+    }
+
+    /// POST `?mount=<digest>&from=<repo>` into the target.
+    async fn mount_from(&self, digest: &str, from: &str, depth: u32) {
         let mut url = self.registry.url(self.name(), "blobs/uploads/");
         url.query_pairs_mut()
-            .append_pair("mount", &blob.digest)
+            .append_pair("mount", digest)
             .append_pair("from", from);
         let mut post = self.request(Step::BlobMount, Method::POST, url, depth);
-        post.repository = from.clone();
+        post.repository = from.to_string();
         self.send(post).await;
     }
 
     /// Dry run: HEAD + GET of an existing tag, one child manifest when it is
     /// an index, and one of its layers, following the redirect.
     async fn read_existing(&self, tag: &str, state: &mut State) {
-        let url = self.registry.url(self.name(), &format!("manifests/{tag}"));
-        let mut head = self.request(Step::ManifestRead, Method::HEAD, url.clone(), 2);
-        head.accept = Some(MANIFEST_ACCEPT.into());
-        let mut get = self.request(Step::ManifestRead, Method::GET, url, 2);
-        get.accept = Some(MANIFEST_ACCEPT.into());
-        let (h, g) = tokio::join!(self.send(head), self.send(get));
-        if matches!(h, Sent::Unreachable) || matches!(g, Sent::Unreachable) {
-            state.unreachable = true;
-            return;
+        let name = self.name().to_string();
+        match self.first_layer(&name, tag, 2, true).await {
+            Err(()) => state.unreachable = true,
+            Ok(None) => {}
+            Ok(Some((digest, _, depth))) => {
+                let blob = Blob {
+                    digest,
+                    bytes: Vec::new(),
+                    platform: String::new(),
+                    role: "layer",
+                };
+                self.read_layer(&blob, depth).await;
+            }
         }
-        let Sent::Answered(g) = g else { return };
+    }
+
+    /// Reads `reference` in `repository` (with a HEAD beside the GET when
+    /// `head`), and the first child that is not an attestation when it is
+    /// an index: the digest of its first layer, the exchange that named it,
+    /// and the depth for the next request. `Err`: the registry could not be
+    /// reached; `Ok(None)`: no usable answer (the judge reads why).
+    async fn first_layer(
+        &self,
+        repository: &str,
+        reference: &str,
+        depth: u32,
+        head: bool,
+    ) -> Result<Option<(String, usize, u32)>, ()> {
+        let url = self
+            .registry
+            .url(repository, &format!("manifests/{reference}"));
+        let read = |url: Url, method: Method, depth: u32| {
+            let mut r = self.request(Step::ManifestRead, method, url, depth);
+            r.accept = Some(MANIFEST_ACCEPT.into());
+            r.repository = repository.to_string();
+            r
+        };
+        let (h, g) = tokio::join!(
+            async {
+                match head {
+                    true => Some(self.send(read(url.clone(), Method::HEAD, depth)).await),
+                    false => None,
+                }
+            },
+            self.send(read(url.clone(), Method::GET, depth))
+        );
+        if matches!(h, Some(Sent::Unreachable)) || matches!(g, Sent::Unreachable) {
+            return Err(());
+        }
+        let Sent::Answered(g) = g else {
+            return Ok(None);
+        };
         if g.status != StatusCode::OK {
-            return;
+            return Ok(None);
         }
-        let mut depth = 3;
+        let mut depth = depth + 1;
         let mut manifest: serde_json::Value = serde_json::from_slice(&g.body).unwrap_or_default();
         let mut answered_by = g.index;
         if let Some(children) = manifest["manifests"].as_array() {
@@ -707,42 +795,33 @@ impl Probe<'_> {
                 .find(|c| c["platform"]["os"] != "unknown")
                 .and_then(|c| c["digest"].as_str())
             else {
-                return;
+                return Ok(None);
             };
             // Digests from the registry's answer become request paths: only a
             // real digest may (a `../` one would read another repository).
             if !is_valid_digest(child) {
                 self.registry.recorder().invalid_digest(g.index, child);
-                return;
+                return Ok(None);
             }
-            let url = self
-                .registry
-                .url(self.name(), &format!("manifests/{child}"));
-            let mut get = self.request(Step::ManifestRead, Method::GET, url, depth);
-            get.accept = Some(MANIFEST_ACCEPT.into());
-            let Sent::Answered(c) = self.send(get).await else {
-                return;
+            let url = self.registry.url(repository, &format!("manifests/{child}"));
+            let Sent::Answered(c) = self.send(read(url, Method::GET, depth)).await else {
+                return Ok(None);
             };
             if c.status != StatusCode::OK {
-                return;
+                return Ok(None);
             }
             manifest = serde_json::from_slice(&c.body).unwrap_or_default();
             answered_by = c.index;
             depth += 1;
         }
-        if let Some(layer) = manifest["layers"][0]["digest"].as_str() {
-            if !is_valid_digest(layer) {
-                self.registry.recorder().invalid_digest(answered_by, layer);
-                return;
-            }
-            let blob = Blob {
-                digest: layer.to_string(),
-                bytes: Vec::new(),
-                platform: String::new(),
-                role: "layer",
-            };
-            self.read_layer(&blob, depth).await;
+        let Some(layer) = manifest["layers"][0]["digest"].as_str() else {
+            return Ok(None);
+        };
+        if !is_valid_digest(layer) {
+            self.registry.recorder().invalid_digest(answered_by, layer);
+            return Ok(None);
         }
+        Ok(Some((layer.to_string(), answered_by, depth)))
     }
 
     fn check_digest(&self, response: &Response, expected: &str) {

@@ -43,6 +43,8 @@ pub struct PushOptions {
     pub dry_run: bool,
     /// `--read-tag`.
     pub read_tag: Option<String>,
+    /// The build as understood (empty when nothing describes it).
+    pub build: crate::build::facts::BuildFacts,
 }
 
 /// Runs the push probe (or its dry run) against one repository and judges
@@ -86,6 +88,7 @@ pub async fn run_push(
         platforms: config.platforms.clone(),
         attestations: config.attestations,
         mount_from: mount_source.as_ref().map(|m| m.name.clone()),
+        bases: same_registry_bases(&config.build, &repository),
         cleanup: config.cleanup,
         dry_run: config.dry_run,
         read_tag: config.read_tag.clone(),
@@ -103,6 +106,10 @@ pub async fn run_push(
             read_tag: plan.read_tag.as_deref(),
         },
     );
+    crate::build::rules::attribute(&mut findings, &config.build, &repository);
+    if config.build.described() && !plan.dry_run && facts.token_obtained {
+        findings.extend(build_settings(&ecr, &config.build, &repository).await);
+    }
     if facts.cut_short {
         let endpoint = if facts.token_obtained {
             format!("the registry {registry}")
@@ -133,6 +140,52 @@ pub async fn run_push(
         cleaned_up: facts.cleanup.is_some() && facts.cleanup_confirmed,
     };
     Ok((summary, findings, trace))
+}
+
+/// The build's base images in other repositories of the target's registry.
+fn same_registry_bases(
+    build: &crate::build::facts::BuildFacts,
+    target: &Repository,
+) -> Vec<probe::BaseImage> {
+    let mut bases: Vec<probe::BaseImage> = crate::build::rules::ecr_uses(build)
+        .into_iter()
+        .filter(|u| {
+            matches!(u.part, crate::build::rules::Part::Base { .. })
+                && u.same_registry(target)
+                && u.repository.name != target.name
+        })
+        .map(|u| probe::BaseImage {
+            repository: u.repository.name,
+            reference: u.reference.unwrap_or_else(|| "latest".into()),
+        })
+        .collect();
+    bases.sort_by(|a, b| (&a.repository, &a.reference).cmp(&(&b.repository, &b.reference)));
+    bases.dedup();
+    bases
+}
+
+/// The target's settings the described build depends on, read with the
+/// ECR API and judged: its fixed tags against the tag mutability, and
+/// mounts against `BLOB_MOUNTING`. Within the run's deadline.
+async fn build_settings(
+    ecr: &aws_sdk_ecr::Client,
+    build: &crate::build::facts::BuildFacts,
+    target: &Repository,
+) -> Vec<Finding> {
+    let read = deadline::within_deadline(async {
+        tokio::join!(ecr::tag_mutability(ecr, target), ecr::blob_mounting(ecr))
+    })
+    .await;
+    let Some((mutability, mounting)) = read else {
+        return Vec::new();
+    };
+    let mut findings = Vec::new();
+    match mutability {
+        Ok(m) => findings.extend(crate::build::rules::immutable_tags(build, target, &m)),
+        Err(why) => tracing::info!("tag mutability not read: {why}"),
+    }
+    findings.extend(crate::build::rules::blob_mounting(build, target, mounting));
+    findings
 }
 
 /// Live mode uses the evaluator too: a denied push action is explained from

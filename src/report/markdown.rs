@@ -126,6 +126,9 @@ pub fn render(report: &Report) -> String {
         "**{}** error(s), **{}** warning(s), **{}** notice(s)\n",
         report.summary.errors, report.summary.warnings, report.summary.notices
     );
+    if let Some(b) = &report.build {
+        let _ = writeln!(out, "Build: {}.\n", escape(&b.line()));
+    }
     if let Some(t) = &report.trust {
         let _ = writeln!(
             out,

@@ -4,6 +4,7 @@
 //! renderers in this module's children turn them into text, JSON, markdown
 //! or SARIF.
 
+mod build;
 mod json;
 mod markdown;
 pub mod sarif;
@@ -13,6 +14,7 @@ pub(crate) use text::trust_line;
 
 use serde::{Deserialize, Serialize};
 
+pub use build::BuildSummary;
 pub use json::render as render_json;
 pub use markdown::render as render_markdown;
 pub use markdown::{
@@ -517,6 +519,10 @@ pub struct Report {
     /// (decoded from its token, or predicted) and the trust policy judged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trust: Option<TrustSummary>,
+    /// The build as understood, when anything described it (a Dockerfile,
+    /// a workflow, build flags).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<BuildSummary>,
     /// Everything found, errors first.
     pub findings: Vec<Finding>,
     /// Every request made, in the order sent.
@@ -580,6 +586,7 @@ impl Report {
             push,
             network: None,
             trust: None,
+            build: None,
             findings,
             trace,
             targets: Vec::new(),
@@ -648,6 +655,12 @@ impl Report {
     /// Adds the trust check's summary.
     pub fn with_trust(mut self, trust: Option<TrustSummary>) -> Report {
         self.trust = trust;
+        self
+    }
+
+    /// Adds the build as understood.
+    pub fn with_build(mut self, build: Option<BuildSummary>) -> Report {
+        self.build = build;
         self
     }
 

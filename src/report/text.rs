@@ -38,6 +38,9 @@ pub fn render(report: &Report, color: bool) -> String {
     if let Some(id) = &report.identity {
         let _ = writeln!(out, "  identity  {} ({})", id.arn, id.source);
     }
+    if let Some(b) = &report.build {
+        let _ = writeln!(out, "  build     {}", b.line());
+    }
     if let Some(t) = &report.trust {
         let _ = writeln!(out, "  trust     {}", trust_line(t));
     }

@@ -149,7 +149,7 @@ pub fn is_fork_pull_request() -> bool {
 
 /// The workflow file in the workspace that `GITHUB_WORKFLOW_REF`
 /// (`OWNER/REPO/.github/workflows/F.yml@REF`) names.
-fn workflow_path(workspace: &Path, repository: &str, workflow_ref: &str) -> Option<PathBuf> {
+pub fn workflow_path(workspace: &Path, repository: &str, workflow_ref: &str) -> Option<PathBuf> {
     let (path, _ref) = workflow_ref.rsplit_once('@')?;
     let relative = path.strip_prefix(repository)?.strip_prefix('/')?;
     // Only files under .github/workflows/, and no way out of the workspace.

@@ -105,6 +105,9 @@ pub(super) fn content(report: &Report, ctx: &CommentContext, run_url: Option<&st
         let _ = write!(out, " at {}", escape_markdown(short_sha(sha)));
     }
     out.push_str(".\n\n");
+    if let Some(build) = &report.build {
+        let _ = writeln!(out, "Build: {}.\n", escape_markdown(&build.line()));
+    }
     if let Some(trust) = &report.trust {
         let _ = writeln!(
             out,

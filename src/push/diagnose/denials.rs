@@ -28,6 +28,13 @@ pub(super) fn is_quota(message: &str) -> bool {
 pub(super) fn default_resource(e: &Exchange, ctx: &Context<'_>) -> String {
     match e.step {
         Step::AuthorizationToken => "*".into(),
+        // A request about another repository of the registry (a mount's
+        // source, a base image's read) is authorized on that repository.
+        _ if !e.repository.is_empty() && e.repository != ctx.repository.name => Repository {
+            name: e.repository.clone(),
+            ..ctx.repository.clone()
+        }
+        .arn(),
         Step::BlobMount => ctx
             .mount_source
             .map(Repository::arn)
