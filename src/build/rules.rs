@@ -386,6 +386,9 @@ pub fn attribute(findings: &mut [Finding], facts: &BuildFacts, target: &Reposito
             .filter(|u| on(&u.repository) && u.repository.name != target.name)
             .map(|u| u.part.describe())
             .collect();
+        if !parts.is_empty() && parts.iter().all(|p| finding.message.contains(p.as_str())) {
+            continue; // the offline flow already named the part
+        }
         if !parts.is_empty() {
             finding.message.push_str(&format!(
                 " This build needs it for its {}.",

@@ -47,7 +47,7 @@ pub async fn handle(gate: &Gate, parts: &Parts, body: Bytes) -> Outcome {
                 "throttle",
             );
         }
-        if gate.is_denied(&action) {
+        if gate.is_denied_on(&action, repo) {
             let resource = match repo {
                 Some(r) if op != "GetAuthorizationToken" => gate.repo_arn(r),
                 _ => "*".to_string(),

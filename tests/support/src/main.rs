@@ -59,7 +59,9 @@ struct Args {
         default_value = "arn:aws:sts::123456789012:assumed-role/pusher/gha"
     )]
     principal: String,
-    /// An action to deny (repeatable).
+    /// An action to deny (repeatable): `ACTION` everywhere, or
+    /// `ACTION@REPOSITORY` on that repository only (as an identity policy
+    /// whose statement names one repository ARN).
     #[arg(long)]
     deny: Vec<String>,
     /// Deny every action except these (comma-separated, repeatable).
@@ -166,6 +168,12 @@ fn normalize(action: &str) -> String {
 }
 
 impl Gate {
+    /// Whether `action` is denied on `repository` (`None`: resource `*`).
+    fn is_denied_on(&self, action: &str, repository: Option<&str>) -> bool {
+        self.is_denied(action)
+            || repository.is_some_and(|r| self.deny.contains(&format!("{action}@{r}")))
+    }
+
     fn is_denied(&self, action: &str) -> bool {
         self.deny.contains(action)
             || self

@@ -152,7 +152,10 @@ pub async fn handle(gate: &Gate, route: Route<'_>, parts: &Parts, body: Bytes) -
             "throttle",
         );
     }
-    if let Some((action, repo)) = checks.iter().find(|(a, _)| gate.is_denied(a)) {
+    if let Some((action, repo)) = checks
+        .iter()
+        .find(|(a, r)| gate.is_denied_on(a, r.as_deref()))
+    {
         let resource = repo
             .as_deref()
             .map_or("*".to_string(), |r| gate.repo_arn(r));
