@@ -243,3 +243,88 @@ fn latest_on_an_immutable_repository_is_an_error() {
     let run = check(&gate, &["--repository", &mutable, "--tags", &tag], &[]);
     assert_eq!(run.code, 0, "{}", run.stdout);
 }
+
+/// A missing repository that a `CREATE_ON_PUSH` template covers: the probe
+/// says the first push creates it (and needs `ecr:CreateRepository`), and
+/// writes nothing, so the repository still does not exist afterwards.
+#[test]
+fn a_missing_repository_under_a_create_on_push_template_is_never_created_by_the_probe() {
+    let gate = Gate::start(&["--creation-template", "it"]);
+    let repo = unique_repository("build-create");
+    let run = check(&gate, &["--repository", &repo], &[]);
+    assert_eq!(run.code, 3, "{}", run.stdout);
+    let finding = run.finding("push/create-on-push");
+    assert_eq!(finding["iam_action"], "ecr:CreateRepository");
+    assert!(
+        finding["message"].as_str().unwrap().contains("prefix `it`"),
+        "{finding:#}"
+    );
+    assert!(
+        run.report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["rule"] != "push/repository-not-found")
+    );
+    let writes: Vec<Value> = gate
+        .requests()
+        .into_iter()
+        .filter(|r| r["method"] == "POST" || r["method"] == "PUT")
+        .filter(|r| r["path"].as_str().is_some_and(|p| p.starts_with("/v2/")))
+        .collect();
+    assert!(writes.is_empty(), "the probe wrote: {writes:?}");
+    // Still missing (the gate would have created it on a write): without
+    // a template, not found, an error.
+    let plain = Gate::start(&[]);
+    let run = check(&plain, &["--repository", &repo], &[]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(
+        run.finding("push/repository-not-found")["severity"],
+        "error"
+    );
+}
+
+/// `IMMUTABLE_WITH_EXCLUSION`: a tag the filter covers moves, any other
+/// tag is pushed once.
+#[test]
+fn exclusion_filters_decide_per_tag() {
+    let repo = unique_repository("build-exclusion");
+    create_repository(&repo, true);
+    let gate = Gate::start(&[
+        "--tag-exclusion",
+        &format!("{repo}=IMMUTABLE_WITH_EXCLUSION:lat*"),
+    ]);
+    let latest = format!("{REGISTRY}/{repo}:latest");
+    let run = check(&gate, &["--repository", &repo, "--tags", &latest], &[]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let v1 = format!("{REGISTRY}/{repo}:v1");
+    let run = check(&gate, &["--repository", &repo, "--tags", &v1], &[]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.finding("build/tag-immutable")["message"]
+            .as_str()
+            .unwrap()
+            .contains("`lat*`")
+    );
+}
+
+/// `BLOB_MOUNTING` off: ECR answers BuildKit's mount with an upload; the
+/// push works, and a notice says the base layers are uploaded again.
+#[test]
+fn blob_mounting_off_is_a_notice() {
+    let gate = Gate::start(&["--blob-mounting", "disabled"]);
+    let base = unique_repository("build-mountbase");
+    let repo = unique_repository("build-mountapp");
+    create_repository(&base, false);
+    create_repository(&repo, false);
+    let seeded = check(&gate, &["--repository", &base, "--no-cleanup"], &[]);
+    let tag = seeded.report["push"]["tag"].as_str().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dockerfile(dir.path(), &format!("{REGISTRY}/{base}:{tag}"));
+    let run = check(&gate, &["--repository", &repo, "--dockerfile", &file], &[]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(
+        run.finding("build/blob-mounting-disabled")["severity"],
+        "notice"
+    );
+}

@@ -55,6 +55,17 @@ pub fn diagnose(facts: &ProbeFacts, ctx: &Context<'_>) -> Vec<Finding> {
     findings.extend(digest_mismatches(x));
     findings.extend(cleanup(facts, ctx));
 
+    if facts.lookup == super::facts::RepositoryLookup::Missing
+        && !findings
+            .iter()
+            .any(|f| f.rule == rules::PUSH_REPOSITORY_NOT_FOUND.id)
+    {
+        findings.push(repository_not_found(
+            ctx.repository,
+            "`ecr:DescribeRepositories` answered `RepositoryNotFoundException`, so the probe wrote nothing",
+        ));
+        return findings;
+    }
     if facts.tag_existed {
         findings.push(rules::PUSH_UNEXPECTED_RESPONSE.finding(
             "The probe's throwaway tag already existed",

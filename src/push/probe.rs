@@ -16,7 +16,7 @@ use reqwest::{Method, StatusCode, Url};
 
 use super::ecr;
 use super::exchange::{Recorder, is_valid_digest, quote_untrusted};
-use super::facts::ProbeFacts;
+use super::facts::{ProbeFacts, RepositoryLookup};
 
 use super::image::{
     Attestations, Blob, INDEX_MEDIA_TYPE, Manifest, Platform, ProbeImage, digest_of,
@@ -93,6 +93,7 @@ pub async fn run(ecr_client: &aws_sdk_ecr::Client, plan: &ProbePlan) -> ProbeFac
     };
     let mut probe = None;
     let mut token_obtained = false;
+    let mut lookup = RepositoryLookup::NotAsked;
     let cut_short = {
         let replay = async {
             // The image is CPU work (gzip, digests), independent of the
@@ -102,7 +103,19 @@ pub async fn run(ecr_client: &aws_sdk_ecr::Client, plan: &ProbePlan) -> ProbeFac
                 let plan = plan.clone();
                 tokio::task::spawn_blocking(move || build_image(&plan))
             });
-            let token = ecr::authorization_token(ecr_client, &plan.repository, &recorder, 1).await;
+            // Whether the repository exists is asked beside the token, before
+            // any write: a push to a missing repository that a creation
+            // template covers would create it, and the probe never does.
+            let (token, looked_up) = tokio::join!(
+                ecr::authorization_token(ecr_client, &plan.repository, &recorder, 1),
+                async {
+                    match plan.dry_run {
+                        true => RepositoryLookup::NotAsked,
+                        false => ecr::repository_lookup(ecr_client, &plan.repository).await,
+                    }
+                }
+            );
+            lookup = looked_up;
             token_obtained = token.is_some();
             let Some(token) = &token else { return };
             match Registry::new(plan.registry.clone(), &token.password, recorder.clone()) {
@@ -116,6 +129,8 @@ pub async fn run(ecr_client: &aws_sdk_ecr::Client, plan: &ProbePlan) -> ProbeFac
                         if let Some(tag) = &plan.read_tag {
                             p.read_existing(tag, &mut state).await;
                         }
+                    } else if lookup == RepositoryLookup::Missing {
+                        // Nothing is written to a repository that does not exist.
                     } else {
                         let image = match building {
                             Some(handle) => match handle.await {
@@ -184,6 +199,7 @@ pub async fn run(ecr_client: &aws_sdk_ecr::Client, plan: &ProbePlan) -> ProbeFac
         cleanup_confirmed,
         cut_short,
         wall_ms: started.elapsed().as_millis() as u64,
+        lookup,
     }
 }
 

@@ -107,8 +107,26 @@ pub async fn run_push(
         },
     );
     crate::build::rules::attribute(&mut findings, &config.build, &repository);
-    if config.build.described() && !plan.dry_run && facts.token_obtained {
-        findings.extend(build_settings(&ecr, &config.build, &repository).await);
+    match &facts.lookup {
+        super::facts::RepositoryLookup::Missing => {
+            missing_repository(&ecr, &repository, &mut findings).await;
+        }
+        super::facts::RepositoryLookup::Exists(mutability) if config.build.described() => {
+            findings.extend(crate::build::rules::immutable_tags(
+                &config.build,
+                &repository,
+                mutability,
+            ));
+            let mounting = deadline::within_deadline(ecr::blob_mounting(&ecr))
+                .await
+                .flatten();
+            findings.extend(crate::build::rules::blob_mounting(
+                &config.build,
+                &repository,
+                mounting,
+            ));
+        }
+        _ => {}
     }
     if facts.cut_short {
         let endpoint = if facts.token_obtained {
@@ -164,28 +182,32 @@ fn same_registry_bases(
     bases
 }
 
-/// The target's settings the described build depends on, read with the
-/// ECR API and judged: its fixed tags against the tag mutability, and
-/// mounts against `BLOB_MOUNTING`. Within the run's deadline.
-async fn build_settings(
+/// The target does not exist: whether a creation template would create it
+/// on push (then that replaces "not found"), read within the run's deadline.
+async fn missing_repository(
     ecr: &aws_sdk_ecr::Client,
-    build: &crate::build::facts::BuildFacts,
-    target: &Repository,
-) -> Vec<Finding> {
-    let read = deadline::within_deadline(async {
-        tokio::join!(ecr::tag_mutability(ecr, target), ecr::blob_mounting(ecr))
-    })
-    .await;
-    let Some((mutability, mounting)) = read else {
-        return Vec::new();
-    };
-    let mut findings = Vec::new();
-    match mutability {
-        Ok(m) => findings.extend(crate::build::rules::immutable_tags(build, target, &m)),
-        Err(why) => tracing::info!("tag mutability not read: {why}"),
+    repository: &Repository,
+    findings: &mut Vec<Finding>,
+) {
+    let templates = deadline::within_deadline(ecr::creation_templates(ecr))
+        .await
+        .unwrap_or_else(|| Err("the run's deadline passed".into()));
+    let not_found = |f: &Finding| f.rule == rules::PUSH_REPOSITORY_NOT_FOUND.id;
+    match templates {
+        Ok(templates) => {
+            if let Some(create) = super::create_on_push::judge(repository, &templates) {
+                findings.retain(|f| !not_found(f));
+                findings.push(create);
+            }
+        }
+        Err(why) => {
+            for f in findings.iter_mut().filter(|f| not_found(f)) {
+                f.message.push_str(&format!(
+                    " Whether a creation template would create it was not read (`ecr:DescribeRepositoryCreationTemplates`: {why})."
+                ));
+            }
+        }
     }
-    findings.extend(crate::build::rules::blob_mounting(build, target, mounting));
-    findings
 }
 
 /// Live mode uses the evaluator too: a denied push action is explained from

@@ -42,6 +42,7 @@ fn facts(exchanges: Vec<Exchange>) -> ProbeFacts {
         cleanup_confirmed: false,
         cut_short: false,
         wall_ms: 1,
+        lookup: Default::default(),
     }
 }
 
