@@ -328,3 +328,98 @@ fn blob_mounting_off_is_a_notice() {
         "notice"
     );
 }
+
+fn workflow(dir: &std::path::Path, cache_to: &str, cache_from: &str) -> String {
+    let path = dir.join("build.yml");
+    std::fs::write(
+        &path,
+        format!(
+            "jobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: docker/build-push-action@v6\n        with:\n          push: true\n          cache-from: {cache_from}\n          cache-to: {cache_to}\n"
+        ),
+    )
+    .unwrap();
+    format!("{}:build", path.display())
+}
+
+/// `cache-to` to ECR: without `image-manifest=true` an error at the
+/// workflow's line (with ECR's answer to the replayed index); with it, the
+/// cache export is replayed in the cache repository (and read back as its
+/// `cache-from` reads it), a denial there is named, and the cleanup
+/// removes the probe's cache manifest.
+#[test]
+fn a_registry_cache_export_is_replayed_in_the_form_the_workflow_gives() {
+    let repo = unique_repository("build-cached");
+    let cache = unique_repository("build-cache");
+    create_repository(&repo, false);
+    create_repository(&cache, false);
+    let dir = tempfile::tempdir().unwrap();
+    let reference = format!("type=registry,ref={REGISTRY}/{cache}:app");
+
+    let gate = Gate::start(&[]);
+    let index_form = workflow(dir.path(), &format!("{reference},mode=max"), &reference);
+    let run = check(
+        &gate,
+        &["--repository", &repo, "--workflow", &index_form],
+        &[],
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let finding = run.finding("build/cache-export-format");
+    assert_eq!(finding["location"]["line"], 9, "{finding:#}");
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("Image index child manifest not supported"),
+        "the registry's answer to the replayed index: {finding:#}"
+    );
+    assert_eq!(run.all("build/cache-export-format").len(), 1);
+
+    let manifest_form = workflow(
+        dir.path(),
+        &format!("{reference},mode=max,image-manifest=true,oci-mediatypes=true"),
+        &reference,
+    );
+    let run = check(
+        &gate,
+        &["--repository", &repo, "--workflow", &manifest_form],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let exports: Vec<_> = run
+        .trace()
+        .into_iter()
+        .filter(|t| t["step"] == "cache-export")
+        .collect();
+    assert_eq!(exports.len(), 1, "{}", run.stdout);
+    assert_eq!(exports[0]["status"], 201);
+    assert!(
+        run.trace()
+            .iter()
+            .any(|t| t["step"] == "cache-import" && t["status"] == 200)
+    );
+    assert_eq!(run.report["push"]["cleaned_up"], true, "{}", run.stdout);
+    let cache_tag = format!("{}-cache", run.report["push"]["tag"].as_str().unwrap());
+    assert_eq!(harness::registry_manifest_status(&cache, &cache_tag), 404);
+
+    let denying = Gate::start(&["--deny", &format!("ecr:PutImage@{cache}")]);
+    let run = check(
+        &denying,
+        &["--repository", &repo, "--workflow", &manifest_form],
+        &[],
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let cache_arn = format!("arn:aws:ecr:us-east-1:123456789012:repository/{cache}");
+    let denied = run.report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["resources"][0] == cache_arn.as_str() && f["iam_action"] == "ecr:PutImage")
+        .unwrap_or_else(|| panic!("no denial on the cache repository: {}", run.stdout));
+    assert!(
+        denied["message"]
+            .as_str()
+            .unwrap()
+            .contains("cache export to"),
+        "{denied:#}"
+    );
+}

@@ -29,8 +29,9 @@ pub struct ProbeFacts {
     /// Manifests the probe may have written that are not confirmed gone:
     /// the registry still answers for them, or could not be asked. Includes
     /// PUTs whose answer was lost (no answer, a transport error after
-    /// sending, a run cut short while they were in flight).
-    pub left_behind: Vec<String>,
+    /// sending, a run cut short while they were in flight): (repository,
+    /// digest), the repository being the target or a cache repository.
+    pub left_behind: Vec<(String, String)>,
     /// A read-back after the cleanup (a registry `HEAD` of each digest)
     /// answered 404 for every manifest the probe may have written.
     pub cleanup_confirmed: bool,

@@ -89,6 +89,8 @@ pub async fn run_push(
         attestations: config.attestations,
         mount_from: mount_source.as_ref().map(|m| m.name.clone()),
         bases: same_registry_bases(&config.build, &repository),
+        caches: cache_exports(&config.build, &repository),
+        cache_imports: cache_imports(&config.build, &repository),
         cleanup: config.cleanup,
         dry_run: config.dry_run,
         read_tag: config.read_tag.clone(),
@@ -180,6 +182,60 @@ fn same_registry_bases(
     bases.sort_by(|a, b| (&a.repository, &a.reference).cmp(&(&b.repository, &b.reference)));
     bases.dedup();
     bases
+}
+
+/// The build's registry cache exports to the target's registry.
+fn cache_exports(
+    build: &crate::build::facts::BuildFacts,
+    target: &Repository,
+) -> Vec<probe::CacheExport> {
+    let uses = crate::build::rules::ecr_uses(build);
+    let imported: Vec<&str> = uses
+        .iter()
+        .filter(|u| matches!(u.part, crate::build::rules::Part::CacheImport { .. }))
+        .map(|u| u.repository.name.as_str())
+        .collect();
+    let mut exports: Vec<probe::CacheExport> = build
+        .cache_to
+        .iter()
+        .filter_map(crate::build::facts::Value::known)
+        .filter(|spec| spec.kind == "registry")
+        .filter_map(|spec| {
+            let (repository, _) = crate::build::rules::ecr_repository(spec.reference.as_deref()?)?;
+            (repository.registry_id == target.registry_id && repository.region == target.region)
+                .then(|| probe::CacheExport {
+                    imported: imported.contains(&repository.name.as_str()),
+                    repository: repository.name,
+                    image_manifest: spec.flag("image-manifest"),
+                })
+        })
+        .collect();
+    exports.dedup();
+    exports
+}
+
+/// The build's `cache-from` references in the target's registry that no
+/// cache export of the build writes: (repository, tag).
+fn cache_imports(
+    build: &crate::build::facts::BuildFacts,
+    target: &Repository,
+) -> Vec<(String, String)> {
+    let exported = cache_exports(build, target);
+    let mut imports: Vec<(String, String)> = crate::build::rules::ecr_uses(build)
+        .into_iter()
+        .filter(|u| matches!(u.part, crate::build::rules::Part::CacheImport { .. }))
+        .filter(|u| u.same_registry(target))
+        .filter(|u| !exported.iter().any(|e| e.repository == u.repository.name))
+        .map(|u| {
+            (
+                u.repository.name,
+                u.reference.unwrap_or_else(|| "latest".into()),
+            )
+        })
+        .collect();
+    imports.sort();
+    imports.dedup();
+    imports
 }
 
 /// The target does not exist: whether a creation template would create it

@@ -202,6 +202,25 @@ pub async fn handle(gate: &Gate, route: Route<'_>, parts: &Parts, body: Bytes) -
             let msg = "The operation did not succeed because it would have exceeded a service limit for your account.";
             return fail(StatusCode::FORBIDDEN, "DENIED", msg, "quota");
         }
+        // ECR takes an index only of manifests: BuildKit's default cache
+        // export lists layers and its cache configuration as children
+        // (moby/buildkit#1143: "Image index child manifest not supported").
+        let index: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let not_a_manifest = index["manifests"].as_array().and_then(|children| {
+            children.iter().find_map(|c| {
+                let t = c["mediaType"].as_str().unwrap_or("");
+                (!t.contains("manifest")).then(|| t.to_string())
+            })
+        });
+        if let Some(child) = not_a_manifest {
+            let msg = format!("Image index child manifest not supported: {child}");
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "MANIFEST_INVALID",
+                &msg,
+                "unsupported",
+            );
+        }
         let has_subject =
             serde_json::from_slice::<Value>(&body).is_ok_and(|v| v.get("subject").is_some());
         if gate.args.reject_subject && has_subject {
