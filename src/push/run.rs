@@ -86,7 +86,12 @@ pub async fn run_push(
         repository: repository.clone(),
         registry: registry.clone(),
         platforms: config.platforms.clone(),
-        attestations: config.attestations,
+        // The build's own settings shape the attestations: with
+        // `provenance: false` and no SBOM, buildx pushes none.
+        attestations: match config.build.attestations_pushed() {
+            Some(false) => super::image::Attestations::None,
+            _ => config.attestations,
+        },
         mount_from: mount_source.as_ref().map(|m| m.name.clone()),
         bases: same_registry_bases(&config.build, &repository),
         caches: cache_exports(&config.build, &repository),
