@@ -146,6 +146,7 @@ impl CheckConfig {
                 .clone()
                 .or_else(|| self.args.credentials.role_to_assume.clone()),
             region: self.args.region.clone(),
+            role_session_name: Some(self.args.credentials.role_session_name.clone()),
         }
     }
 

@@ -134,13 +134,27 @@ impl PrincipalType {
     }
 }
 
+/// The set operator that prefixes a condition operator for multivalued keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetQualifier {
+    /// `ForAnyValue:`: at least one of the request's values must match.
+    ForAnyValue,
+    /// `ForAllValues:`: every one of the request's values must match (true when there are none).
+    ForAllValues,
+}
+
 /// One condition of a statement: an operator, a context key and its values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Condition {
-    /// The operator as written, e.g. `StringEqualsIfExists`.
+    /// The operator as written, e.g. `ForAnyValue:StringEqualsIfExists`.
     pub operator: String,
-    /// The parsed operator (iam-rs's list of AWS condition operators).
+    /// The base operator, without `ForAnyValue:`/`ForAllValues:` and
+    /// `IfExists` (iam-rs's list of AWS condition operators).
     pub parsed_operator: IAMOperator,
+    /// `ForAnyValue:` or `ForAllValues:`, when written.
+    pub qualifier: Option<SetQualifier>,
+    /// Whether the operator ends in `IfExists`.
+    pub if_exists: bool,
     /// The context key as written, e.g. `aws:SourceVpce`.
     pub key: String,
     /// The values as strings (JSON numbers and booleans in their JSON spelling).
@@ -579,11 +593,7 @@ impl Reader<'_> {
     fn actions(&self, value: &Value<'_>, element: &str) -> Result<Vec<String>, PolicyError> {
         let actions = self.strings(value, element)?;
         for (i, action) in actions.iter().enumerate() {
-            let well_formed = action == "*"
-                || action
-                    .split_once(':')
-                    .is_some_and(|(service, name)| !service.is_empty() && !name.is_empty());
-            if !well_formed {
+            if let Err(why) = action_grammar(action) {
                 let at = match value {
                     Value::Array(array) => {
                         array.elements.get(i).map_or(value.start(), Ranged::start)
@@ -595,10 +605,7 @@ impl Reader<'_> {
                 } else {
                     element.to_string()
                 };
-                return Err(self.error_at(
-                    at,
-                    format!("{which} {action:?} is not \"service:action\" or \"*\""),
-                ));
+                return Err(self.error_at(at, format!("{which} {action:?} {why}")));
             }
         }
         Ok(actions)
@@ -652,12 +659,13 @@ impl Reader<'_> {
         for operator_prop in self.unique_props(object, element)? {
             let operator = operator_prop.name.as_str();
             let operator_path = format!("{element}.{operator}");
-            let parsed_operator = IAMOperator::from_str(operator).map_err(|_| {
-                self.error_at(
-                    operator_prop.range.start,
-                    format!("{element}: {operator:?} is not a condition operator"),
-                )
-            })?;
+            let (qualifier, parsed_operator, if_exists) =
+                condition_operator(operator).ok_or_else(|| {
+                    self.error_at(
+                        operator_prop.range.start,
+                        format!("{element}: {operator:?} is not a condition operator"),
+                    )
+                })?;
             let Value::Object(keys) = &operator_prop.value else {
                 return Err(self.error_at(
                     operator_prop.value.start(),
@@ -675,6 +683,8 @@ impl Reader<'_> {
                 conditions.push(Condition {
                     operator: operator.to_string(),
                     parsed_operator: parsed_operator.clone(),
+                    qualifier,
+                    if_exists,
                     key: key.to_string(),
                     values,
                     line: Some(self.line_of(key_prop.range.start)),
@@ -752,6 +762,86 @@ impl Reader<'_> {
         }
         Ok(())
     }
+}
+
+/// An `Action`/`NotAction` entry in IAM's grammar, or why it is not.
+///
+/// IAM User Guide, IAM JSON policy element grammar: `<action_string> = "*" |
+/// <service>:<action>`; Action element: "you can use wildcards (* or ?) as
+/// part of the action name" — the name, not the service prefix, which is a
+/// fixed namespace such as `ecr` (letters, digits and hyphens). iam-rs and
+/// our earlier parser accepted `ecr :PutImage` and `e*r:PutImage` and matched
+/// them as globs (`iam_rs_matches_a_wildcard_service_prefix`).
+pub(crate) fn action_grammar(action: &str) -> Result<(), &'static str> {
+    if action == "*" {
+        return Ok(());
+    }
+    let Some((service, name)) = action.split_once(':') else {
+        return Err("is not \"service:action\" or \"*\"");
+    };
+    if service.is_empty() {
+        return Err("has no service prefix before the colon (\"service:action\")");
+    }
+    if service.contains(['*', '?']) {
+        return Err(
+            "has a wildcard in the service prefix: wildcards may only be used in the action name (\"ecr:Put*\")",
+        );
+    }
+    if !service
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return Err(
+            "has a service prefix that is not letters, digits and hyphens (a space, perhaps)",
+        );
+    }
+    if name.is_empty() {
+        return Err("has no action name after the colon (\"service:action\")");
+    }
+    if name.contains(':') {
+        return Err("has more than one colon (\"service:action\")");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '*' || c == '?')
+    {
+        return Err("has an action name that is not letters, digits, * and ? (a space, perhaps)");
+    }
+    Ok(())
+}
+
+/// A condition operator in IAM's grammar: an optional set operator
+/// (`ForAnyValue:`, `ForAllValues:`), a base operator, and an optional
+/// `IfExists` (not after `Null`). IAM User Guide, Condition operators: "You can
+/// add IfExists to the end of any condition operator name except the Null
+/// condition"; "ForAllValues … ForAnyValue … you can use these set operators
+/// with any condition operator" (multivalued context keys). iam-rs's operator
+/// list knows only some of the combinations (it rejects
+/// `ForAnyValue:StringEqualsIfExists`, `ForAllValues:NumericLessThan`, …:
+/// `iam_rs_rejects_most_set_operator_combinations`), so the base alone is
+/// looked up there.
+pub(crate) fn condition_operator(
+    operator: &str,
+) -> Option<(Option<SetQualifier>, IAMOperator, bool)> {
+    let (qualifier, rest) = if let Some(rest) = operator.strip_prefix("ForAnyValue:") {
+        (Some(SetQualifier::ForAnyValue), rest)
+    } else if let Some(rest) = operator.strip_prefix("ForAllValues:") {
+        (Some(SetQualifier::ForAllValues), rest)
+    } else {
+        (None, operator)
+    };
+    let (base, if_exists) = match rest.strip_suffix("IfExists") {
+        Some(base) => (base, true),
+        None => (rest, false),
+    };
+    if base.contains(':') || base.ends_with("IfExists") || (base == "Null" && if_exists) {
+        return None;
+    }
+    let parsed = IAMOperator::from_str(base).ok()?;
+    if qualifier.is_some() && parsed.category() == OperatorType::Null {
+        return None;
+    }
+    Some((qualifier, parsed, if_exists))
 }
 
 /// An IP address or CIDR range as the `IpAddress` operators read it (an

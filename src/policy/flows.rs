@@ -48,6 +48,8 @@ pub struct PushTarget {
     pub principal_arn: String,
     /// `--mount-from`, when given.
     pub mount_source: Option<Repository>,
+    /// The role session's name (`--role-session-name`), when the pusher is a role.
+    pub session_name: Option<String>,
 }
 
 /// Every action of the push flow, each with the request it is checked on.
@@ -92,6 +94,7 @@ pub fn push_requests(target: &PushTarget) -> Vec<(Step, Request)> {
                     principal_arn: target.principal_arn.clone(),
                     principal_account: account.clone(),
                     resource_account: repository.registry_id.clone(),
+                    session_name: target.session_name.clone(),
                     context: BTreeMap::from([
                         (
                             "aws:RequestedRegion".to_string(),
@@ -196,6 +199,8 @@ pub fn execution_role_flow(
                     principal_arn: role.clone(),
                     principal_account: account.clone(),
                     resource_account,
+                    // ECS names the execution role's sessions itself: unknown here.
+                    session_name: None,
                     context: BTreeMap::from([(
                         "aws:RequestedRegion".to_string(),
                         vec![snapshot.region.clone()],

@@ -25,6 +25,9 @@ pub struct OfflinePush<'a> {
     pub principal_hint: Option<String>,
     /// `--region`.
     pub region: Option<String>,
+    /// `--role-session-name`: the pusher's session when it is a role
+    /// (`GitHubActions` unless given, as the action assumes it).
+    pub role_session_name: Option<String>,
 }
 
 /// The offline checks: the plan's network and the execution roles' pull,
@@ -100,6 +103,10 @@ pub fn run(
             &set,
             &PushTarget {
                 repository,
+                session_name: target
+                    .role_session_name
+                    .clone()
+                    .filter(|_| principal_arn.contains(":role/")),
                 principal_arn,
                 mount_source,
             },
