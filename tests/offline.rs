@@ -471,3 +471,74 @@ impl NonBlocking for std::fs::OpenOptions {
         self.custom_flags(0o4000)
     }
 }
+
+#[test]
+fn a_malformed_action_is_exit_2_with_its_place_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    for (action, reason) in [
+        ("ecr :PutImage", "not letters, digits and hyphens"),
+        ("e*r:PutImage", "wildcard in the service prefix"),
+    ] {
+        let bad = dir.path().join("bad.json");
+        std::fs::write(
+            &bad,
+            format!(
+                "{{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {{\"Effect\": \"Allow\", \"Action\": [\"ecr:*\", \"{action}\"], \"Resource\": \"*\"}}\n  ]\n}}"
+            ),
+        )
+        .unwrap();
+        let run = check(
+            root(),
+            &[
+                "--offline",
+                "--repository",
+                REPOSITORY,
+                "--policy",
+                bad.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(run.code, 2, "{action}: {}", run.stderr);
+        // Line 4, the column of the second array element.
+        assert!(run.stderr.contains("bad.json:4:45:"), "{}", run.stderr);
+        assert!(run.stderr.contains(reason), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn role_session_name_decides_a_repository_policy_naming_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let identity = dir.path().join("identity.json");
+    std::fs::write(
+        &identity,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:GetAuthorizationToken","Resource":"*"}]}"#,
+    )
+    .unwrap();
+    let repository = dir.path().join("repository.json");
+    std::fs::write(
+        &repository,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:sts::123456789012:assumed-role/push/GitHubActions"},"Action":"ecr:*"}]}"#,
+    )
+    .unwrap();
+    let run_with = |extra: &[&str]| {
+        let mut args = vec![
+            "--offline",
+            "--repository",
+            REPOSITORY,
+            "--role-to-assume",
+            "arn:aws:iam::123456789012:role/push",
+            "--policy",
+            identity.to_str().unwrap(),
+            "--repository-policy",
+            repository.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        check(root(), &args)
+    };
+    // The default session name is the action's, GitHubActions: the grant applies.
+    let default = run_with(&[]);
+    assert_eq!(default.code, 0, "{:#}", default.report);
+    // Another session name: the repository policy names someone else.
+    let other = run_with(&["--role-session-name", "release"]);
+    assert_eq!(other.code, 1, "{:#}", other.report);
+    assert_eq!(other.rules("error"), ["push/access-denied"]);
+}
