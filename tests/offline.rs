@@ -541,4 +541,12 @@ fn role_session_name_decides_a_repository_policy_naming_the_session() {
     let other = run_with(&["--role-session-name", "release"]);
     assert_eq!(other.code, 1, "{:#}", other.report);
     assert_eq!(other.rules("error"), ["push/access-denied"]);
+    // `--principal` as a session ARN names the session itself.
+    let named = run_with(&[
+        "--principal",
+        "arn:aws:sts::123456789012:assumed-role/push/GitHubActions",
+        "--role-session-name",
+        "release",
+    ]);
+    assert_eq!(named.code, 0, "{:#}", named.report);
 }

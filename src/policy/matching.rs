@@ -4,6 +4,28 @@
 
 use super::document::{PrincipalType, Principals};
 
+/// The role and session name of a session ARN
+/// (`arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION` → `arn:aws:iam::ACCOUNT:role/ROLE`,
+/// `SESSION`; a role path is not part of a session ARN).
+pub(crate) fn role_of_session(arn: &str) -> Option<(String, String)> {
+    let rest = arn.strip_prefix("arn:")?;
+    let mut parts = rest.splitn(5, ':');
+    let (partition, service, _region, account, resource) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    let (role, session) = resource.strip_prefix("assumed-role/")?.split_once('/')?;
+    (service == "sts" && !role.is_empty() && !session.is_empty()).then(|| {
+        (
+            format!("arn:{partition}:iam::{account}:role/{role}"),
+            session.to_string(),
+        )
+    })
+}
+
 /// How a resource-based statement's `Principal` names the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum PrincipalMatch {
@@ -305,6 +327,11 @@ mod tests {
             session_arn("arn:aws:iam::111111111111:role/ci/push", "GitHubActions").as_deref(),
             Some(session)
         );
+        assert_eq!(
+            role_of_session(session),
+            Some((role.to_string(), "GitHubActions".to_string()))
+        );
+        assert_eq!(role_of_session(role), None);
         assert_eq!(
             principal_match(&listed(&[session]), role, "111111111111", Some(session)),
             PrincipalMatch::Session

@@ -8,6 +8,7 @@ use super::document::PolicyDocument;
 use super::evaluate::PolicySet;
 use super::flows::{PLAN_UNKNOWN, PushTarget, execution_role_flow, push_flow};
 use super::inputs::OfflineInputs;
+use super::matching::role_of_session;
 use super::terraform::Plan;
 use crate::aws::repository::{Repository, RepositoryRef};
 use crate::error::UsageError;
@@ -84,6 +85,11 @@ pub fn run(
                 pusher_role.as_deref().unwrap_or("pusher")
             )
         });
+        // `--principal` given as a session ARN: its role, and its session's name.
+        let (principal_arn, hinted_session) = match role_of_session(&principal_arn) {
+            Some((role, session)) => (role, Some(session)),
+            None => (principal_arn, None),
+        };
         let mut resource = inputs.repository.clone();
         if let Some(docs) = inputs.plan_repositories.get(&repository.name) {
             resource.extend(docs.iter().cloned());
@@ -103,10 +109,12 @@ pub fn run(
             &set,
             &PushTarget {
                 repository,
-                session_name: target
-                    .role_session_name
-                    .clone()
-                    .filter(|_| principal_arn.contains(":role/")),
+                session_name: hinted_session.or_else(|| {
+                    target
+                        .role_session_name
+                        .clone()
+                        .filter(|_| principal_arn.contains(":role/"))
+                }),
                 principal_arn,
                 mount_source,
             },
