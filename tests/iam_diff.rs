@@ -248,11 +248,14 @@ fn evaluator_agrees_with_the_independent_simulator_or_the_difference_is_document
     }
 
     let path = root.join(DISAGREEMENTS);
-    let recorded = if path.exists() {
-        read_json(&path)
-    } else {
-        json!({"causes": {}, "cases": {}})
+    let read_recorded = || {
+        if path.exists() {
+            read_json(&path)
+        } else {
+            json!({"causes": {}, "cases": {}})
+        }
     };
+    let recorded = read_recorded();
     if std::env::var_os("IAM_DIFF_BLESS").is_some() {
         let mut listed = serde_json::Map::new();
         for (id, (ours, simulator)) in &found {
@@ -268,11 +271,7 @@ fn evaluator_agrees_with_the_independent_simulator_or_the_difference_is_document
         let text = serde_json::to_string_pretty(&blessed).expect("json") + "\n";
         std::fs::write(&path, text).expect("write the disagreements");
     }
-    let recorded = if path.exists() {
-        read_json(&path)
-    } else {
-        json!({"causes": {}, "cases": {}})
-    };
+    let recorded = read_recorded();
     let causes = recorded["causes"].as_object().cloned().unwrap_or_default();
     let listed = recorded["cases"].as_object().cloned().unwrap_or_default();
     let mut problems = Vec::new();

@@ -8,15 +8,7 @@ use super::document::{PrincipalType, Principals};
 /// (`arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION` → `arn:aws:iam::ACCOUNT:role/ROLE`,
 /// `SESSION`; a role path is not part of a session ARN).
 pub(crate) fn role_of_session(arn: &str) -> Option<(String, String)> {
-    let rest = arn.strip_prefix("arn:")?;
-    let mut parts = rest.splitn(5, ':');
-    let (partition, service, _region, account, resource) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
+    let [partition, service, _region, account, resource] = arn_fields(arn)?;
     let (role, session) = resource.strip_prefix("assumed-role/")?.split_once('/')?;
     (service == "sts" && !role.is_empty() && !session.is_empty()).then(|| {
         (
@@ -51,15 +43,7 @@ pub(crate) const LITERAL_QUESTION: char = '\u{E001}';
 /// The session ARN of a role session: `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`
 /// for the role `arn:aws:iam::ACCOUNT:role/PATH/ROLE` (the path is not part of it).
 pub(crate) fn session_arn(role_arn: &str, session: &str) -> Option<String> {
-    let rest = role_arn.strip_prefix("arn:")?;
-    let mut parts = rest.splitn(5, ':');
-    let (partition, service, _region, account, resource) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
+    let [partition, service, _region, account, resource] = arn_fields(role_arn)?;
     let role = resource.strip_prefix("role/")?.rsplit('/').next()?;
     (service == "iam" && !session.is_empty())
         .then(|| format!("arn:{partition}:sts::{account}:assumed-role/{role}/{session}"))
@@ -120,16 +104,20 @@ pub(crate) fn principal_match(
 
 /// The account of `arn:<partition>:iam::<account>:root`.
 fn account_root(entry: &str) -> Option<&str> {
-    let rest = entry.strip_prefix("arn:")?;
-    let mut parts = rest.splitn(5, ':');
-    let (_partition, service, region, account, resource) = (
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-        parts.next()?,
-    );
+    let [_partition, service, region, account, resource] = arn_fields(entry)?;
     (service == "iam" && region.is_empty() && resource == "root").then_some(account)
+}
+
+/// The five fields after `arn:` (partition, service, region, account, resource).
+fn arn_fields(arn: &str) -> Option<[&str; 5]> {
+    let mut parts = arn.strip_prefix("arn:")?.splitn(5, ':');
+    Some([
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    ])
 }
 
 /// The account field of an ARN, when it has one.
