@@ -550,3 +550,51 @@ fn role_session_name_decides_a_repository_policy_naming_the_session() {
     ]);
     assert_eq!(named.code, 0, "{:#}", named.report);
 }
+
+#[test]
+fn a_grant_to_everyone_under_a_boundary_is_reported_undetermined_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let identity = write(
+        "identity.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:GetAuthorizationToken","Resource":"*"}]}"#,
+    );
+    let repository = write(
+        "repository.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:*"}]}"#,
+    );
+    let boundary = write(
+        "boundary.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ecr:GetAuthorizationToken","ecr:BatchCheckLayerAvailability"],"Resource":"*"}]}"#,
+    );
+    let run = check(
+        root(),
+        &[
+            "--offline",
+            "--repository",
+            REPOSITORY,
+            "--principal",
+            "arn:aws:iam::123456789012:role/push",
+            "--policy",
+            &identity,
+            "--repository-policy",
+            &repository,
+            "--boundary",
+            &boundary,
+        ],
+    );
+    assert!(run.errors().is_empty(), "{:#}", run.report);
+    let undetermined: Vec<&Value> = run.report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "policy/undetermined" && f["iam_action"] == "ecr:PutImage")
+        .collect();
+    assert_eq!(undetermined.len(), 1, "{:#}", run.report);
+    let text = undetermined[0].to_string();
+    assert!(text.contains("not which applies to"), "{text}");
+}

@@ -474,7 +474,11 @@ fn combine(
                     undetermined: vec![UndeterminedCondition {
                         operator: "Principal".to_string(),
                         key: "\"*\"".to_string(),
-                        values: vec![request.principal_arn.clone()],
+                        values: vec![format!(
+                            "for {}: AWS does not document whether the role's {} limits it",
+                            request.principal_arn,
+                            if boundary != Tri::Yes { "permissions boundary" } else { "session policy" }
+                        )],
                     }],
                 });
             }

@@ -265,7 +265,7 @@ fn judge(
                             request.resource,
                             if conditions.len() == 1 { "a condition" } else { "conditions" },
                             conditions.join("; "),
-                            explanation.join(" ")
+                            explanation.join("; ")
                         ),
                     )
                     .with_iam_action(&request.action)
