@@ -171,6 +171,7 @@ impl CheckConfig {
                 .or_else(|| self.args.credentials.role_to_assume.clone()),
             region: self.args.region.clone(),
             build: Some(&self.build),
+            role_session_name: Some(self.args.credentials.role_session_name.clone()),
         }
     }
 

@@ -8,6 +8,7 @@ use super::document::PolicyDocument;
 use super::evaluate::PolicySet;
 use super::flows::{PLAN_UNKNOWN, PushTarget, build_flow, execution_role_flow, push_flow};
 use super::inputs::OfflineInputs;
+use super::matching::role_of_session;
 use super::terraform::Plan;
 use crate::aws::repository::{Repository, RepositoryRef};
 use crate::error::UsageError;
@@ -27,6 +28,9 @@ pub struct OfflinePush<'a> {
     pub region: Option<String>,
     /// The build as understood.
     pub build: Option<&'a crate::build::facts::BuildFacts>,
+    /// `--role-session-name`: the pusher's session when it is a role
+    /// (`GitHubActions` unless given, as the action assumes it).
+    pub role_session_name: Option<String>,
 }
 
 /// The offline checks: the plan's network and the execution roles' pull,
@@ -83,6 +87,11 @@ pub fn run(
                 pusher_role.as_deref().unwrap_or("pusher")
             )
         });
+        // `--principal` given as a session ARN: its role, and its session's name.
+        let (principal_arn, hinted_session) = match role_of_session(&principal_arn) {
+            Some((role, session)) => (role, Some(session)),
+            None => (principal_arn, None),
+        };
         let mut resource = inputs.repository.clone();
         if let Some(docs) = inputs.plan_repositories.get(&repository.name) {
             resource.extend(docs.iter().cloned());
@@ -100,6 +109,12 @@ pub fn run(
         });
         let push_target = PushTarget {
             repository,
+            session_name: hinted_session.or_else(|| {
+                target
+                    .role_session_name
+                    .clone()
+                    .filter(|_| principal_arn.contains(":role/"))
+            }),
             principal_arn,
             mount_source,
         };

@@ -359,6 +359,13 @@ pub async fn evaluate_read_only(
         repository: repository.clone(),
         principal_arn: principal.to_string(),
         mount_source: None,
+        // The caller's own session: `arn:aws:sts::…:assumed-role/ROLE/SESSION`.
+        session_name: session
+            .identity
+            .arn
+            .contains(":assumed-role/")
+            .then(|| session.identity.arn.rsplit('/').next().map(str::to_string))
+            .flatten(),
     };
     let readable = role_policies.filter(|p| p.unreadable.is_none());
     if let Some(policies) = readable {
