@@ -129,10 +129,16 @@ pub fn run(
                     .unwrap_or_default(),
                 ..set.clone()
             };
-            push_findings.extend(build_flow(
-                &set_for,
-                &push_target,
-                &crate::build::rules::ecr_uses(build),
+            // Another registry's repositories are logged in to and granted
+            // separately (their policies are not known here): listed, not judged.
+            let uses: Vec<_> = crate::build::rules::ecr_uses(build)
+                .into_iter()
+                .filter(|u| u.same_registry(&push_target.repository))
+                .collect();
+            push_findings.extend(build_flow(&set_for, &push_target, &uses));
+            push_findings.extend(crate::build::rules::other_registries(
+                build,
+                &push_target.repository,
             ));
             crate::build::rules::attribute(&mut push_findings, build, &push_target.repository);
         }

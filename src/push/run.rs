@@ -114,6 +114,10 @@ pub async fn run_push(
         },
     );
     crate::build::rules::attribute(&mut findings, &config.build, &repository);
+    findings.extend(crate::build::rules::other_registries(
+        &config.build,
+        &repository,
+    ));
     match &facts.lookup {
         super::facts::RepositoryLookup::Missing => {
             missing_repository(&ecr, &repository, &mut findings).await;
