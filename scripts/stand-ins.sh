@@ -27,6 +27,9 @@ install() {
   command -v htpasswd >/dev/null || need+=(apache2-utils)
   command -v skopeo >/dev/null || need+=(skopeo)
   command -v curl >/dev/null || need+=(curl)
+  # containerd's pusher (`ctr images push`, the library BuildKit pushes
+  # with), the real client tests/build.rs holds the probe to.
+  command -v containerd >/dev/null || need+=(containerd)
   # The container image test (scripts/image-test): a static build and buildah.
   command -v musl-gcc >/dev/null || need+=(musl-tools)
   command -v buildah >/dev/null || need+=(buildah)

@@ -423,3 +423,182 @@ fn a_registry_cache_export_is_replayed_in_the_form_the_workflow_gives() {
         "{denied:#}"
     );
 }
+
+/// containerd, started for one test with its state in a temporary directory
+/// (as root: it is a system daemon); stopped when dropped.
+struct Containerd {
+    child: std::process::Child,
+    socket: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Containerd {
+    fn start() -> Containerd {
+        let have = |tool: &str| {
+            std::process::Command::new(tool)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        assert!(
+            have("containerd") && have("ctr"),
+            "containerd and ctr are needed (scripts/stand-ins.sh install installs them)"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("ctrd.sock");
+        let config = dir.path().join("containerd.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "version = 2\nroot = \"{0}/root\"\nstate = \"{0}/state\"\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n[grpc]\n  address = \"{1}\"\n",
+                dir.path().display(),
+                socket.display()
+            ),
+        )
+        .unwrap();
+        let child = std::process::Command::new("containerd")
+            .arg("--config")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("containerd starts (as root)");
+        let started = Containerd {
+            child,
+            socket,
+            _dir: dir,
+        };
+        for _ in 0..100 {
+            if started.ctr(&["version"]).status.success() {
+                return started;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("containerd did not start (it needs root)");
+    }
+
+    fn ctr(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new("ctr")
+            .arg("--address")
+            .arg(&self.socket)
+            .args(["-n", "efp"])
+            .args(args)
+            .env("NO_PROXY", "127.0.0.1")
+            .env("no_proxy", "127.0.0.1")
+            .output()
+            .expect("ctr runs")
+    }
+}
+
+/// Held to the real client: containerd's pusher (`ctr images push`, the
+/// library BuildKit pushes with) mounts the layers of an image pulled from
+/// another repository of the registry, and fails the whole push when that
+/// mount is denied on the base; the probe, given a Dockerfile `FROM` that
+/// base, fails the same way and names the base. Both pass when allowed.
+#[test]
+fn containerd_and_the_probe_agree_on_a_denied_base_mount() {
+    let containerd = Containerd::start();
+    let password = std::env::var("EFP_TEST_REGISTRY_PASSWORD").expect("stand-ins are running");
+    let user = format!("AWS:{password}");
+    let base = unique_repository("ctr-base");
+    let repo = unique_repository("ctr-app");
+    create_repository(&base, false);
+    create_repository(&repo, false);
+    let allowing = Gate::start(&[]);
+    let seeded = check(&allowing, &["--repository", &base, "--no-cleanup"], &[]);
+    let tag = seeded.report["push"]["tag"].as_str().unwrap().to_string();
+    let host = |gate: &Gate| gate.url.trim_start_matches("http://").to_string();
+    let pulled = format!("{}/{base}:{tag}", host(&allowing));
+    let pull = containerd.ctr(&[
+        "images",
+        "pull",
+        "--plain-http",
+        "--user",
+        &user,
+        "--platform",
+        "linux/amd64",
+        &pulled,
+    ]);
+    assert!(
+        pull.status.success(),
+        "ctr pull: {}",
+        String::from_utf8_lossy(&pull.stderr)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dockerfile(dir.path(), &format!("{REGISTRY}/{base}:{tag}"));
+
+    let push_with_ctr = |gate: &Gate, name: &str| {
+        let target = format!("{}/{repo}:{name}", host(gate));
+        let tagged = containerd.ctr(&["images", "tag", "--force", &pulled, &target]);
+        assert!(
+            tagged.status.success(),
+            "{}",
+            String::from_utf8_lossy(&tagged.stderr)
+        );
+        containerd.ctr(&[
+            "images",
+            "push",
+            "--plain-http",
+            "--user",
+            &user,
+            "--platform",
+            "linux/amd64",
+            &target,
+        ])
+    };
+
+    let denying = Gate::start(&["--deny", &format!("ecr:GetDownloadUrlForLayer@{base}")]);
+    let ctr_push = push_with_ctr(&denying, "denied");
+    assert!(
+        !ctr_push.status.success(),
+        "ctr pushed although the mount was denied"
+    );
+    let mount_denied = denying.requests().iter().any(|r| {
+        r["method"] == "POST"
+            && r["path"]
+                .as_str()
+                .is_some_and(|p| p.contains("mount=") && p.contains(&format!("from={base}")))
+            && r["status"] == 403
+    });
+    assert!(
+        mount_denied,
+        "ctr's mount from the base was not the denied request"
+    );
+    let probe = check(
+        &denying,
+        &["--repository", &repo, "--dockerfile", &file],
+        &[],
+    );
+    assert_eq!(probe.code, 1, "{}", probe.stdout);
+    let base_arn = format!("arn:aws:ecr:us-east-1:123456789012:repository/{base}");
+    assert!(
+        probe.report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["resources"][0] == base_arn.as_str()
+                && f["iam_action"] == "ecr:GetDownloadUrlForLayer"),
+        "{}",
+        probe.stdout
+    );
+
+    let ctr_push = push_with_ctr(&allowing, "allowed");
+    assert!(
+        ctr_push.status.success(),
+        "ctr push: {}",
+        String::from_utf8_lossy(&ctr_push.stderr)
+    );
+    let probe = check(
+        &allowing,
+        &["--repository", &repo, "--dockerfile", &file],
+        &[],
+    );
+    assert_eq!(probe.code, 0, "{}", probe.stdout);
+}
