@@ -16,6 +16,7 @@ pub mod endpoint_zones;
 pub mod execution_role;
 pub mod gaps;
 pub mod images;
+pub mod log_destinations;
 pub mod network_acls;
 pub mod not_fargate;
 pub mod private_dns;
@@ -50,6 +51,7 @@ pub const RULES: &[Rule] = &[
     endpoint_policies::S3_ENDPOINT_POLICY_BLOCKS_LAYERS,
     endpoint_policies::ENDPOINT_POLICY_BLOCKS,
     images::IMAGE_UNREACHABLE,
+    log_destinations::LOG_DESTINATION_OTHER_REGION,
     pull_through_cache::RULE,
     execution_role::EXECUTION_ROLE_MISSING,
     execution_role::EXECUTION_ROLE_DENIED,
@@ -79,6 +81,7 @@ pub fn check_all(snapshot: &NetworkSnapshot) -> Vec<Finding> {
         network_acls::check,
         endpoint_policies::check,
         images::check,
+        log_destinations::check,
         pull_through_cache::check,
         execution_role::check,
         gaps::check,
@@ -321,6 +324,7 @@ mod tests {
                 "network/execution-role-missing",
                 "network/execution-role-not-simulated",
                 "network/image-unreachable",
+                "network/log-destination-other-region",
                 "network/nacl-blocks-443",
                 "network/nat-gateway-unavailable",
                 "network/not-checked",
