@@ -9,6 +9,7 @@
 //! it could not read, and `network/not-checked` reports it.
 
 pub mod dhcp_dns;
+pub mod dual_stack;
 pub mod egress;
 pub mod endpoint_ingress;
 pub mod endpoint_policies;
@@ -51,6 +52,7 @@ pub const RULES: &[Rule] = &[
     endpoint_policies::S3_ENDPOINT_POLICY_BLOCKS_LAYERS,
     endpoint_policies::ENDPOINT_POLICY_BLOCKS,
     images::IMAGE_UNREACHABLE,
+    dual_stack::DUAL_STACK_IMAGE_NO_IPV6_PATH,
     log_destinations::LOG_DESTINATION_OTHER_REGION,
     pull_through_cache::RULE,
     execution_role::EXECUTION_ROLE_MISSING,
@@ -81,6 +83,7 @@ pub fn check_all(snapshot: &NetworkSnapshot) -> Vec<Finding> {
         network_acls::check,
         endpoint_policies::check,
         images::check,
+        dual_stack::check,
         log_destinations::check,
         pull_through_cache::check,
         execution_role::check,
@@ -312,6 +315,7 @@ mod tests {
             ids,
             [
                 "network/custom-dns",
+                "network/dual-stack-image-no-ipv6-path",
                 "network/egress-unknown",
                 "network/endpoint-ingress-443",
                 "network/endpoint-missing",
