@@ -6,7 +6,8 @@
 //! their rules. Workloads with the same shape draw once. Pure: no I/O; the
 //! renderers are in `report::paths`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 
 use super::endpoints::{self, EndpointType, Requirement};
 use super::facts::{self, EgressClass};
@@ -120,7 +121,7 @@ pub fn diagrams(s: &NetworkSnapshot, findings: &[Finding]) -> (Vec<PathDiagram>,
     let blame = Blame::new(findings);
     let mut shapes: Vec<PathDiagram> = Vec::new();
     let mut index: HashMap<(Vec<PathNode>, Vec<PathEdge>), usize> = HashMap::new();
-    let mut omitted = 0;
+    let mut omitted_shapes: HashSet<u64> = HashSet::new();
     for w in facts::fargate_workloads(s) {
         let b = workload_paths(s, w, &blame);
         if b.nodes.is_empty() {
@@ -146,14 +147,15 @@ pub fn diagrams(s: &NetworkSnapshot, findings: &[Finding]) -> (Vec<PathDiagram>,
                 index.insert(key, shapes.len() - 1);
             }
             None => {
-                // Counted once per shape, not once per workload.
-                omitted += 1;
-                index.insert(key, usize::MAX);
+                // Counted once per shape, by hash: a fleet of 100,000 different
+                // shapes holds 100,000 numbers, not 100,000 diagrams.
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                key.hash(&mut h);
+                omitted_shapes.insert(h.finish());
             }
         }
     }
-    // The slots of omitted shapes point nowhere; they are only counted.
-    (shapes, omitted)
+    (shapes, omitted_shapes.len())
 }
 
 /// One workload's links, subnet by subnet.
