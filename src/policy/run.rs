@@ -48,7 +48,9 @@ pub fn run(
     if let Some(plan) = plan {
         findings.extend(plan_findings(plan, inputs));
         if network.is_none() {
-            *network = Some(network_run::summary(&plan.snapshot, "terraform-plan", 0, 0));
+            let mut summary = network_run::summary(&plan.snapshot, "terraform-plan", 0, 0);
+            network_run::with_paths(&mut summary, &plan.snapshot, &findings);
+            *network = Some(summary);
         }
     }
     let (pusher_policies, pusher_role) = pusher(inputs, target.principal_hint.as_deref());
