@@ -193,17 +193,15 @@ fn values<'a>(input: &str, value: &'a str) -> Vec<&'a str> {
 }
 
 /// The build the action describes by default, when the inputs name none:
-/// `Dockerfile` in the workspace, and the running workflow and job.
+/// the running workflow and job (the workspace's `Dockerfile` is the
+/// default of `check` itself under GitHub Actions, after the workflow's
+/// build step: see `build::gather`).
 fn build_defaults(get: &dyn Fn(&str) -> Option<String>, given: &[String]) -> Vec<String> {
     let var = |name: &str| get(name).filter(|v| !v.is_empty());
     let mut argv = Vec::new();
     let Some(workspace) = var("GITHUB_WORKSPACE").map(PathBuf::from) else {
         return argv;
     };
-    let dockerfile = workspace.join("Dockerfile");
-    if !given.iter().any(|g| g == "dockerfile") && dockerfile.is_file() {
-        argv.push(format!("--dockerfile={}", dockerfile.display()));
-    }
     if !given.iter().any(|g| g == "workflow")
         && let (Some(repository), Some(workflow_ref), Some(job)) = (
             var("GITHUB_REPOSITORY"),
@@ -638,37 +636,24 @@ mod tests {
             ),
             ("GITHUB_JOB", "preflight"),
         ];
-        let run = run(&env).unwrap();
-        let args = check_args(&run);
-        assert_eq!(args.dockerfile, Some(dir.path().join("Dockerfile")));
+        let defaults = run(&env).unwrap();
+        let args = check_args(&defaults);
         assert_eq!(
             args.workflow.as_deref(),
             Some(format!("{}:preflight", workflows.join("ci.yml").display()).as_str())
         );
-        // An input names another Dockerfile; `mode: network` reads no build.
+        // An input names another workflow; `mode: network` reads no build.
         let mut named = env.to_vec();
-        named.push(("INPUT_DOCKERFILE", "build/Dockerfile"));
-        let run = super::from_env(&|k| {
-            named
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        })
-        .unwrap();
+        named.push(("INPUT_WORKFLOW", "ci.yml:build"));
+        let run_named = run(&named).unwrap();
         assert_eq!(
-            check_args(&run).dockerfile,
-            Some(PathBuf::from("build/Dockerfile"))
+            check_args(&run_named).workflow.as_deref(),
+            Some("ci.yml:build")
         );
         let mut network = env.to_vec();
         network.extend([("INPUT_MODE", "network"), ("INPUT_CLUSTER", "prod")]);
-        let run = super::from_env(&|k| {
-            network
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        })
-        .unwrap();
-        assert_eq!(check_args(&run).dockerfile, None);
+        let run_network = run(&network).unwrap();
+        assert_eq!(check_args(&run_network).workflow, None);
     }
 
     #[test]

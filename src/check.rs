@@ -154,6 +154,13 @@ impl CheckConfig {
             provenance: self.args.provenance.clone(),
             sbom: self.args.sbom.clone(),
             build_args: self.args.build_args.clone(),
+            // In GitHub Actions the job's own Dockerfile describes the build
+            // when nothing else names one.
+            default_dockerfile: (std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true"))
+                .then(|| std::env::var_os("GITHUB_WORKSPACE"))
+                .flatten()
+                .map(|w| std::path::PathBuf::from(w).join("Dockerfile"))
+                .filter(|d| d.is_file()),
         }
     }
 }

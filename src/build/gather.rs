@@ -34,6 +34,10 @@ pub struct BuildInputs {
     pub sbom: Option<String>,
     /// `--build-arg NAME=VALUE` (override the workflow's).
     pub build_args: Vec<String>,
+    /// The Dockerfile read when neither `--dockerfile` nor the workflow's
+    /// build step names one: in GitHub Actions, `Dockerfile` in the
+    /// workspace when it exists.
+    pub default_dockerfile: Option<PathBuf>,
 }
 
 impl BuildInputs {
@@ -118,7 +122,7 @@ pub fn gather(inputs: &BuildInputs, workspace: Option<&Path>) -> Result<BuildFac
         // A workflow without a build step (an audit, a deploy) describes
         // no build: it is not a source, and nothing is reported of it.
         if build.job.is_some() {
-            step_dockerfile = build.dockerfile.clone().map(|d| (d, build.context.clone()));
+            step_dockerfile = Some((build.dockerfile.clone(), build.context.clone()));
             facts = build.facts;
         }
     }
@@ -130,21 +134,26 @@ pub fn gather(inputs: &BuildInputs, workspace: Option<&Path>) -> Result<BuildFac
                 .insert(name.to_string(), Value::Known(value.to_string()));
         }
     }
+    // `--dockerfile`, else the build step's `file:` (relative to the working
+    // directory, as buildx reads it), else `Dockerfile` in its `context:`,
+    // else the default.
+    let from_workspace =
+        |relative: &str| workspace.map_or_else(|| PathBuf::from(relative), |w| w.join(relative));
     let dockerfile = match (&inputs.dockerfile, step_dockerfile) {
         (Some(path), _) => Some(path.clone()),
-        (None, Some((Value::Known(file), context))) => {
-            // `file:` is relative to the workspace (build-push-action reads it
-            // from the working directory), not to the context.
-            let _ = context;
-            Some(workspace.map_or_else(|| PathBuf::from(&file), |w| w.join(&file)))
-        }
-        (None, Some((Value::Unknown(why), _))) => {
+        (None, Some((Some(Value::Known(file)), _))) => Some(from_workspace(&file)),
+        (None, Some((Some(Value::Unknown(why)), _))) => {
             facts
                 .unknowns
                 .push(format!("the build step's `file`: {why}"));
             None
         }
-        (None, None) => None,
+        (None, Some((None, Some(Value::Known(context)))))
+            if from_workspace(&context).join("Dockerfile").is_file() =>
+        {
+            Some(from_workspace(&context).join("Dockerfile"))
+        }
+        _ => inputs.default_dockerfile.clone(),
     };
     if let Some(path) = dockerfile {
         let name = display(&path, workspace);
@@ -285,6 +294,36 @@ mod tests {
             Value::Known("123456789012.dkr.ecr.us-east-1.amazonaws.com/base/py:3.12".into())
         );
         assert!(facts.described());
+    }
+
+    #[test]
+    fn the_dockerfile_comes_from_the_step_then_its_context_then_the_default() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("app")).unwrap();
+        std::fs::write(dir.path().join("app/Dockerfile"), "FROM alpine:3\n").unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), "FROM debian:12\n").unwrap();
+        let wf = dir.path().join("ci.yml");
+        std::fs::write(
+            &wf,
+            "jobs:\n  build:\n    steps:\n      - uses: docker/build-push-action@v6\n        with:\n          context: app\n          push: true\n",
+        )
+        .unwrap();
+        let inputs = BuildInputs {
+            workflow: Some(wf.display().to_string()),
+            default_dockerfile: Some(dir.path().join("Dockerfile")),
+            ..BuildInputs::default()
+        };
+        let facts = gather(&inputs, Some(dir.path())).unwrap();
+        assert_eq!(facts.dockerfile.as_deref(), Some("app/Dockerfile"));
+        let facts = gather(
+            &BuildInputs {
+                default_dockerfile: Some(dir.path().join("Dockerfile")),
+                ..BuildInputs::default()
+            },
+            Some(dir.path()),
+        )
+        .unwrap();
+        assert_eq!(facts.dockerfile.as_deref(), Some("Dockerfile"));
     }
 
     #[test]
