@@ -451,6 +451,47 @@ fn a_version_1_snapshot_gives_the_findings_of_its_version_2_rewrite() {
     assert_eq!(v1.report["network"], v2.report["network"]);
 }
 
+/// The example's "before" state with its task subnets made IPv6-only: registry
+/// auth has no way (no `ecr.api` endpoint, no DNS64/NAT64).
+#[test]
+fn an_ipv6_only_subnet_without_the_ecr_api_endpoint_has_no_path_to_registry_auth() {
+    let gate = Gate::start(&[]);
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/snapshots/fargate-1.4-upgrade-before.json"
+    );
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(example).unwrap()).unwrap();
+    doc["version"] = 2.into();
+    let task_subnets: Vec<String> = doc["workloads"][0]["subnets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect();
+    for id in &task_subnets {
+        let subnet = &mut doc["subnets"][id.as_str()];
+        subnet["ipv6_native"] = true.into();
+        subnet["cidr_block"] = Value::Null;
+        subnet["ipv6_cidr_blocks"] = serde_json::json!(["2600:1f18:1:1::/64"]);
+        subnet["assign_ipv6_address_on_creation"] = true.into();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ipv6-only.json");
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let run = check(
+        &gate,
+        &["--snapshot", file.to_str().unwrap()],
+        &[("AWS_ACCESS_KEY_ID", None)],
+    );
+    run.assert_no_panic();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let found = run.all("network/ipv6-only-no-ecr-path");
+    assert!(!found.is_empty(), "{}", run.stdout);
+    let message = found[0]["message"].as_str().unwrap();
+    assert!(message.contains("registry auth"), "{message}");
+    assert!(message.contains(&task_subnets[0]), "{message}");
+}
+
 #[test]
 fn a_bad_snapshot_is_exit_2_with_its_location() {
     let gate = Gate::start(&[]);
