@@ -272,8 +272,19 @@ fn snapshot_round_trip_gives_identical_findings() {
     let live = network(&gate, &s, &["--save-snapshot", file.to_str().unwrap()]);
     assert_eq!(live.code, 1);
     let snapshot: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
-    assert_eq!(snapshot["version"], 1);
+    assert_eq!(snapshot["version"], 2);
     assert_eq!(snapshot["workloads"].as_array().unwrap().len(), 3);
+    // Version 2's IPv6 subnet facts, read from DescribeSubnets: the seeded subnets are IPv4-only.
+    for subnet in snapshot["subnets"].as_object().unwrap().values() {
+        let subnet = subnet.as_object().unwrap();
+        assert!(subnet.contains_key("ipv6_native"), "{subnet:?}");
+        assert_ne!(subnet["ipv6_native"], true, "{subnet:?}");
+        assert_eq!(
+            subnet["ipv6_cidr_blocks"],
+            serde_json::json!([]),
+            "{subnet:?}"
+        );
+    }
     // Offline: no credentials, no endpoints, nothing but the file.
     let offline = check(
         &gate,
@@ -405,6 +416,80 @@ fn the_committed_example_snapshot_checks_offline() {
         "{}",
         run.stdout
     );
+}
+
+/// A version 1 snapshot (the committed example is one) still loads, and gives
+/// the findings its version 2 rewrite gives with the IPv6 facts filled as an
+/// IPv4-only VPC has them.
+#[test]
+fn a_version_1_snapshot_gives_the_findings_of_its_version_2_rewrite() {
+    let gate = Gate::start(&[]);
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/snapshots/fargate-1.4-upgrade-before.json"
+    );
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(example).unwrap()).unwrap();
+    assert_eq!(doc["version"], 1, "the example stays a version 1 snapshot");
+    let offline = [("AWS_ACCESS_KEY_ID", None)];
+    let v1 = check(&gate, &["--snapshot", example], &offline);
+    v1.assert_no_panic();
+    assert_eq!(v1.code, 1, "{}", v1.stderr);
+    doc["version"] = 2.into();
+    for subnet in doc["subnets"].as_object_mut().unwrap().values_mut() {
+        subnet["ipv6_native"] = false.into();
+        subnet["ipv6_cidr_blocks"] = serde_json::json!([]);
+        subnet["assign_ipv6_address_on_creation"] = false.into();
+        subnet["enable_dns64"] = false.into();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let v2_file = dir.path().join("v2.json");
+    std::fs::write(&v2_file, doc.to_string()).unwrap();
+    let v2 = check(&gate, &["--snapshot", v2_file.to_str().unwrap()], &offline);
+    assert_eq!(v2.code, v1.code, "{}", v2.stderr);
+    assert!(!v1.report["findings"].as_array().unwrap().is_empty());
+    assert_eq!(v1.report["findings"], v2.report["findings"]);
+    assert_eq!(v1.report["network"], v2.report["network"]);
+}
+
+/// The example's "before" state with its task subnets made IPv6-only: registry
+/// auth has no way (no `ecr.api` endpoint, no DNS64/NAT64).
+#[test]
+fn an_ipv6_only_subnet_without_the_ecr_api_endpoint_has_no_path_to_registry_auth() {
+    let gate = Gate::start(&[]);
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/snapshots/fargate-1.4-upgrade-before.json"
+    );
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(example).unwrap()).unwrap();
+    doc["version"] = 2.into();
+    let task_subnets: Vec<String> = doc["workloads"][0]["subnets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect();
+    for id in &task_subnets {
+        let subnet = &mut doc["subnets"][id.as_str()];
+        subnet["ipv6_native"] = true.into();
+        subnet["cidr_block"] = Value::Null;
+        subnet["ipv6_cidr_blocks"] = serde_json::json!(["2600:1f18:1:1::/64"]);
+        subnet["assign_ipv6_address_on_creation"] = true.into();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ipv6-only.json");
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let run = check(
+        &gate,
+        &["--snapshot", file.to_str().unwrap()],
+        &[("AWS_ACCESS_KEY_ID", None)],
+    );
+    run.assert_no_panic();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let found = run.all("network/ipv6-only-no-ecr-path");
+    assert!(!found.is_empty(), "{}", run.stdout);
+    let message = found[0]["message"].as_str().unwrap();
+    assert!(message.contains("registry auth"), "{message}");
+    assert!(message.contains(&task_subnets[0]), "{message}");
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::time::Instant;
 use super::facts::{EgressClass, classify};
 use super::gather::{self, Scope};
 use super::rules;
-use super::snapshot::{NetworkSnapshot, SNAPSHOT_VERSION};
+use super::snapshot::{NetworkSnapshot, OLDEST_SNAPSHOT_VERSION, SNAPSHOT_VERSION};
 use crate::aws::credentials::Session;
 use crate::deadline;
 use crate::error::UsageError;
@@ -144,7 +144,7 @@ pub fn load_snapshot(path: &std::path::Path) -> Result<NetworkSnapshot, UsageErr
     // Parsed as it is read: the file's text is never held beside the snapshot.
     let reader = crate::files::open(path, crate::files::SNAPSHOT_LIMIT)
         .map_err(|e| UsageError(format!("--snapshot {e}")))?;
-    let snapshot: NetworkSnapshot = serde_json::from_reader(reader).map_err(|e| {
+    let mut snapshot: NetworkSnapshot = serde_json::from_reader(reader).map_err(|e| {
         UsageError(format!(
             "--snapshot {}: not a network snapshot: {e} (line {}, column {})",
             path.display(),
@@ -152,11 +152,10 @@ pub fn load_snapshot(path: &std::path::Path) -> Result<NetworkSnapshot, UsageErr
             e.column()
         ))
     })?;
-    if snapshot.version != SNAPSHOT_VERSION {
+    if let Err(version) = snapshot.upgrade() {
         return Err(UsageError(format!(
-            "--snapshot {}: snapshot version {} is not supported (this build reads version {SNAPSHOT_VERSION}); discover again with --save-snapshot",
+            "--snapshot {}: snapshot version {version} is not supported (this build reads versions {OLDEST_SNAPSHOT_VERSION} to {SNAPSHOT_VERSION}); discover again with --save-snapshot",
             path.display(),
-            snapshot.version
         )));
     }
     Ok(snapshot)

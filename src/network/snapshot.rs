@@ -10,7 +10,11 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 /// Version of the snapshot format. Bumped on any incompatible change.
-pub const SNAPSHOT_VERSION: u32 = 1;
+/// Version 2 added the subnets' IPv6 facts ([`Subnet::ipv6_native`] and the rest).
+pub const SNAPSHOT_VERSION: u32 = 2;
+
+/// The oldest version [`NetworkSnapshot::upgrade`] reads.
+pub const OLDEST_SNAPSHOT_VERSION: u32 = 1;
 
 /// The network facts of one region.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -194,6 +198,27 @@ pub struct Subnet {
     pub availability_zone: String,
     /// IPv4 CIDR.
     pub cidr_block: Option<String>,
+    /// `Ipv6Native`: an IPv6-only subnet (no IPv4 addresses). `None` when not
+    /// read (a version 1 snapshot).
+    #[serde(default)]
+    pub ipv6_native: Option<bool>,
+    /// Associated IPv6 CIDR blocks.
+    #[serde(default)]
+    pub ipv6_cidr_blocks: Vec<String>,
+    /// `AssignIpv6AddressOnCreation`.
+    #[serde(default)]
+    pub assign_ipv6_address_on_creation: Option<bool>,
+    /// `EnableDns64`: the Route 53 Resolver answers IPv4-only names with
+    /// `64:ff9b::/96` addresses (for NAT64).
+    #[serde(default)]
+    pub enable_dns64: Option<bool>,
+}
+
+impl Subnet {
+    /// Whether the subnet is known to be IPv6-only.
+    pub fn is_ipv6_only(&self) -> bool {
+        self.ipv6_native == Some(true)
+    }
 }
 
 /// Where a route sends traffic.
@@ -425,6 +450,23 @@ pub struct Gap {
 }
 
 impl NetworkSnapshot {
+    /// Brings a snapshot of an older supported version up to
+    /// [`SNAPSHOT_VERSION`]. Version 1 has no IPv6 subnet facts: they stay
+    /// unknown (`None`, empty), which the rules read as "not IPv6-only", so a
+    /// version 1 snapshot gives the findings it gave before. Returns the
+    /// version read, or it when this build cannot read it.
+    pub fn upgrade(&mut self) -> Result<u32, u32> {
+        let read = self.version;
+        match read {
+            SNAPSHOT_VERSION => Ok(read),
+            1 => {
+                self.version = SNAPSHOT_VERSION;
+                Ok(read)
+            }
+            other => Err(other),
+        }
+    }
+
     /// The route table a subnet uses: its explicit association, else its VPC's main table.
     pub fn route_table_of(&self, subnet_id: &str) -> Option<&RouteTable> {
         self.route_tables
@@ -497,6 +539,24 @@ pub fn cidr_contains(cidr: &str, inner: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn version_1_is_upgraded_and_unknown_versions_are_refused() {
+        let v1 = r#"{"version": 1, "region": "us-east-1", "workloads": [],
+            "subnets": {"subnet-a": {"id": "subnet-a", "vpc_id": "vpc-1",
+            "availability_zone": "us-east-1a", "cidr_block": "10.0.1.0/24"}}}"#;
+        let mut s: NetworkSnapshot = serde_json::from_str(v1).unwrap();
+        assert_eq!(s.upgrade(), Ok(1));
+        assert_eq!(s.version, SNAPSHOT_VERSION);
+        let subnet = &s.subnets["subnet-a"];
+        assert_eq!(subnet.ipv6_native, None);
+        assert!(!subnet.is_ipv6_only());
+        assert!(subnet.ipv6_cidr_blocks.is_empty());
+        s.version = 99;
+        assert_eq!(s.upgrade(), Err(99));
+        s.version = 0;
+        assert_eq!(s.upgrade(), Err(0));
+    }
 
     #[test]
     fn cidr_containment() {

@@ -411,6 +411,7 @@ fn the_comment_draws_whole_path_diagrams_within_its_budget() {
                 vpc_id: "vpc-1".into(),
                 availability_zone: "us-east-1a".into(),
                 cidr_block: None,
+                ..Default::default()
             },
         );
         s.workloads.push(Workload {

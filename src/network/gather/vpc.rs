@@ -38,6 +38,19 @@ pub(super) async fn subnets(ctx: &Ctx, ids: &BTreeSet<String>) -> BTreeMap<Strin
                     vpc_id: s.vpc_id().unwrap_or_default().to_string(),
                     availability_zone: s.availability_zone().unwrap_or_default().to_string(),
                     cidr_block: s.cidr_block().map(str::to_string),
+                    ipv6_native: s.ipv6_native(),
+                    ipv6_cidr_blocks: s
+                        .ipv6_cidr_block_association_set()
+                        .iter()
+                        .filter(|a| {
+                            a.ipv6_cidr_block_state()
+                                .and_then(|st| st.state())
+                                .is_none_or(|st| st.as_str() == "associated")
+                        })
+                        .filter_map(|a| a.ipv6_cidr_block().map(str::to_string))
+                        .collect(),
+                    assign_ipv6_address_on_creation: s.assign_ipv6_address_on_creation(),
+                    enable_dns64: s.enable_dns64(),
                 },
             )
         }),

@@ -62,6 +62,7 @@ pub fn snapshot() -> NetworkSnapshot {
                 vpc_id: "vpc-1".into(),
                 availability_zone: zone.into(),
                 cidr_block: Some(cidr.into()),
+                ..Default::default()
             },
         );
     }

@@ -17,6 +17,7 @@ pub mod endpoint_zones;
 pub mod execution_role;
 pub mod gaps;
 pub mod images;
+pub mod ipv6_only;
 pub mod log_destinations;
 pub mod network_acls;
 pub mod not_fargate;
@@ -53,6 +54,7 @@ pub const RULES: &[Rule] = &[
     endpoint_policies::ENDPOINT_POLICY_BLOCKS,
     images::IMAGE_UNREACHABLE,
     dual_stack::DUAL_STACK_IMAGE_NO_IPV6_PATH,
+    ipv6_only::IPV6_ONLY_NO_ECR_PATH,
     log_destinations::LOG_DESTINATION_OTHER_REGION,
     pull_through_cache::RULE,
     execution_role::EXECUTION_ROLE_MISSING,
@@ -84,6 +86,7 @@ pub fn check_all(snapshot: &NetworkSnapshot) -> Vec<Finding> {
         endpoint_policies::check,
         images::check,
         dual_stack::check,
+        ipv6_only::check,
         log_destinations::check,
         pull_through_cache::check,
         execution_role::check,
@@ -328,6 +331,7 @@ mod tests {
                 "network/execution-role-missing",
                 "network/execution-role-not-simulated",
                 "network/image-unreachable",
+                "network/ipv6-only-no-ecr-path",
                 "network/log-destination-other-region",
                 "network/nacl-blocks-443",
                 "network/nat-gateway-unavailable",

@@ -764,6 +764,7 @@ mod tests {
                 vpc_id: "vpc-1".into(),
                 availability_zone: "us-east-1a".into(),
                 cidr_block: Some("10.0.50.0/24".into()),
+                ..Default::default()
             },
         );
         fixture::endpoint(&mut s, "vpce-logs").subnet_ids = vec!["subnet-endpoints".into()];

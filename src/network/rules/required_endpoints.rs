@@ -515,6 +515,7 @@ mod tests {
                 vpc_id: "vpc-1".into(),
                 availability_zone: "us-east-1a".into(),
                 cidr_block: Some("10.0.3.0/24".into()),
+                ..Default::default()
             },
         );
         fixture::route_table(&mut s, "rtb-private")

@@ -82,6 +82,22 @@ impl<'a, 'p> Mapper<'a, 'p> {
                 )
                 .unwrap_or_default();
             let cidr_block = self.take(inst, "cidr_block", ix.string(inst, &key("cidr_block")));
+            // Defaults of a subnet this plan creates (the provider's): false.
+            let managed = !inst.data;
+            let mut flag = |name: &str| match ix.boolean(inst, &key(name)) {
+                Got::Absent if managed => Some(false),
+                got => self.take(inst, name, got),
+            };
+            let ipv6_native = flag("ipv6_native");
+            let assign_ipv6_address_on_creation = flag("assign_ipv6_address_on_creation");
+            let enable_dns64 = flag("enable_dns64");
+            // Often computed from the VPC's Amazon-provided block (known after
+            // apply): no rule reads the CIDR itself, so an unknown one is not noted.
+            let ipv6_cidr_blocks = ix
+                .string(inst, &key("ipv6_cidr_block"))
+                .value()
+                .into_iter()
+                .collect();
             self.s.subnets.insert(
                 id.clone(),
                 Subnet {
@@ -89,6 +105,10 @@ impl<'a, 'p> Mapper<'a, 'p> {
                     vpc_id,
                     availability_zone,
                     cidr_block,
+                    ipv6_native,
+                    ipv6_cidr_blocks,
+                    assign_ipv6_address_on_creation,
+                    enable_dns64,
                 },
             );
         }
