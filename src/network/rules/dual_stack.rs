@@ -61,7 +61,8 @@ pub(crate) fn ipv6_default_gateway(rt: &RouteTable) -> Option<&str> {
     })
 }
 
-fn allows_ipv6_443(rule: &SecurityGroupRule) -> bool {
+/// Security group egress that lets TCP 443 out to `::/0`.
+pub(crate) fn allows_ipv6_443(rule: &SecurityGroupRule) -> bool {
     rule.covers_tcp(443) && rule.cidr_ipv6.as_deref() == Some("::/0")
 }
 

@@ -77,11 +77,7 @@ fn missing(s: &NetworkSnapshot, w: &Workload, subnet: &Subnet, images: &[&str]) 
             .security_groups
             .iter()
             .filter_map(|g| s.security_groups.get(g))
-            .any(|g| {
-                g.egress
-                    .iter()
-                    .any(|r| r.covers_tcp(443) && r.cidr_ipv6.as_deref() == Some("::/0"))
-            });
+            .any(|g| g.egress.iter().any(super::dual_stack::allows_ipv6_443));
         if route.is_none() {
             out.push(format!("no `::/0` route to an egress-only or internet gateway for the dual-stack image{} {}", if dual.len() == 1 { "" } else { "s" }, code_list(&dual)));
         } else if !egress {
