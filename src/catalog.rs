@@ -21,6 +21,7 @@ pub fn all() -> impl Iterator<Item = &'static Rule> {
         .chain(crate::trust::rules::RULES)
         .chain(AUDIT)
         .chain(GENERAL)
+        .chain(crate::config::rules::RULES)
 }
 
 /// The rule with this id.

@@ -357,7 +357,8 @@ pub struct OutputArgs {
     pub fail_on: FailOn,
 }
 
-/// The run's budget and its logging: one declaration for `check` and `audit`.
+/// The run's budget, its logging and its configuration file: one
+/// declaration for `check` and `audit`.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     /// The whole run's budget (`90s`, `5m`): every remote call ends by then,
@@ -368,4 +369,10 @@ pub struct RunArgs {
     /// Log progress to stderr (never secrets, at any level).
     #[arg(short, long)]
     pub verbose: bool,
+
+    /// The configuration file: options by their flag names and
+    /// suppressions (default: `.ecr-fargate-preflight.toml` in the working
+    /// directory, else in the workspace). Flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }

@@ -44,6 +44,7 @@ impl Rule {
             docs: self.docs.to_string(),
             targets: Vec::new(),
             meaning: self.meaning,
+            suppressed: None,
         }
     }
 }

@@ -114,6 +114,9 @@ pub fn finding_details(out: &mut String, f: &Finding) {
 
 /// Renders the report.
 pub fn render(report: &Report) -> String {
+    if let Some(view) = report.without_suppressed() {
+        return render(&view) + &super::suppressed::markdown(report);
+    }
     let mut out = String::new();
     let verdict = match report.verdict {
         Verdict::Pass => "✅ pass",

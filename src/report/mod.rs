@@ -8,6 +8,7 @@ mod build;
 mod json;
 mod markdown;
 pub mod sarif;
+mod suppressed;
 mod text;
 
 pub(crate) use text::trust_line;
@@ -21,6 +22,7 @@ pub use markdown::{
     escape as escape_markdown, fenced as fenced_code, finding_details, rule_link, safe_url,
 };
 pub use sarif::{SarifOptions, render_sarif};
+pub use suppressed::{Suppression, markdown as suppressed_markdown};
 pub use text::render as render_text;
 
 /// Version of the JSON report's shape. Bumped on any incompatible change.
@@ -79,7 +81,7 @@ impl Verdict {
     /// The verdict these findings support.
     pub fn of<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Verdict {
         let mut verdict = Verdict::Pass;
-        for f in findings {
+        for f in findings.into_iter().filter(|f| f.suppressed.is_none()) {
             if f.is_not_verified() {
                 verdict = Verdict::NotVerified;
             } else if f.severity == Severity::Error {
@@ -150,6 +152,11 @@ pub struct Finding {
     /// (absent from the JSON) or `not-verified`.
     #[serde(default, skip_serializing_if = "Meaning::is_defect")]
     pub meaning: Meaning,
+    /// Set when an `[[ignore]]` entry of the configuration file accepts
+    /// the finding: it stays listed but leaves the verdict, the counts by
+    /// severity and the exit code. Absent from the JSON otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<Suppression>,
 }
 
 /// The most resources one finding lists; the rest are counted in
@@ -551,6 +558,10 @@ pub struct Counts {
     pub warnings: usize,
     /// Findings of severity notice.
     pub notices: usize,
+    /// Findings accepted by a suppression, of any severity (not in the
+    /// counts above). 0 in reports written before suppressions existed.
+    #[serde(default)]
+    pub suppressed: usize,
 }
 
 impl Report {
@@ -562,17 +573,8 @@ impl Report {
         mut findings: Vec<Finding>,
         trace: Vec<TraceEntry>,
     ) -> Report {
-        findings.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then_with(|| a.rule.cmp(&b.rule))
-        });
-        let count = |s| findings.iter().filter(|f| f.severity == s).count();
-        let summary = Counts {
-            errors: count(Severity::Error),
-            warnings: count(Severity::Warning),
-            notices: count(Severity::Notice),
-        };
+        findings.sort_by(suppressed::order);
+        let summary = Counts::of(&findings);
         let verdict = Verdict::of(&findings);
         Report {
             schema_version: SCHEMA_VERSION,
@@ -597,17 +599,7 @@ impl Report {
     /// findings that name it.
     pub fn with_targets(mut self, mut targets: Vec<Target>) -> Report {
         for t in &mut targets {
-            let count = |s| {
-                self.findings
-                    .iter()
-                    .filter(|f| f.severity == s && f.targets.contains(&t.id))
-                    .count()
-            };
-            t.summary = Counts {
-                errors: count(Severity::Error),
-                warnings: count(Severity::Warning),
-                notices: count(Severity::Notice),
-            };
+            t.summary = Counts::of(self.findings.iter().filter(|f| f.targets.contains(&t.id)));
             t.verdict = Verdict::of(self.findings.iter().filter(|f| f.targets.contains(&t.id)));
         }
         self.targets = targets;
@@ -666,14 +658,13 @@ impl Report {
 
     /// The most severe finding, if any.
     pub fn worst(&self) -> Option<Severity> {
-        self.findings.iter().map(|f| f.severity).max()
+        self.active().map(|f| f.severity).max()
     }
 
     /// The most severe defect, if any: findings that only say something was
     /// not checked are left out (they make the verdict `not-verified`).
     pub fn worst_defect(&self) -> Option<Severity> {
-        self.findings
-            .iter()
+        self.active()
             .filter(|f| !f.is_not_verified())
             .map(|f| f.severity)
             .max()

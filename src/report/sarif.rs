@@ -497,7 +497,7 @@ fn result(f: &Finding, rule_index: usize, fingerprint: &str, options: &SarifOpti
         location["logicalLocations"] = logical.into();
     }
 
-    json!({
+    let mut result = json!({
         "ruleId": f.rule,
         "ruleIndex": rule_index,
         "level": level(f.severity),
@@ -505,7 +505,12 @@ fn result(f: &Finding, rule_index: usize, fingerprint: &str, options: &SarifOpti
         "locations": [location],
         "partialFingerprints": { FINGERPRINT_KEY: fingerprint },
         "properties": properties,
-    })
+    });
+    // An accepted finding: code scanning shows it as dismissed, with why.
+    if let Some(s) = &f.suppressed {
+        result["suppressions"] = json!([{ "kind": "external", "justification": s.reason }]);
+    }
+    result
 }
 
 /// Characters escaped in a URI path segment: controls, non-ASCII (always),

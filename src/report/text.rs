@@ -24,6 +24,15 @@ fn severity_style(s: Severity) -> Style {
 
 /// Renders the report; `color` adds ANSI styles.
 pub fn render(report: &Report, color: bool) -> String {
+    if let Some(view) = report.without_suppressed() {
+        let mut out = render(&view, color);
+        let lines = super::suppressed::lines(report);
+        let _ = writeln!(out, "\nsuppressed ({}):", lines.len());
+        for line in lines {
+            let _ = writeln!(out, "  {line}");
+        }
+        return out;
+    }
     let mut out = String::new();
     let verdict = match report.verdict {
         Verdict::Pass => paint(color, AnsiColor::Green.on_default().bold(), "PASS"),
