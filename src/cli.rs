@@ -21,7 +21,8 @@ pub enum Command {
     /// Replay buildx's multi-platform push against ECR, and check Fargate task
     /// networking, and report what would fail.
     Check(Box<CheckArgs>),
-    /// Print the rules and the request → IAM action table.
+    /// Print the rules, one rule's page (`rules <ID>`), or the README's
+    /// tables.
     Rules(RulesArgs),
     /// Audit many repositories and every service of clusters in one report,
     /// read-only unless `--push-probe` is given.
@@ -237,6 +238,10 @@ pub struct CheckArgs {
 /// `rules` options.
 #[derive(Debug, Clone, Args)]
 pub struct RulesArgs {
+    /// Print this rule's page (what, why, an example, the fix), such as
+    /// `network/endpoint-missing`.
+    #[arg(value_name = "ID", conflicts_with_all = ["markdown", "requests", "endpoints"])]
+    pub id: Option<String>,
     /// Print the README's rule table.
     #[arg(long)]
     pub markdown: bool,

@@ -33,7 +33,26 @@ fn main() -> ProcessExit {
     };
     let code = match cli.command {
         Command::Rules(args) => {
-            let text = if args.endpoints {
+            let text = if let Some(id) = &args.id {
+                match catalog::by_id(id) {
+                    Some(rule) => catalog::pages::page(rule),
+                    None => {
+                        let close: Vec<&str> = catalog::all()
+                            .map(|r| r.id)
+                            .filter(|r| r.contains(id.as_str()))
+                            .take(8)
+                            .collect();
+                        let hint = if close.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; similar: {}", close.join(", "))
+                        };
+                        return ProcessExit::from(usage(&format!(
+                            "no rule is called `{id}` (`ecr-fargate-preflight rules` lists them){hint}"
+                        )) as u8);
+                    }
+                }
+            } else if args.endpoints {
                 ecr_fargate_preflight::network::endpoints::markdown_table()
             } else if args.requests {
                 push::steps::markdown_table()

@@ -314,3 +314,30 @@ async fn the_action_shows_suppressions_in_the_comment_summary_and_sarif() {
         "{results:#?}"
     );
 }
+
+/// `rules <ID>` prints the rule's page, the committed one byte for byte;
+/// an unknown id is exit 2 with the ids that contain it.
+#[test]
+fn rules_id_prints_the_rule_page() {
+    let (code, stdout, stderr) = run(&root(), &["rules", "network/endpoint-missing"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.starts_with("# `network/endpoint-missing`"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("## How to fix"), "{stdout}");
+    let committed =
+        std::fs::read_to_string(root().join("docs/rules/network/endpoint-missing.md")).unwrap();
+    assert_eq!(stdout, committed);
+    let (code, _, stderr) = run(&root(), &["rules", "endpoint-miss"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("no rule is called `endpoint-miss`")
+            && stderr.contains("network/endpoint-missing"),
+        "{stderr}"
+    );
+    // The tables still print.
+    let (code, stdout, _) = run(&root(), &["rules", "--markdown"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("(docs/rules/network/endpoint-missing.md)"));
+}

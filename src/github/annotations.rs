@@ -84,6 +84,7 @@ mod tests {
             fix: None,
             location,
             docs: String::new(),
+            docs_links: Vec::new(),
             targets: Vec::new(),
             meaning: Default::default(),
             suppressed: None,

@@ -53,7 +53,9 @@ pub fn safe_url(url: &str) -> Option<String> {
 
 /// `[rule](docs)` when the docs link is safe, else the escaped rule alone.
 pub fn rule_link(finding: &Finding) -> String {
-    match safe_url(&finding.docs) {
+    // The rule's page when the finding has one, else the AWS page.
+    let first = finding.docs_links.first().unwrap_or(&finding.docs);
+    match safe_url(first).or_else(|| safe_url(&finding.docs)) {
         Some(url) => format!("[{}]({url})", escape(&finding.rule)),
         None => escape(&finding.rule),
     }
@@ -108,6 +110,15 @@ pub fn finding_details(out: &mut String, f: &Finding) {
             out.push_str("\nAWS CLI:\n\n");
             out.push_str(&fenced("sh", c));
         }
+    }
+    let links: Vec<String> = f
+        .docs_links
+        .iter()
+        .filter_map(|l| safe_url(l))
+        .map(|l| format!("<{l}>"))
+        .collect();
+    if !links.is_empty() {
+        let _ = writeln!(out, "**Docs:** {}\n", links.join(" · "));
     }
     let _ = writeln!(out, "\n</details>\n");
 }
@@ -306,6 +317,7 @@ mod tests {
         ] {
             let mut f = crate::rules::PUSH_ACCESS_DENIED.finding("t", "m");
             f.docs = docs.to_string();
+            f.docs_links = vec![docs.to_string(), docs.to_string()];
             let report = Report::new(None, None, vec![f], vec![]);
             let md = render(&report);
             assert!(!md.contains(&format!("]({docs})")), "{docs}: {md}");
@@ -313,11 +325,12 @@ mod tests {
             assert!(!md.contains("](data:"), "{md}");
         }
         let f = crate::rules::PUSH_ACCESS_DENIED.finding("t", "m");
-        let docs = f.docs.clone();
+        let page = f.docs_links[0].clone();
         let md = render(&Report::new(None, None, vec![f], vec![]));
         assert!(
-            md.contains(&format!("]({docs})")),
-            "our own docs link stays: {md}"
+            md.contains(&format!("]({page})")),
+            "our own rule page link stays: {md}"
         );
+        assert!(md.contains(&format!("<{}>", crate::rules::PUSH_ACCESS_DENIED.docs)));
     }
 }

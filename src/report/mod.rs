@@ -141,8 +141,13 @@ pub struct Finding {
     /// policy file's statement, or a Terraform resource's declaration.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
-    /// Where to read more.
+    /// Where to read more (the AWS documentation; kept a string: see
+    /// `docs_links` for the rule's own page too).
     pub docs: String,
+    /// Where to read more, our rule page first, then AWS's documentation.
+    /// Absent in reports written before rule pages existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub docs_links: Vec<String>,
     /// The ids of the [`Target`]s the finding belongs to, in a report that
     /// covers several (`audit`, `merge`); after a merge, every target it
     /// was found for. Empty (and absent from the JSON) in a `check` report.

@@ -177,7 +177,11 @@ fn write_finding(out: &mut String, f: &Finding, color: bool) {
     {
         let _ = writeln!(out, "  terraform:\n    {}", t.replace('\n', "\n    "));
     }
-    let _ = writeln!(out, "  docs: {}", f.docs);
+    if f.docs_links.is_empty() {
+        let _ = writeln!(out, "  docs: {}", f.docs);
+    } else {
+        let _ = writeln!(out, "  docs: {}", f.docs_links.join(", "));
+    }
 }
 
 /// The targets of an `audit` or `merge` report, one line each, then the
