@@ -54,6 +54,7 @@ fn the_quick_start_suppression_is_shown_everywhere_and_leaves_the_verdict() {
     );
     assert_eq!(code, 1, "{stderr}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
+    harness::schema::assert_valid(&report);
     let findings = report["findings"].as_array().unwrap();
     let endpoint = findings
         .iter()
@@ -141,6 +142,7 @@ reason = "no network checked here"
     std::fs::write(dir.path().join(".ecr-fargate-preflight.toml"), config).unwrap();
     let (code, stdout, stderr) = run(dir.path(), &["check", "--format", "json"]);
     let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stderr}"));
+    harness::schema::assert_valid(&report);
     assert_eq!(code, 0, "{:#}", report["findings"]);
     assert_eq!(report["verdict"], "pass");
     let rule = |id: &str| {

@@ -57,7 +57,7 @@ fn check(dir: &Path, args: &[&str]) -> Run {
     );
     Run {
         code: out.status.code().unwrap_or(-1),
-        report: serde_json::from_str(&stdout).unwrap_or(Value::Null),
+        report: harness::schema::parse(&stdout),
         stderr,
     }
 }

@@ -7,8 +7,9 @@
 
 use toml::de::{DeTable, DeValue};
 
+use super::rules;
 use crate::error::UsageError;
-use crate::report::{Finding, Report, Suppression};
+use crate::report::{Finding, Fix, Location, Report, Suppression};
 
 /// One `[[ignore]]` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,7 +213,7 @@ pub fn apply(report: &mut Report, ignores: &[Ignore], file: &str, today: Date) {
     for (i, ignore) in ignores.iter().enumerate() {
         if let Some(expires) = ignore.expires.filter(|e| *e < today) {
             used[i] = true;
-            extra.push(super::rules::expired(ignore, file, expires));
+            extra.push(expired(ignore, file, expires));
         }
     }
     for finding in &mut report.findings {
@@ -234,11 +235,61 @@ pub fn apply(report: &mut Report, ignores: &[Ignore], file: &str, today: Date) {
     }
     for (ignore, used) in ignores.iter().zip(used) {
         if !used {
-            extra.push(super::rules::unused(ignore, file));
+            extra.push(unused(ignore, file));
         }
     }
     report.findings.extend(extra);
     report.recount();
+}
+
+fn describe(ignore: &Ignore) -> String {
+    match &ignore.resource {
+        Some(r) => format!("`{}` on `{r}`", ignore.rule),
+        None => format!("`{}`", ignore.rule),
+    }
+}
+
+fn located(f: Finding, file: &str, ignore: &Ignore) -> Finding {
+    f.with_resources([format!("{file}:{}", ignore.line)])
+        .with_location(Some(Location {
+            file: Some(file.to_string()),
+            line: Some(ignore.line),
+            address: None,
+        }))
+}
+
+/// The finding of an expired entry.
+fn expired(ignore: &Ignore, file: &str, on: Date) -> Finding {
+    let f = rules::SUPPRESSION_EXPIRED
+        .finding(
+            format!("Suppression of {} expired on {on}", describe(ignore)),
+            format!(
+                "The entry at {file}:{} expired on {on}; the findings it covered count again.",
+                ignore.line
+            ),
+        )
+        .with_fix(Fix {
+            description: rules::SUPPRESSION_EXPIRED.fix.to_string(),
+            ..Fix::default()
+        });
+    located(f, file, ignore)
+}
+
+/// The finding of an entry that matched nothing.
+fn unused(ignore: &Ignore, file: &str) -> Finding {
+    let f = rules::SUPPRESSION_UNUSED
+        .finding(
+            format!("Suppression of {} matched no finding", describe(ignore)),
+            format!(
+                "The entry at {file}:{} matched no finding of this run.",
+                ignore.line
+            ),
+        )
+        .with_fix(Fix {
+            description: rules::SUPPRESSION_UNUSED.fix.to_string(),
+            ..Fix::default()
+        });
+    located(f, file, ignore)
 }
 
 #[cfg(test)]

@@ -126,7 +126,7 @@ pub fn finding_details(out: &mut String, f: &Finding) {
 /// Renders the report.
 pub fn render(report: &Report) -> String {
     if let Some(view) = report.without_suppressed() {
-        return render(&view) + &super::suppressed::markdown(report);
+        return render(&view) + &suppressed(report);
     }
     let mut out = String::new();
     let verdict = match report.verdict {
@@ -293,6 +293,35 @@ fn write_targets(out: &mut String, report: &Report) {
         let _ = writeln!(out, "### {heading}\n");
         write_findings(out, &findings);
     }
+}
+
+/// The suppressed findings as a collapsed markdown block (empty when there
+/// are none), for the job summary and the pull-request comment.
+pub fn suppressed(report: &Report) -> String {
+    let suppressed: Vec<&Finding> = report.suppressed().collect();
+    if suppressed.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "<details><summary>{} suppressed finding(s)</summary>\n\n| severity | rule | finding | reason | expires |\n|---|---|---|---|---|\n",
+        suppressed.len()
+    );
+    for f in suppressed {
+        let s = f
+            .suppressed
+            .as_ref()
+            .expect("suppressed() keeps suppressed findings");
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            f.severity.as_str(),
+            rule_link(f),
+            escape(&f.title),
+            escape(&s.reason),
+            s.expires.as_deref().map(escape).unwrap_or_default()
+        ));
+    }
+    out.push_str("\n</details>\n\n");
+    out
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod build;
 mod json;
 mod markdown;
 pub mod sarif;
+pub mod schema;
 mod suppressed;
 mod text;
 
@@ -18,11 +19,12 @@ use serde::{Deserialize, Serialize};
 pub use build::BuildSummary;
 pub use json::render as render_json;
 pub use markdown::render as render_markdown;
+pub use markdown::suppressed as suppressed_markdown;
 pub use markdown::{
     escape as escape_markdown, fenced as fenced_code, finding_details, rule_link, safe_url,
 };
 pub use sarif::{SarifOptions, render_sarif};
-pub use suppressed::{Suppression, markdown as suppressed_markdown};
+pub use suppressed::Suppression;
 pub use text::render as render_text;
 
 /// Version of the JSON report's shape. Bumped on any incompatible change.

@@ -96,33 +96,3 @@ pub fn lines(report: &Report) -> Vec<String> {
         })
         .collect()
 }
-
-/// The suppressed findings as a collapsed markdown block (empty when there
-/// are none), for the job summary and the pull-request comment.
-pub fn markdown(report: &Report) -> String {
-    use super::markdown::{escape, rule_link};
-    let suppressed: Vec<&Finding> = report.suppressed().collect();
-    if suppressed.is_empty() {
-        return String::new();
-    }
-    let mut out = format!(
-        "<details><summary>{} suppressed finding(s)</summary>\n\n| severity | rule | finding | reason | expires |\n|---|---|---|---|---|\n",
-        suppressed.len()
-    );
-    for f in suppressed {
-        let s = f
-            .suppressed
-            .as_ref()
-            .expect("suppressed() keeps suppressed findings");
-        out.push_str(&format!(
-            "| {} | {} | {} | {} | {} |\n",
-            f.severity.as_str(),
-            rule_link(f),
-            escape(&f.title),
-            escape(&s.reason),
-            s.expires.as_deref().map(escape).unwrap_or_default()
-        ));
-    }
-    out.push_str("\n</details>\n\n");
-    out
-}
