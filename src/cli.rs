@@ -33,6 +33,71 @@ pub enum Command {
     /// variables of `action.yml` (also what runs with no arguments when
     /// `GITHUB_ACTIONS=true`).
     Action,
+    /// Print shell completions or the man page (for packagers and the
+    /// release workflow).
+    #[command(hide = true)]
+    Generate(GenerateArgs),
+}
+
+/// What `generate` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Generated {
+    /// Completions for bash.
+    Bash,
+    /// Completions for zsh.
+    Zsh,
+    /// Completions for fish.
+    Fish,
+    /// Completions for PowerShell.
+    Powershell,
+    /// Completions for elvish.
+    Elvish,
+    /// The man page (roff), `ecr-fargate-preflight.1`.
+    Man,
+}
+
+/// `generate` options.
+#[derive(Debug, Clone, Args)]
+pub struct GenerateArgs {
+    /// A shell's completions, or `man`.
+    #[arg(value_enum)]
+    pub what: Generated,
+}
+
+impl Generated {
+    /// The file name the release workflow gives the output.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Generated::Bash => "ecr-fargate-preflight.bash",
+            Generated::Zsh => "_ecr-fargate-preflight",
+            Generated::Fish => "ecr-fargate-preflight.fish",
+            Generated::Powershell => "_ecr-fargate-preflight.ps1",
+            Generated::Elvish => "ecr-fargate-preflight.elv",
+            Generated::Man => "ecr-fargate-preflight.1",
+        }
+    }
+
+    /// The completions or man page, generated from the one declaration of
+    /// the command line.
+    pub fn render(self) -> Result<Vec<u8>, std::io::Error> {
+        use clap::CommandFactory;
+        use clap_complete::Shell;
+        let mut cmd = Cli::command();
+        let mut out = Vec::new();
+        let shell = match self {
+            Generated::Bash => Shell::Bash,
+            Generated::Zsh => Shell::Zsh,
+            Generated::Fish => Shell::Fish,
+            Generated::Powershell => Shell::PowerShell,
+            Generated::Elvish => Shell::Elvish,
+            Generated::Man => {
+                clap_mangen::Man::new(cmd).render(&mut out)?;
+                return Ok(out);
+            }
+        };
+        clap_complete::generate(shell, &mut cmd, "ecr-fargate-preflight", &mut out);
+        Ok(out)
+    }
 }
 
 /// Output formats.

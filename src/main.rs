@@ -66,6 +66,16 @@ fn main() -> ProcessExit {
             console::document(&text, false);
             ExitCode::Clean
         }
+        Command::Generate(args) => match args.what.render() {
+            Ok(bytes) => {
+                console::document(&String::from_utf8_lossy(&bytes), false);
+                ExitCode::Clean
+            }
+            Err(e) => {
+                console::err(&format!("error: cannot generate {:?}: {e}", args.what));
+                ExitCode::CouldNotRun
+            }
+        },
         Command::Check(_) | Command::Audit(_) | Command::Merge(_) => {
             run(cli.command, None, applied.config.as_ref())
         }
@@ -109,7 +119,7 @@ fn run(
         Command::Check(_) => "check",
         Command::Audit(_) => "audit",
         Command::Merge(_) => "merge",
-        Command::Rules(_) | Command::Action => {
+        Command::Rules(_) | Command::Action | Command::Generate(_) => {
             return usage("the `command` input names no action command");
         }
     };
@@ -128,7 +138,7 @@ fn run(
         Command::Check(args) => args.report.fail_on,
         Command::Audit(args) => args.report.fail_on,
         Command::Merge(args) => args.report.fail_on,
-        Command::Rules(_) | Command::Action => FailOn::Never,
+        Command::Rules(_) | Command::Action | Command::Generate(_) => FailOn::Never,
     };
     let (job, delivery, budget) = match command {
         Command::Check(args) => {
@@ -160,7 +170,7 @@ fn run(
             Err(e) => return usage(&e.0),
         },
         // Answered above.
-        Command::Rules(_) | Command::Action => return ExitCode::Usage,
+        Command::Rules(_) | Command::Action | Command::Generate(_) => return ExitCode::Usage,
     };
     if !matches!(job, Job::Merged(..)) {
         // Phase groups only where they cannot mix with a report on stdout.

@@ -343,3 +343,35 @@ fn rules_id_prints_the_rule_page() {
     assert_eq!(code, 0);
     assert!(stdout.contains("(docs/rules/network/endpoint-missing.md)"));
 }
+
+/// The hidden `generate` command: completions that the shell accepts and
+/// that know the flags (the config file's included), and a man page.
+#[test]
+fn completions_and_the_man_page_are_generated_from_the_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, bash, stderr) = run(dir.path(), &["generate", "bash"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        bash.contains("--fail-on") && bash.contains("--config"),
+        "{bash}"
+    );
+    let file = dir.path().join("c.bash");
+    std::fs::write(&file, &bash).unwrap();
+    let syntax = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(syntax.status.success(), "{syntax:?}");
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        let (code, text, _) = run(dir.path(), &["generate", shell]);
+        assert_eq!(code, 0, "{shell}");
+        assert!(text.contains("fail-on"), "{shell}: {text}");
+    }
+    let (code, man, _) = run(dir.path(), &["generate", "man"]);
+    assert_eq!(code, 0);
+    assert!(man.contains(".TH ecr-fargate-preflight 1"), "{man}");
+    assert!(man.contains("check"), "{man}");
+    let (code, _, _) = run(dir.path(), &["generate", "tcsh"]);
+    assert_eq!(code, 2);
+}
