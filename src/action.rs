@@ -217,7 +217,17 @@ fn build_defaults(get: &dyn Fn(&str) -> Option<String>, given: &[String]) -> Vec
             crate::trust::gather::workflow_path(&workspace, &repository, &workflow_ref)
         && path.is_file()
     {
-        argv.push(format!("--workflow={}:{job}", path.display()));
+        // The job's own id when the file has it (a called reusable
+        // workflow's job is not in the caller's file): else the file's
+        // building job is found by reading it.
+        let has_job = crate::files::read_text(&path, crate::build::gather::BUILD_FILE_LIMIT)
+            .ok()
+            .and_then(|text| serde_norway::from_str::<serde_norway::Value>(&text).ok())
+            .is_some_and(|doc| doc.get("jobs").and_then(|j| j.get(job.as_str())).is_some());
+        match has_job {
+            true => argv.push(format!("--workflow={}:{job}", path.display())),
+            false => argv.push(format!("--workflow={}", path.display())),
+        }
     }
     argv
 }
@@ -619,6 +629,77 @@ mod tests {
         assert!(e.0.contains("input `reports`"), "{e}");
         let e = run(&[("INPUT_COMMAND", "audit"), ("INPUT_CONCURRENCY", "0")]).unwrap_err();
         assert!(e.0.contains("input `concurrency`"), "{e}");
+    }
+
+    #[test]
+    fn the_build_is_read_from_the_workspace_by_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let workflows = dir.path().join(".github/workflows");
+        std::fs::create_dir_all(&workflows).unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), "FROM alpine\n").unwrap();
+        std::fs::write(
+            workflows.join("ci.yml"),
+            "jobs:\n  preflight:\n    runs-on: x\n",
+        )
+        .unwrap();
+        let workspace = dir.path().to_str().unwrap();
+        let env = [
+            ("INPUT_REPOSITORY", "team/app"),
+            ("GITHUB_WORKSPACE", workspace),
+            ("GITHUB_REPOSITORY", "acme/shop"),
+            (
+                "GITHUB_WORKFLOW_REF",
+                "acme/shop/.github/workflows/ci.yml@refs/heads/main",
+            ),
+            ("GITHUB_JOB", "preflight"),
+        ];
+        let run = run(&env).unwrap();
+        let args = check_args(&run);
+        assert_eq!(args.dockerfile, Some(dir.path().join("Dockerfile")));
+        assert_eq!(
+            args.workflow.as_deref(),
+            Some(format!("{}:preflight", workflows.join("ci.yml").display()).as_str())
+        );
+        // An input names another Dockerfile; `mode: network` reads no build.
+        let mut named = env.to_vec();
+        named.push(("INPUT_DOCKERFILE", "build/Dockerfile"));
+        let run = super::from_env(&|k| {
+            named
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        })
+        .unwrap();
+        assert_eq!(
+            check_args(&run).dockerfile,
+            Some(PathBuf::from("build/Dockerfile"))
+        );
+        let mut network = env.to_vec();
+        network.extend([("INPUT_MODE", "network"), ("INPUT_CLUSTER", "prod")]);
+        let run = super::from_env(&|k| {
+            network
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        })
+        .unwrap();
+        assert_eq!(check_args(&run).dockerfile, None);
+    }
+
+    #[test]
+    fn cache_inputs_split_by_line_only() {
+        let run = run(&[
+            ("INPUT_REPOSITORY", "team/app"),
+            (
+                "INPUT_CACHE-TO",
+                "type=registry,ref=x/y:c,mode=max\ntype=gha",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            check_args(&run).cache_to,
+            ["type=registry,ref=x/y:c,mode=max", "type=gha"]
+        );
     }
 
     #[test]

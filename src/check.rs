@@ -171,6 +171,7 @@ impl CheckConfig {
                 .or_else(|| self.args.credentials.role_to_assume.clone()),
             region: self.args.region.clone(),
             build: Some(&self.build),
+            role_session_name: Some(self.args.credentials.role_session_name.clone()),
         }
     }
 
@@ -588,7 +589,7 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
         let (summary, push_findings, push_trace) =
             push_phase(&config, repository_ref, session, region).await?;
         push = Some(summary);
-        findings.extend(push_findings);
+        merge_cache_evidence(&mut findings, push_findings);
         trace.extend(push_trace);
     }
 
@@ -633,6 +634,25 @@ pub async fn run(config: CheckConfig) -> Result<(Report, ExitCode), UsageError> 
     // `credentials/unavailable` makes the verdict `not-verified`: exit 3.
     let code = exit_code(&report, config.args.report.fail_on);
     Ok((report, code))
+}
+
+/// Adds the push's findings. The registry's answer to a cache export in the
+/// wrong form is evidence for the static finding that already points at the
+/// workflow line with the fixed line: it is added to that one's message.
+fn merge_cache_evidence(findings: &mut Vec<Finding>, push_findings: Vec<Finding>) {
+    let rule = crate::build::rules::CACHE_EXPORT_FORMAT.id;
+    for live in push_findings {
+        let matching = findings
+            .iter_mut()
+            .find(|f| f.rule == rule && live.rule == rule && f.resources == live.resources);
+        match matching {
+            Some(static_finding) => {
+                static_finding.message.push(' ');
+                static_finding.message.push_str(&live.message);
+            }
+            None => findings.push(live),
+        }
+    }
 }
 
 /// 1 when a defect at or above `fail_on` exists; else 3 when the verdict is

@@ -150,6 +150,17 @@ pub const PUSH_REPOSITORY_NOT_FOUND: Rule = Rule {
     docs: "https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-create.html",
 };
 
+/// A missing repository that a creation template would create on push.
+pub const PUSH_CREATE_ON_PUSH: Rule = Rule {
+    id: "push/create-on-push",
+    severity: Severity::Warning,
+    meaning: Meaning::NotVerified,
+    what: "The target repository does not exist, and a repository creation template with `CREATE_ON_PUSH` covers its name.",
+    why: "The first push creates it with the template's settings and needs `ecr:CreateRepository`; what the push needs on it cannot be verified before it exists, and the probe never creates one.",
+    fix: "Create the repository first (then the push is verified), or allow the pusher `ecr:CreateRepository` and check that the template's repository policy allows the push.",
+    docs: "https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-creation-templates.html",
+};
+
 /// The repository's tags are immutable.
 pub const PUSH_TAG_IMMUTABLE: Rule = Rule {
     id: "push/tag-immutable",
@@ -425,6 +436,7 @@ pub const AUDIT: &[Rule] = &[
 pub const PUSH: &[Rule] = &[
     PUSH_ACCESS_DENIED,
     PUSH_REPOSITORY_NOT_FOUND,
+    PUSH_CREATE_ON_PUSH,
     PUSH_REGISTRY_AUTH_REJECTED,
     PUSH_REGISTRY_UNREACHABLE,
     PUSH_TOKEN_UNUSABLE,

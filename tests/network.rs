@@ -454,3 +454,64 @@ fn images_behind_a_pull_through_cache_warn_from_isolated_subnets() {
         run.stdout
     );
 }
+
+#[test]
+fn awslogs_in_another_region_is_an_error_from_isolated_subnets() {
+    let gate = Gate::start(&[]);
+    let s = seed("logsregion", &["--logs-region", "eu-west-1"]);
+    let run = network(&gate, &s, &[]);
+    let found = run.all("network/log-destination-other-region");
+    assert_eq!(found.len(), 1, "{}", run.stdout);
+    assert_eq!(found[0]["severity"], "error");
+    assert!(
+        found[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`eu-west-1`"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_dual_stack_image_name_without_an_ipv6_route_is_an_error() {
+    let gate = Gate::start(&[]);
+    let s = seed(
+        "dualstack",
+        &["--image", "123456789012.dkr-ecr.us-east-1.on.aws/app:1"],
+    );
+    let run = network(&gate, &s, &[]);
+    let found = run.all("network/dual-stack-image-no-ipv6-path");
+    assert_eq!(found.len(), 1, "{}", run.stdout);
+    assert!(
+        found[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no `::/0` route"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_nacl_entry_denying_part_of_the_s3_ranges_is_found() {
+    let gate = Gate::start(&[]);
+    let s = seed("naclpartial", &["--nacl-deny-egress", "52.216.0.0/16"]);
+    let run = network(&gate, &s, &[]);
+    let found = run.all("network/nacl-blocks-443");
+    assert_eq!(found.len(), 1, "{}", run.stdout);
+    assert!(
+        found[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("for addresses 52.216.0.0–52.216.255.255 denied by entry 50"),
+        "{}",
+        run.stdout
+    );
+    // The diagram marks the link to S3 broken by it.
+    let paths = &run.report["network"]["paths"];
+    assert!(
+        paths.to_string().contains("network/nacl-blocks-443"),
+        "{paths}"
+    );
+}

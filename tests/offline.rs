@@ -480,3 +480,130 @@ impl NonBlocking for std::fs::OpenOptions {
         self.custom_flags(0o4000)
     }
 }
+
+#[test]
+fn a_malformed_action_is_exit_2_with_its_place_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    for (action, reason) in [
+        ("ecr :PutImage", "not letters, digits and hyphens"),
+        ("e*r:PutImage", "wildcard in the service prefix"),
+    ] {
+        let bad = dir.path().join("bad.json");
+        std::fs::write(
+            &bad,
+            format!(
+                "{{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {{\"Effect\": \"Allow\", \"Action\": [\"ecr:*\", \"{action}\"], \"Resource\": \"*\"}}\n  ]\n}}"
+            ),
+        )
+        .unwrap();
+        let run = check(
+            root(),
+            &[
+                "--offline",
+                "--repository",
+                REPOSITORY,
+                "--policy",
+                bad.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(run.code, 2, "{action}: {}", run.stderr);
+        // Line 4, the column of the second array element.
+        assert!(run.stderr.contains("bad.json:4:45:"), "{}", run.stderr);
+        assert!(run.stderr.contains(reason), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn role_session_name_decides_a_repository_policy_naming_the_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let identity = dir.path().join("identity.json");
+    std::fs::write(
+        &identity,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:GetAuthorizationToken","Resource":"*"}]}"#,
+    )
+    .unwrap();
+    let repository = dir.path().join("repository.json");
+    std::fs::write(
+        &repository,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:sts::123456789012:assumed-role/push/GitHubActions"},"Action":"ecr:*"}]}"#,
+    )
+    .unwrap();
+    let run_with = |extra: &[&str]| {
+        let mut args = vec![
+            "--offline",
+            "--repository",
+            REPOSITORY,
+            "--role-to-assume",
+            "arn:aws:iam::123456789012:role/push",
+            "--policy",
+            identity.to_str().unwrap(),
+            "--repository-policy",
+            repository.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        check(root(), &args)
+    };
+    // The default session name is the action's, GitHubActions: the grant applies.
+    let default = run_with(&[]);
+    assert_eq!(default.code, 0, "{:#}", default.report);
+    // Another session name: the repository policy names someone else.
+    let other = run_with(&["--role-session-name", "release"]);
+    assert_eq!(other.code, 1, "{:#}", other.report);
+    assert_eq!(other.rules("error"), ["push/access-denied"]);
+    // `--principal` as a session ARN names the session itself.
+    let named = run_with(&[
+        "--principal",
+        "arn:aws:sts::123456789012:assumed-role/push/GitHubActions",
+        "--role-session-name",
+        "release",
+    ]);
+    assert_eq!(named.code, 0, "{:#}", named.report);
+}
+
+#[test]
+fn a_grant_to_everyone_under_a_boundary_is_reported_undetermined_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let identity = write(
+        "identity.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:GetAuthorizationToken","Resource":"*"}]}"#,
+    );
+    let repository = write(
+        "repository.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:*"}]}"#,
+    );
+    let boundary = write(
+        "boundary.json",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ecr:GetAuthorizationToken","ecr:BatchCheckLayerAvailability"],"Resource":"*"}]}"#,
+    );
+    let run = check(
+        root(),
+        &[
+            "--offline",
+            "--repository",
+            REPOSITORY,
+            "--principal",
+            "arn:aws:iam::123456789012:role/push",
+            "--policy",
+            &identity,
+            "--repository-policy",
+            &repository,
+            "--boundary",
+            &boundary,
+        ],
+    );
+    assert!(run.errors().is_empty(), "{:#}", run.report);
+    let undetermined: Vec<&Value> = run.report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "policy/undetermined" && f["iam_action"] == "ecr:PutImage")
+        .collect();
+    assert_eq!(undetermined.len(), 1, "{:#}", run.report);
+    let text = undetermined[0].to_string();
+    assert!(text.contains("not which applies to"), "{text}");
+}

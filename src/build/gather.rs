@@ -106,7 +106,7 @@ pub fn gather(inputs: &BuildInputs, workspace: Option<&Path>) -> Result<BuildFac
             .map_err(|e| UsageError(format!("--workflow: {e}")))?;
         let mut build = workflow::read(&text, &name, job.as_deref())
             .map_err(|e| UsageError(format!("--workflow: {e}")))?;
-        if job.is_some() && build.facts.push.is_none() && build.facts.tags.is_empty() {
+        if job.is_some() && build.job.is_none() {
             // The preflight often runs in its own job, before the job that
             // builds: the workflow's building job describes the build.
             let other = workflow::read(&text, &name, None)
@@ -115,13 +115,11 @@ pub fn gather(inputs: &BuildInputs, workspace: Option<&Path>) -> Result<BuildFac
                 build = other;
             }
         }
+        // A workflow without a build step (an audit, a deploy) describes
+        // no build: it is not a source, and nothing is reported of it.
         if build.job.is_some() {
             step_dockerfile = build.dockerfile.clone().map(|d| (d, build.context.clone()));
             facts = build.facts;
-        } else {
-            facts.unknowns.push(format!(
-                "{name} has no docker/build-push-action step and no `docker buildx build` command"
-            ));
         }
     }
     // Command-line build args override the workflow's.

@@ -20,6 +20,7 @@ pub const RULES: &[Rule] = &[
     READ_NOT_NEEDED,
     VALUE_UNKNOWN,
     BLOB_MOUNTING_DISABLED,
+    OTHER_REGISTRY,
 ];
 
 /// `cache-to` to ECR without the image-manifest form.
@@ -86,6 +87,17 @@ pub const BLOB_MOUNTING_DISABLED: Rule = Rule {
     why: "With mounting off (the default) ECR answers a mount with an upload, and BuildKit uploads the base layers again: slower, but not a failure",
     fix: "`aws ecr put-account-setting --name BLOB_MOUNTING --value ENABLED` (same registry and identical encryption only)",
     docs: "https://docs.aws.amazon.com/AmazonECR/latest/userguide/blob-mounting.html",
+};
+
+/// An ECR repository of another registry (account or region) the build uses.
+pub const OTHER_REGISTRY: Rule = Rule {
+    id: "build/other-registry",
+    severity: Severity::Notice,
+    meaning: Meaning::Defect,
+    what: "Base images and caches in another ECR registry (another account or region) are listed with what the build needs there",
+    why: "The build logs in to that registry separately (its own `GetAuthorizationToken`; `amazon-ecr-login` needs it in `registries:`), and another account's repository must grant this role in its repository policy: the probe does not replay them",
+    fix: "Add the registry to the login step, and a repository policy statement in that account allowing `ecr:BatchGetImage` and `ecr:GetDownloadUrlForLayer` to this role",
+    docs: "https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-policy-examples.html",
 };
 
 /// Why the build reads or writes an ECR repository.
@@ -420,6 +432,47 @@ pub fn attribute(findings: &mut [Finding], facts: &BuildFacts, target: &Reposito
             }
         }
     }
+}
+
+/// One notice per other ECR registry the build uses (another account or
+/// region than the target's): not replayed, and what the build needs there.
+pub fn other_registries(facts: &BuildFacts, target: &Repository) -> Vec<Finding> {
+    let mut by_registry: std::collections::BTreeMap<(String, String), Vec<EcrUse>> =
+        std::collections::BTreeMap::new();
+    for u in ecr_uses(facts)
+        .into_iter()
+        .filter(|u| !u.same_registry(target))
+    {
+        by_registry
+            .entry((
+                u.repository.registry_id.clone(),
+                u.repository.region.clone(),
+            ))
+            .or_default()
+            .push(u);
+    }
+    by_registry
+        .into_iter()
+        .map(|((account, region), uses)| {
+            let cross_account = account != target.registry_id;
+            let parts: Vec<String> = uses.iter().map(|u| u.part.describe()).collect();
+            OTHER_REGISTRY
+                .finding(
+                    format!("The build uses the ECR registry {account} ({region})"),
+                    format!(
+                        "The build's {} {} in registry {account} ({region}), not the target's: it logs in there separately (`GetAuthorizationToken` for that registry; `amazon-ecr-login` with `registries: {account}`){}. The probe does not replay requests to another registry.",
+                        parts.join(", "),
+                        if uses.len() == 1 { "is" } else { "are" },
+                        if cross_account {
+                            ", and the repositories there must allow this role in their repository policies (cross-account access needs both the identity policy and the repository policy)"
+                        } else {
+                            ""
+                        }
+                    ),
+                )
+                .with_resources(uses.iter().map(|u| u.repository.arn()))
+        })
+        .collect()
 }
 
 /// A notice when the build has base images in the target's registry and

@@ -17,7 +17,8 @@ use super::facts::{BuildFacts, CacheSpec, Located, Origin, Value};
 /// What was read from one job.
 #[derive(Debug, Clone, Default)]
 pub struct JobBuild {
-    /// The job read (its id).
+    /// The job whose build was read (its id); `None` when the job (or,
+    /// with no job named, every job) builds nothing.
     pub job: Option<String>,
     /// The build facts the job's build step gives.
     pub facts: BuildFacts,
@@ -86,7 +87,12 @@ pub fn read(text: &str, file: &str, job: Option<&str>) -> Result<JobBuild, Strin
             out.facts.lambda_deploy.get_or_insert(at("uses"));
         }
     }
-    out.facts.sources.push(format!("{file} (job `{id}`)"));
+    if built {
+        out.facts.sources.push(format!("{file} (job `{id}`)"));
+    } else {
+        // The job builds nothing: it describes no build.
+        out.job = None;
+    }
     Ok(out)
 }
 

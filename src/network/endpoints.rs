@@ -77,6 +77,16 @@ pub const MATRIX: &[MatrixRow] = &[
         blocks_start: true,
     },
     MatrixRow {
+        feature: "FireLens (`awsfirelens`) output in the task's region: `cloudwatch_logs`, `kinesis_firehose`, `kinesis_streams` or `s3` (one endpoint, by output `Name`)",
+        endpoints: &[
+            ("logs", EndpointType::Interface),
+            ("kinesis-firehose", EndpointType::Interface),
+            ("kinesis-streams", EndpointType::Interface),
+            ("s3", EndpointType::Gateway),
+        ],
+        blocks_start: false,
+    },
+    MatrixRow {
         feature: "`enableExecuteCommand` (ECS Exec)",
         endpoints: &[("ssmmessages", EndpointType::Interface)],
         blocks_start: false,
@@ -106,6 +116,29 @@ pub fn ecr_region(image: &str) -> Option<String> {
         [_, "dkr-ecr" | "dkr-ecr-fips", region, "on", "aws"] => Some(region.to_string()),
         _ => None,
     }
+}
+
+/// The endpoint a FireLens (`awsfirelens`) output in `region` needs, by its
+/// `Name` option (Fluent Bit's output plugins), with the output's name. An
+/// output in another region is `network/log-destination-other-region`'s.
+fn firelens_destination(
+    c: &super::snapshot::Container,
+    region: &str,
+) -> Option<(&'static str, EndpointType, String)> {
+    if c.log_driver.as_deref() != Some("awsfirelens")
+        || c.log_options.get("region").is_some_and(|r| r != region)
+    {
+        return None;
+    }
+    let name = c.log_options.get("Name")?;
+    let (service, endpoint_type) = match name.to_ascii_lowercase().as_str() {
+        "cloudwatch_logs" | "cloudwatch" => ("logs", EndpointType::Interface),
+        "kinesis_firehose" | "firehose" => ("kinesis-firehose", EndpointType::Interface),
+        "kinesis_streams" | "kinesis" => ("kinesis-streams", EndpointType::Interface),
+        "s3" => ("s3", EndpointType::Gateway),
+        _ => return None,
+    };
+    Some((service, endpoint_type, name.clone()))
 }
 
 /// The endpoints a workload needs in an isolated subnet, deduplicated, in matrix order.
@@ -188,6 +221,14 @@ pub fn required(workload: &Workload, task: &TaskDefinition, region: &str) -> Vec
                 );
             }
         }
+        if let Some((service, endpoint_type, output)) = firelens_destination(c, region) {
+            add(
+                service,
+                endpoint_type,
+                format!("{} sends logs with FireLens to `{output}`", c.name),
+                false,
+            );
+        }
         if !c.environment_files.is_empty() {
             add(
                 "s3",
@@ -226,7 +267,7 @@ pub fn markdown_table() -> String {
             if row.blocks_start {
                 "yes"
             } else {
-                "no (exec only)"
+                "no (exec or logs only)"
             }
         ));
     }
@@ -302,6 +343,30 @@ mod tests {
             ["logs", "secretsmanager", "ssm", "ssmmessages"]
         );
         assert!(!r[3].blocks_start);
+    }
+
+    #[test]
+    fn firelens_outputs_need_their_destination_in_this_region() {
+        let firelens = |name: &str, region: Option<&str>| {
+            let mut c = Container {
+                name: "app".into(),
+                image: "nginx".into(),
+                log_driver: Some("awsfirelens".into()),
+                ..Container::default()
+            };
+            c.log_options.insert("Name".into(), name.into());
+            if let Some(r) = region {
+                c.log_options.insert("region".into(), r.into());
+            }
+            required(&workload("1.4.0", false), &task(vec![c]), "us-east-1")
+        };
+        let r = firelens("kinesis_firehose", Some("us-east-1"));
+        assert_eq!(services(&r), ["kinesis-firehose"]);
+        assert!(!r[0].blocks_start);
+        assert_eq!(services(&firelens("cloudwatch_logs", None)), ["logs"]);
+        assert_eq!(services(&firelens("s3", None)), ["s3"]);
+        assert!(firelens("kinesis_streams", Some("eu-west-1")).is_empty());
+        assert!(firelens("datadog", None).is_empty());
     }
 
     #[test]

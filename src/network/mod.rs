@@ -6,6 +6,7 @@ pub mod endpoints;
 pub mod facts;
 pub mod gather;
 pub mod needs;
+pub mod paths;
 pub mod rules;
 pub mod run;
 pub mod snapshot;

@@ -114,15 +114,22 @@ pub async fn discover(
 
 /// The network rules over a snapshot, and the report's network section.
 pub fn judge(gathered: &Gathered) -> (Vec<Finding>, NetworkSummary) {
-    (
-        rules::check_all(&gathered.snapshot),
-        summary(
-            &gathered.snapshot,
-            gathered.source,
-            gathered.api_calls,
-            gathered.wall_ms,
-        ),
-    )
+    let findings = rules::check_all(&gathered.snapshot);
+    let mut summary = summary(
+        &gathered.snapshot,
+        gathered.source,
+        gathered.api_calls,
+        gathered.wall_ms,
+    );
+    with_paths(&mut summary, &gathered.snapshot, &findings);
+    (findings, summary)
+}
+
+/// Adds the path diagrams of `snapshot`, its links marked broken by `findings`.
+pub fn with_paths(summary: &mut NetworkSummary, snapshot: &NetworkSnapshot, findings: &[Finding]) {
+    let (paths, omitted) = super::paths::diagrams(snapshot, findings);
+    summary.paths = paths;
+    summary.omitted_paths = omitted;
 }
 
 /// Writes the snapshot for `--save-snapshot`.
@@ -167,6 +174,8 @@ pub fn summary(
         region: snapshot.region.clone(),
         api_calls,
         wall_ms,
+        paths: Vec::new(),
+        omitted_paths: 0,
         omitted_workloads: snapshot
             .workloads
             .len()

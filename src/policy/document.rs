@@ -12,10 +12,8 @@
 //! operators ([`iam_rs::IAMOperator`]).
 
 use std::fmt;
-use std::str::FromStr;
 
 use iam_rs::{IAMOperator, OperatorType};
-use ipnet::IpNet;
 use jsonc_parser::ast::{Object, ObjectProp, Value};
 use jsonc_parser::common::Ranged;
 use jsonc_parser::{CollectOptions, ParseOptions};
@@ -134,13 +132,27 @@ impl PrincipalType {
     }
 }
 
+/// The set operator that prefixes a condition operator for multivalued keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetQualifier {
+    /// `ForAnyValue:`: at least one of the request's values must match.
+    ForAnyValue,
+    /// `ForAllValues:`: every one of the request's values must match (true when there are none).
+    ForAllValues,
+}
+
 /// One condition of a statement: an operator, a context key and its values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Condition {
-    /// The operator as written, e.g. `StringEqualsIfExists`.
+    /// The operator as written, e.g. `ForAnyValue:StringEqualsIfExists`.
     pub operator: String,
-    /// The parsed operator (iam-rs's list of AWS condition operators).
+    /// The base operator, without `ForAnyValue:`/`ForAllValues:` and
+    /// `IfExists` (iam-rs's list of AWS condition operators).
     pub parsed_operator: IAMOperator,
+    /// `ForAnyValue:` or `ForAllValues:`, when written.
+    pub qualifier: Option<SetQualifier>,
+    /// Whether the operator ends in `IfExists`.
+    pub if_exists: bool,
     /// The context key as written, e.g. `aws:SourceVpce`.
     pub key: String,
     /// The values as strings (JSON numbers and booleans in their JSON spelling).
@@ -579,11 +591,7 @@ impl Reader<'_> {
     fn actions(&self, value: &Value<'_>, element: &str) -> Result<Vec<String>, PolicyError> {
         let actions = self.strings(value, element)?;
         for (i, action) in actions.iter().enumerate() {
-            let well_formed = action == "*"
-                || action
-                    .split_once(':')
-                    .is_some_and(|(service, name)| !service.is_empty() && !name.is_empty());
-            if !well_formed {
+            if let Err(why) = action_grammar(action) {
                 let at = match value {
                     Value::Array(array) => {
                         array.elements.get(i).map_or(value.start(), Ranged::start)
@@ -595,10 +603,7 @@ impl Reader<'_> {
                 } else {
                     element.to_string()
                 };
-                return Err(self.error_at(
-                    at,
-                    format!("{which} {action:?} is not \"service:action\" or \"*\""),
-                ));
+                return Err(self.error_at(at, format!("{which} {action:?} {why}")));
             }
         }
         Ok(actions)
@@ -652,12 +657,13 @@ impl Reader<'_> {
         for operator_prop in self.unique_props(object, element)? {
             let operator = operator_prop.name.as_str();
             let operator_path = format!("{element}.{operator}");
-            let parsed_operator = IAMOperator::from_str(operator).map_err(|_| {
-                self.error_at(
-                    operator_prop.range.start,
-                    format!("{element}: {operator:?} is not a condition operator"),
-                )
-            })?;
+            let (qualifier, parsed_operator, if_exists) =
+                condition_operator(operator).ok_or_else(|| {
+                    self.error_at(
+                        operator_prop.range.start,
+                        format!("{element}: {operator:?} is not a condition operator"),
+                    )
+                })?;
             let Value::Object(keys) = &operator_prop.value else {
                 return Err(self.error_at(
                     operator_prop.value.start(),
@@ -675,6 +681,8 @@ impl Reader<'_> {
                 conditions.push(Condition {
                     operator: operator.to_string(),
                     parsed_operator: parsed_operator.clone(),
+                    qualifier,
+                    if_exists,
                     key: key.to_string(),
                     values,
                     line: Some(self.line_of(key_prop.range.start)),
@@ -754,17 +762,6 @@ impl Reader<'_> {
     }
 }
 
-/// An IP address or CIDR range as the `IpAddress` operators read it (an
-/// address alone is a /32 or /128).
-fn ip_network(value: &str) -> Option<IpNet> {
-    let value = value.trim();
-    if value.contains('/') {
-        value.parse().ok()
-    } else {
-        value.parse::<std::net::IpAddr>().ok().map(IpNet::from)
-    }
-}
-
 fn kind_of(value: &Value<'_>) -> &'static str {
     match value {
         Value::StringLit(_) => "a string",
@@ -787,6 +784,10 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     (line, before[line_start..].chars().count() + 1)
 }
+
+mod grammar;
+use grammar::ip_network;
+pub(crate) use grammar::{action_grammar, condition_operator};
 
 #[cfg(test)]
 mod tests;

@@ -37,7 +37,8 @@ mod statement;
 
 use super::document::{Condition, Effect, PolicyDocument, Statement};
 use super::matching::{
-    PrincipalMatch, arn_account, arn_pattern_matches, arn_region, principal_match,
+    LITERAL_QUESTION, LITERAL_STAR, PrincipalMatch, arn_account, arn_pattern_matches, arn_region,
+    glob_matches, principal_match, session_arn,
 };
 use statement::*;
 
@@ -56,6 +57,11 @@ pub struct Request {
     pub principal_account: String,
     /// The account that owns the resource (for `*`, the caller's).
     pub resource_account: String,
+    /// The role session's name when the caller is a role (`role-session-name`,
+    /// `GitHubActions` by default in the action): the session ARN
+    /// `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION` names the caller in a
+    /// `Principal`, and `aws:userid` ends in `:SESSION`.
+    pub session_name: Option<String>,
     /// Request context keys (names are case-insensitive). A key with values
     /// is known; a key with an empty list is known to be absent from the
     /// request; a key that is not here is unknown, and a condition on it is
@@ -86,8 +92,23 @@ impl Request {
             principal_arn,
             principal_account,
             resource_account,
+            session_name: None,
             context: BTreeMap::new(),
         }
+    }
+
+    /// The same request made by a session of the role with this name.
+    #[must_use]
+    pub fn with_session(mut self, name: impl Into<String>) -> Self {
+        self.session_name = Some(name.into());
+        self
+    }
+
+    /// The caller's session ARN, when it is a role session with a name.
+    pub fn session_arn(&self) -> Option<String> {
+        self.session_name
+            .as_deref()
+            .and_then(|name| session_arn(&self.principal_arn, name))
     }
 
     /// The same request with a context key set (an empty list: known to be absent).
@@ -393,23 +414,42 @@ fn combine(
     } else {
         Tri::No
     };
-    let resource_direct = level(&|hit| {
-        hit.kind == PolicyKind::Resource
-            && hit.effect == Effect::Allow
-            && hit.principal == PrincipalMatch::Direct
-    });
+    let resource_grant = |principal: PrincipalMatch| {
+        level(&|hit| {
+            hit.kind == PolicyKind::Resource
+                && hit.effect == Effect::Allow
+                && hit.principal == principal
+        })
+    };
     let cross_account = request.is_cross_account() && resource_applies;
+    let role = request.principal_is_role();
+    // IAM User Guide, permissions boundaries: "Within an account, an implicit
+    // deny in a permissions boundary does not limit the permissions granted
+    // to an IAM user by a resource-based policy"; for roles, a grant to the
+    // role's ARN is limited by the boundary and the session policy, a grant
+    // to the role session's ARN is not. A grant to `"*"` for a role under a
+    // boundary or session policy that does not allow: the documentation does
+    // not say (`undocumented_everyone`).
+    let cap = if role {
+        boundary.and(session)
+    } else {
+        Tri::Yes
+    };
+    let everyone = resource_grant(PrincipalMatch::Everyone);
+    let everyone_capped = if cap == Tri::Yes {
+        everyone
+    } else {
+        everyone.and(Tri::Maybe)
+    };
+    let resource_direct = resource_grant(PrincipalMatch::Direct)
+        .and(cap)
+        .or(resource_grant(PrincipalMatch::Session))
+        .or(everyone_capped);
+    let undocumented_everyone = !cross_account && role && everyone == Tri::Yes && cap != Tri::Yes;
     let grant = if cross_account {
         identity_path.and(resource_any)
     } else {
-        // A resource-based grant to a role is still capped by the role's
-        // boundary and session policy; a grant to a user is not.
-        let cap = if request.principal_is_role() {
-            boundary.and(session)
-        } else {
-            Tri::Yes
-        };
-        identity_path.or(resource_direct.and(cap))
+        identity_path.or(resource_direct)
     };
     let allowed = deny.not().and(scp).and(grant);
 
@@ -419,10 +459,34 @@ fn combine(
             decision: Decision::Allowed,
             reasons: reasons_where(&|hit| hit.effect == Effect::Allow && hit.level == Tri::Yes),
         },
-        Tri::Maybe => Evaluation {
-            decision: Decision::Undetermined,
-            reasons: reasons_where(&|hit| hit.level == Tri::Maybe || hit.effect == Effect::Allow),
-        },
+        Tri::Maybe => {
+            let mut reasons =
+                reasons_where(&|hit| hit.level == Tri::Maybe || hit.effect == Effect::Allow);
+            if undocumented_everyone && identity_path != Tri::Yes {
+                reasons.push(Reason {
+                    kind: PolicyKind::Resource,
+                    statement: None,
+                    effect: None,
+                    note: format!(
+                        "the repository policy allows the {action} action to \"*\", and the role's {} does not: AWS documents that a boundary or session policy limits a grant to the role's ARN and not one to its session's ARN, but not which applies to \"*\"",
+                        if boundary != Tri::Yes { "permissions boundary" } else { "session policy" }
+                    ),
+                    undetermined: vec![UndeterminedCondition {
+                        operator: "Principal".to_string(),
+                        key: "\"*\"".to_string(),
+                        values: vec![format!(
+                            "for {}: AWS does not document whether the role's {} limits it",
+                            request.principal_arn,
+                            if boundary != Tri::Yes { "permissions boundary" } else { "session policy" }
+                        )],
+                    }],
+                });
+            }
+            Evaluation {
+                decision: Decision::Undetermined,
+                reasons,
+            }
+        }
         Tri::No => {
             let mut reasons =
                 reasons_where(&|hit| hit.effect == Effect::Allow && hit.level == Tri::Yes);
@@ -441,10 +505,13 @@ fn combine(
                     format!("no service control policy allows the {action} action"),
                 );
             }
+            // What the repository policy grants the caller by name, before any cap.
             let resource_grants = if cross_account {
                 resource_any
             } else {
-                resource_direct
+                resource_grant(PrincipalMatch::Direct)
+                    .or(resource_grant(PrincipalMatch::Session))
+                    .or(everyone)
             };
             if grant == Tri::No {
                 if identity == Tri::No {

@@ -49,6 +49,8 @@ pub struct PushTarget {
     pub principal_arn: String,
     /// `--mount-from`, when given.
     pub mount_source: Option<Repository>,
+    /// The role session's name (`--role-session-name`), when the pusher is a role.
+    pub session_name: Option<String>,
 }
 
 /// Every action of the push flow, each with the request it is checked on.
@@ -79,22 +81,21 @@ pub fn push_requests(target: &PushTarget) -> Vec<(Step, Request)> {
             {
                 continue;
             }
-            out.push((
-                row.step,
-                request_for(action, resource, repository, &target.principal_arn),
-            ));
+            out.push((row.step, request_for(action, resource, repository, target)));
         }
     }
     out
 }
 
-/// The request for `action` on `resource` (of `repository`) by `principal_arn`.
+/// The request for `action` on `resource` (of `repository`) by the
+/// target's principal (and its session).
 fn request_for(
     action: &str,
     resource: String,
     repository: &Repository,
-    principal_arn: &str,
+    target: &PushTarget,
 ) -> Request {
+    let principal_arn = &target.principal_arn;
     let account = principal_arn
         .split(':')
         .nth(4)
@@ -106,6 +107,7 @@ fn request_for(
         principal_arn: principal_arn.to_string(),
         principal_account: account.clone(),
         resource_account: repository.registry_id.clone(),
+        session_name: target.session_name.clone(),
         context: BTreeMap::from([
             (
                 "aws:RequestedRegion".to_string(),
@@ -157,12 +159,7 @@ pub fn build_flow(
                 continue;
             }
             seen.push((action, u.repository.arn()));
-            let request = request_for(
-                action,
-                u.repository.arn(),
-                &u.repository,
-                &target.principal_arn,
-            );
+            let request = request_for(action, u.repository.arn(), &u.repository, target);
             let evaluation = evaluate(&set, &request);
             findings.extend(judge(
                 &rules::PUSH_ACCESS_DENIED,
@@ -263,6 +260,8 @@ pub fn execution_role_flow(
                     principal_arn: role.clone(),
                     principal_account: account.clone(),
                     resource_account,
+                    // ECS names the execution role's sessions itself: unknown here.
+                    session_name: None,
                     context: BTreeMap::from([(
                         "aws:RequestedRegion".to_string(),
                         vec![snapshot.region.clone()],
@@ -327,7 +326,7 @@ fn judge(
                             request.resource,
                             if conditions.len() == 1 { "a condition" } else { "conditions" },
                             conditions.join("; "),
-                            explanation.join(" ")
+                            explanation.join("; ")
                         ),
                     )
                     .with_iam_action(&request.action)

@@ -236,6 +236,7 @@ pub fn explain(
                     .filter(|a| !a.is_empty())
                     .unwrap_or(&account)
                     .to_string(),
+                session_name: None,
                 context: BTreeMap::new(),
             };
             let set = PolicySet {

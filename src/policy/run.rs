@@ -8,6 +8,7 @@ use super::document::PolicyDocument;
 use super::evaluate::PolicySet;
 use super::flows::{PLAN_UNKNOWN, PushTarget, build_flow, execution_role_flow, push_flow};
 use super::inputs::OfflineInputs;
+use super::matching::role_of_session;
 use super::terraform::Plan;
 use crate::aws::repository::{Repository, RepositoryRef};
 use crate::error::UsageError;
@@ -27,6 +28,9 @@ pub struct OfflinePush<'a> {
     pub region: Option<String>,
     /// The build as understood.
     pub build: Option<&'a crate::build::facts::BuildFacts>,
+    /// `--role-session-name`: the pusher's session when it is a role
+    /// (`GitHubActions` unless given, as the action assumes it).
+    pub role_session_name: Option<String>,
 }
 
 /// The offline checks: the plan's network and the execution roles' pull,
@@ -44,7 +48,9 @@ pub fn run(
     if let Some(plan) = plan {
         findings.extend(plan_findings(plan, inputs));
         if network.is_none() {
-            *network = Some(network_run::summary(&plan.snapshot, "terraform-plan", 0, 0));
+            let mut summary = network_run::summary(&plan.snapshot, "terraform-plan", 0, 0);
+            network_run::with_paths(&mut summary, &plan.snapshot, &findings);
+            *network = Some(summary);
         }
     }
     let (pusher_policies, pusher_role) = pusher(inputs, target.principal_hint.as_deref());
@@ -83,6 +89,11 @@ pub fn run(
                 pusher_role.as_deref().unwrap_or("pusher")
             )
         });
+        // `--principal` given as a session ARN: its role, and its session's name.
+        let (principal_arn, hinted_session) = match role_of_session(&principal_arn) {
+            Some((role, session)) => (role, Some(session)),
+            None => (principal_arn, None),
+        };
         let mut resource = inputs.repository.clone();
         if let Some(docs) = inputs.plan_repositories.get(&repository.name) {
             resource.extend(docs.iter().cloned());
@@ -100,6 +111,12 @@ pub fn run(
         });
         let push_target = PushTarget {
             repository,
+            session_name: hinted_session.or_else(|| {
+                target
+                    .role_session_name
+                    .clone()
+                    .filter(|_| principal_arn.contains(":role/"))
+            }),
             principal_arn,
             mount_source,
         };
@@ -114,10 +131,16 @@ pub fn run(
                     .unwrap_or_default(),
                 ..set.clone()
             };
-            push_findings.extend(build_flow(
-                &set_for,
-                &push_target,
-                &crate::build::rules::ecr_uses(build),
+            // Another registry's repositories are logged in to and granted
+            // separately (their policies are not known here): listed, not judged.
+            let uses: Vec<_> = crate::build::rules::ecr_uses(build)
+                .into_iter()
+                .filter(|u| u.same_registry(&push_target.repository))
+                .collect();
+            push_findings.extend(build_flow(&set_for, &push_target, &uses));
+            push_findings.extend(crate::build::rules::other_registries(
+                build,
+                &push_target.repository,
             ));
             crate::build::rules::attribute(&mut push_findings, build, &push_target.repository);
         }

@@ -49,12 +49,24 @@ pub fn diagnose(facts: &ProbeFacts, ctx: &Context<'_>) -> Vec<Finding> {
     findings.extend(invalid_digests(x, ctx));
     findings.extend(oversized_bodies(x, ctx, &mut explained));
     findings.extend(dry_run(facts, ctx, &mut explained));
+    findings.extend(cache_exports(x, ctx, &mut explained));
     let primary_failure = explained.iter().any(|e| *e) || facts.unreachable;
     findings.extend(unexplained(x, &explained, primary_failure));
     findings.extend(layer_downloads(x));
     findings.extend(digest_mismatches(x));
     findings.extend(cleanup(facts, ctx));
 
+    if facts.lookup == super::facts::RepositoryLookup::Missing
+        && !findings
+            .iter()
+            .any(|f| f.rule == rules::PUSH_REPOSITORY_NOT_FOUND.id)
+    {
+        findings.push(repository_not_found(
+            ctx.repository,
+            "`ecr:DescribeRepositories` answered `RepositoryNotFoundException`, so the probe wrote nothing",
+        ));
+        return findings;
+    }
     if facts.tag_existed {
         findings.push(rules::PUSH_UNEXPECTED_RESPONSE.finding(
             "The probe's throwaway tag already existed",
@@ -99,6 +111,49 @@ pub fn diagnose(facts: &ProbeFacts, ctx: &Context<'_>) -> Vec<Finding> {
             // layers, or an answer that was not used, leaves them unverified.
             findings.extend(not_verified(x, ctx, &DRY_RUN_READ_ACTIONS));
         }
+    }
+    findings
+}
+
+/// A cache export the registry refused without an IAM denial: ECR takes a
+/// cache as an image manifest (`image-manifest=true`), not as BuildKit's
+/// default index of layers (moby/buildkit#699, #1143).
+fn cache_exports(x: &[Exchange], ctx: &Context<'_>, explained: &mut [bool]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (i, e) in x.iter().enumerate() {
+        let refused = e.step == Step::CacheExport
+            && e.status.is_some_and(|s| (400..500).contains(&s))
+            && !is_denial(e);
+        if !refused || explained[i] {
+            continue;
+        }
+        explained[i] = true;
+        let repository = Repository {
+            name: e.repository.clone(),
+            ..ctx.repository.clone()
+        };
+        let answer = e.error.as_ref().map_or_else(
+            || format!("HTTP {}", e.status.unwrap_or(0)),
+            |er| {
+                format!(
+                    "HTTP {} {}: {}",
+                    e.status.unwrap_or(0),
+                    er.code,
+                    quote_untrusted(&er.message)
+                )
+            },
+        );
+        findings.push(
+            crate::build::rules::CACHE_EXPORT_FORMAT
+                .finding(
+                    format!("The registry refused the cache export to {}", repository.name),
+                    format!(
+                        "The probe exported a registry cache to {} in the form the build's `cache-to` produces, and the registry answered {answer}.",
+                        repository.name
+                    ),
+                )
+                .with_resources([repository.arn()]),
+        );
     }
     findings
 }
@@ -331,7 +386,7 @@ fn unexplained(x: &[Exchange], explained: &[bool], primary_failure: bool) -> Vec
             || (status == 404
                 && matches!(
                     e.step,
-                    Step::BlobExists | Step::ManifestExists | Step::IndexExists
+                    Step::BlobExists | Step::ManifestExists | Step::IndexExists | Step::CacheImport
                 ))
             || (status == 404 && e.method == "HEAD" && primary_failure);
         let code = e.error.as_ref().map(|er| er.code.as_str()).unwrap_or("");
@@ -416,38 +471,48 @@ fn cleanup(facts: &ProbeFacts, ctx: &Context<'_>) -> Vec<Finding> {
         .iter()
         .map(|(d, code, why)| format!("{d}: {code} {why}"))
         .collect();
-    vec![
-        rules::PUSH_CLEANUP_FAILED
-            .finding(
-                "The probe's image was not fully deleted",
-                format!(
-                    "These manifests of the probe (tag `{}`) may stay in {}: {}. A read-back did not confirm they are gone.{}",
-                    facts.tag.as_deref().unwrap_or(""),
-                    ctx.repository.name,
-                    facts.left_behind.join(", "),
-                    if reasons.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ECR said: {}.", reasons.join("; "))
-                    }
-                ),
-            )
-            .with_resources([ctx.repository.arn()])
-            .with_fix(Fix {
-                description: rules::PUSH_CLEANUP_FAILED.fix.into(),
-                aws_cli: Some(format!(
-                    "aws ecr batch-delete-image --repository-name {} --image-ids {}",
-                    ctx.repository.name,
-                    facts
-                        .left_behind
-                        .iter()
-                        .map(|d| format!("imageDigest={d}"))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                )),
-                ..Fix::default()
-            }),
-    ]
+    let mut by_repository: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (repository, digest) in &facts.left_behind {
+        by_repository.entry(repository).or_default().push(digest);
+    }
+    by_repository
+        .into_iter()
+        .map(|(name, digests)| {
+            let repository = Repository {
+                name: name.to_string(),
+                ..ctx.repository.clone()
+            };
+            rules::PUSH_CLEANUP_FAILED
+                .finding(
+                    "The probe's image was not fully deleted",
+                    format!(
+                        "These manifests of the probe (tag `{}`) may stay in {}: {}. A read-back did not confirm they are gone.{}",
+                        facts.tag.as_deref().unwrap_or(""),
+                        repository.name,
+                        digests.join(", "),
+                        if reasons.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ECR said: {}.", reasons.join("; "))
+                        }
+                    ),
+                )
+                .with_resources([repository.arn()])
+                .with_fix(Fix {
+                    description: rules::PUSH_CLEANUP_FAILED.fix.into(),
+                    aws_cli: Some(format!(
+                        "aws ecr batch-delete-image --repository-name {} --image-ids {}",
+                        repository.name,
+                        digests
+                            .iter()
+                            .map(|d| format!("imageDigest={d}"))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    )),
+                    ..Fix::default()
+                })
+        })
+        .collect()
 }
 
 /// The dry run's own findings. A 404 for `--read-tag` is that finding's

@@ -334,25 +334,32 @@ where
     }
 }
 
-/// The target's tag mutability and exclusion filters, from
-/// `ecr:DescribeRepositories` (for the build's fixed tags); why not, when
-/// the call failed (the check is then not made: reported, not guessed).
-pub async fn tag_mutability(
+/// The target as `ecr:DescribeRepositories` describes it: whether it
+/// exists, and its tag mutability and exclusion filters.
+pub async fn repository_lookup(
     ecr: &aws_sdk_ecr::Client,
     repository: &Repository,
-) -> Result<crate::build::facts::TagMutability, String> {
-    let out = ecr
+) -> super::facts::RepositoryLookup {
+    use super::facts::RepositoryLookup;
+    let out = match ecr
         .describe_repositories()
         .registry_id(&repository.registry_id)
         .repository_names(&repository.name)
         .send()
         .await
-        .map_err(|e| error_text(&e))?;
-    let repo = out
-        .repositories()
-        .first()
-        .ok_or_else(|| "DescribeRepositories answered without the repository".to_string())?;
-    Ok(crate::build::facts::TagMutability {
+    {
+        Ok(out) => out,
+        Err(e) if e.code() == Some("RepositoryNotFoundException") => {
+            return RepositoryLookup::Missing;
+        }
+        Err(e) => return RepositoryLookup::Unknown(error_text(&e)),
+    };
+    let Some(repo) = out.repositories().first() else {
+        return RepositoryLookup::Unknown(
+            "DescribeRepositories answered without the repository".into(),
+        );
+    };
+    RepositoryLookup::Exists(crate::build::facts::TagMutability {
         mode: repo
             .image_tag_mutability()
             .map_or("MUTABLE", |m| m.as_str())
@@ -363,6 +370,35 @@ pub async fn tag_mutability(
             .map(|f| f.filter().to_string())
             .collect(),
     })
+}
+
+/// The registry's repository creation templates; why not, when they could
+/// not be read.
+pub async fn creation_templates(
+    ecr: &aws_sdk_ecr::Client,
+) -> Result<Vec<super::facts::CreationTemplate>, String> {
+    let out = ecr
+        .describe_repository_creation_templates()
+        .send()
+        .await
+        .map_err(|e| error_text(&e))?;
+    Ok(out
+        .repository_creation_templates()
+        .iter()
+        .map(|t| super::facts::CreationTemplate {
+            prefix: t.prefix().unwrap_or_default().to_string(),
+            applied_for: t
+                .applied_for()
+                .iter()
+                .map(|a| a.as_str().to_string())
+                .collect(),
+            image_tag_mutability: t.image_tag_mutability().map(|m| m.as_str().to_string()),
+            has_repository_policy: t.repository_policy().is_some_and(|p| !p.is_empty()),
+            encryption: t
+                .encryption_configuration()
+                .map(|e| e.encryption_type().as_str().to_string()),
+        })
+        .collect())
 }
 
 /// The registry's `BLOB_MOUNTING` account setting (`ecr:GetAccountSetting`):

@@ -29,8 +29,9 @@ pub struct ProbeFacts {
     /// Manifests the probe may have written that are not confirmed gone:
     /// the registry still answers for them, or could not be asked. Includes
     /// PUTs whose answer was lost (no answer, a transport error after
-    /// sending, a run cut short while they were in flight).
-    pub left_behind: Vec<String>,
+    /// sending, a run cut short while they were in flight): (repository,
+    /// digest), the repository being the target or a cache repository.
+    pub left_behind: Vec<(String, String)>,
     /// A read-back after the cleanup (a registry `HEAD` of each digest)
     /// answered 404 for every manifest the probe may have written.
     pub cleanup_confirmed: bool,
@@ -39,6 +40,40 @@ pub struct ProbeFacts {
     pub cut_short: bool,
     /// Wall time in milliseconds.
     pub wall_ms: u64,
+    /// What `ecr:DescribeRepositories` said of the target, asked beside
+    /// the token and before any write.
+    pub lookup: RepositoryLookup,
+}
+
+/// The target repository as `ecr:DescribeRepositories` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum RepositoryLookup {
+    /// It exists, with this tag mutability.
+    Exists(crate::build::facts::TagMutability),
+    /// It does not exist: the probe writes nothing (a creation template
+    /// with `CREATE_ON_PUSH` would otherwise create it).
+    Missing,
+    /// Not known (the call was denied or failed, or not made): why.
+    Unknown(String),
+    /// Not asked (a dry run reads only).
+    #[default]
+    NotAsked,
+}
+
+/// A repository creation template (`ecr:DescribeRepositoryCreationTemplates`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreationTemplate {
+    /// The namespace prefix it applies to (`ROOT`: every repository no
+    /// other template matches).
+    pub prefix: String,
+    /// `CREATE_ON_PUSH`, `PULL_THROUGH_CACHE`, `REPLICATION`.
+    pub applied_for: Vec<String>,
+    /// The tag mutability it gives new repositories.
+    pub image_tag_mutability: Option<String>,
+    /// Whether it sets a repository policy.
+    pub has_repository_policy: bool,
+    /// Its encryption type (`AES256`, `KMS`, `KMS_DSSE`).
+    pub encryption: Option<String>,
 }
 
 /// What `BatchDeleteImage` did.

@@ -3,11 +3,18 @@
 //! attestations, and the OCI image index that ties them together.
 //!
 //! Everything here is pure: bytes in memory, digests computed locally, so
-//! the same inputs always give the same image.
+//! the same inputs always give the same image. Manifests and indexes are
+//! typed with `oci-spec` (its annotation maps are written in key order).
 
 use std::fmt;
 use std::io::Write;
 
+use std::str::FromStr;
+
+use oci_spec::image::{
+    Arch, Descriptor, DescriptorBuilder, Digest as OciDigest, ImageIndexBuilder,
+    ImageManifestBuilder, MediaType, Os, PlatformBuilder,
+};
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
@@ -58,10 +65,14 @@ impl Platform {
         }
     }
 
-    fn to_json(&self) -> Value {
-        let mut p = json!({"architecture": self.architecture, "os": self.os});
+    fn to_oci(&self) -> oci_spec::image::Platform {
+        let mut p = PlatformBuilder::default()
+            .architecture(Arch::from(self.architecture.as_str()))
+            .os(Os::from(self.os.as_str()))
+            .build()
+            .expect("every required field is set");
         if let Some(v) = &self.variant {
-            p["variant"] = json!(v);
+            p.set_variant(Some(v.clone()));
         }
         p
     }
@@ -193,11 +204,9 @@ impl ProbeImage {
         }
 
         let mut children: Vec<Manifest> = images.iter().map(|(_, m)| m.clone()).collect();
-        let mut index_entries: Vec<Value> = images
+        let mut index_entries: Vec<Descriptor> = images
             .iter()
-            .map(|(p, m)| {
-                json!({"mediaType": m.media_type, "digest": m.digest, "size": m.bytes.len(), "platform": p.to_json()})
-            })
+            .map(|(p, m)| descriptor(m.media_type, &m.digest, m.bytes.len(), &[], Some(p)))
             .collect();
 
         if attestations != Attestations::None {
@@ -252,16 +261,20 @@ impl ProbeImage {
                     platform: "unknown/unknown".into(),
                 };
                 if attestations == Attestations::Manifest {
-                    index_entries.push(json!({
-                        "mediaType": MANIFEST_MEDIA_TYPE,
-                        "digest": attestation.digest,
-                        "size": attestation.bytes.len(),
-                        "annotations": {
-                            "vnd.docker.reference.digest": image.digest,
-                            "vnd.docker.reference.type": "attestation-manifest",
-                        },
-                        "platform": {"architecture": "unknown", "os": "unknown"},
-                    }));
+                    index_entries.push(descriptor(
+                        MANIFEST_MEDIA_TYPE,
+                        &attestation.digest,
+                        attestation.bytes.len(),
+                        &[
+                            ("vnd.docker.reference.digest", &image.digest),
+                            ("vnd.docker.reference.type", "attestation-manifest"),
+                        ],
+                        Some(&Platform {
+                            os: "unknown".into(),
+                            architecture: "unknown".into(),
+                            variant: None,
+                        }),
+                    ));
                 }
                 if !blobs.iter().any(|b| b.digest == config.digest) {
                     blobs.push(config);
@@ -271,13 +284,22 @@ impl ProbeImage {
             }
         }
 
-        let index_with = |annotations: Value| {
-            let bytes = to_bytes(&json!({
-                "schemaVersion": 2,
-                "mediaType": INDEX_MEDIA_TYPE,
-                "manifests": index_entries,
-                "annotations": annotations,
-            }));
+        let index_with = |description: &str| {
+            let index = ImageIndexBuilder::default()
+                .schema_version(2u32)
+                .media_type(MediaType::ImageIndex)
+                .manifests(index_entries.clone())
+                .annotations(
+                    [(
+                        "org.opencontainers.image.description".to_string(),
+                        description.to_string(),
+                    )]
+                    .into_iter()
+                    .collect::<std::collections::HashMap<_, _>>(),
+                )
+                .build()
+                .expect("every required field is set");
+            let bytes = canonical_bytes(&index);
             Manifest {
                 digest: digest_of(&bytes),
                 bytes,
@@ -285,12 +307,8 @@ impl ProbeImage {
                 platform: "index".into(),
             }
         };
-        let index = index_with(
-            json!({"org.opencontainers.image.description": "ecr-fargate-preflight probe"}),
-        );
-        let moved_index = index_with(
-            json!({"org.opencontainers.image.description": "ecr-fargate-preflight probe (moved tag)"}),
-        );
+        let index = index_with("ecr-fargate-preflight probe");
+        let moved_index = index_with("ecr-fargate-preflight probe (moved tag)");
         ProbeImage {
             blobs,
             children,
@@ -319,6 +337,55 @@ fn to_bytes(v: &Value) -> Vec<u8> {
     serde_json::to_vec(v).expect("JSON values always serialize")
 }
 
+/// A descriptor of `bytes` (a blob or a manifest) as `media_type`.
+fn descriptor(
+    media_type: &str,
+    digest: &str,
+    size: usize,
+    annotations: &[(&str, &str)],
+    platform: Option<&Platform>,
+) -> Descriptor {
+    let mut d = DescriptorBuilder::default()
+        .media_type(MediaType::from(media_type))
+        .digest(OciDigest::from_str(digest).expect("digests here are computed sha256"))
+        .size(size as u64)
+        .build()
+        .expect("every required field is set");
+    if !annotations.is_empty() {
+        d.set_annotations(Some(
+            annotations
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ));
+    }
+    if let Some(p) = platform {
+        d.set_platform(Some(p.to_oci()));
+    }
+    d
+}
+
+/// The exact bytes of an `oci-spec` document: its annotation maps (hash
+/// maps in `oci-spec`) in key order, so the same image always has the same
+/// digest.
+fn canonical_bytes(document: &impl serde::Serialize) -> Vec<u8> {
+    fn sort(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                if let Some(Value::Object(annotations)) = map.get_mut("annotations") {
+                    annotations.sort_keys();
+                }
+                map.values_mut().for_each(sort);
+            }
+            Value::Array(items) => items.iter_mut().for_each(sort),
+            _ => {}
+        }
+    }
+    let mut value = serde_json::to_value(document).expect("oci-spec documents serialize");
+    sort(&mut value);
+    to_bytes(&value)
+}
+
 fn manifest_bytes(
     config: &Blob,
     config_type: &str,
@@ -326,24 +393,40 @@ fn manifest_bytes(
     layer_type: &str,
     subject: Option<&Manifest>,
 ) -> Vec<u8> {
-    let mut m = json!({
-        "schemaVersion": 2,
-        "mediaType": MANIFEST_MEDIA_TYPE,
-        "config": {"mediaType": config_type, "digest": config.digest, "size": config.bytes.len()},
-        "layers": layers.iter().map(|l| {
-            let mut d = json!({"mediaType": layer_type, "digest": l.digest, "size": l.bytes.len()});
-            if layer_type == IN_TOTO_MEDIA_TYPE {
-                d["annotations"] = json!({"in-toto.io/predicate-type": SLSA_PROVENANCE});
-            }
-            d
-        }).collect::<Vec<_>>(),
-    });
+    let provenance: &[(&str, &str)] = if layer_type == IN_TOTO_MEDIA_TYPE {
+        &[("in-toto.io/predicate-type", SLSA_PROVENANCE)]
+    } else {
+        &[]
+    };
+    let mut manifest = ImageManifestBuilder::default()
+        .schema_version(2u32)
+        .media_type(MediaType::ImageManifest)
+        .config(descriptor(
+            config_type,
+            &config.digest,
+            config.bytes.len(),
+            &[],
+            None,
+        ))
+        .layers(
+            layers
+                .iter()
+                .map(|l| descriptor(layer_type, &l.digest, l.bytes.len(), provenance, None))
+                .collect::<Vec<_>>(),
+        )
+        .build()
+        .expect("every required field is set");
     if let Some(s) = subject {
-        m["artifactType"] = json!(IN_TOTO_MEDIA_TYPE);
-        m["subject"] =
-            json!({"mediaType": s.media_type, "digest": s.digest, "size": s.bytes.len()});
+        manifest.set_artifact_type(Some(MediaType::from(IN_TOTO_MEDIA_TYPE)));
+        manifest.set_subject(Some(descriptor(
+            s.media_type,
+            &s.digest,
+            s.bytes.len(),
+            &[],
+            None,
+        )));
     }
-    to_bytes(&m)
+    canonical_bytes(&manifest)
 }
 
 /// One file in a tar, then gzip with a fixed header, so the layer's digest

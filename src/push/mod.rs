@@ -1,5 +1,6 @@
 //! The push preflight: replay buildx's multi-platform push and name what fails.
 
+pub mod create_on_push;
 pub mod denial;
 pub mod diagnose;
 pub mod ecr;

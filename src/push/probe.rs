@@ -16,7 +16,7 @@ use reqwest::{Method, StatusCode, Url};
 
 use super::ecr;
 use super::exchange::{Recorder, is_valid_digest, quote_untrusted};
-use super::facts::ProbeFacts;
+use super::facts::{ProbeFacts, RepositoryLookup};
 
 use super::image::{
     Attestations, Blob, INDEX_MEDIA_TYPE, Manifest, Platform, ProbeImage, digest_of,
@@ -31,6 +31,9 @@ use crate::deadline;
 /// to twice as many requests in flight. With more blobs than this, a round
 /// takes more than one round trip.
 pub const BLOB_CONCURRENCY: usize = 8;
+
+mod build;
+pub use build::{BaseImage, CacheExport};
 
 const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
 
@@ -50,6 +53,11 @@ pub struct ProbePlan {
     /// The build's base images in the same registry: each is read as the
     /// build pulls it, and its first layer mounted as BuildKit does.
     pub bases: Vec<BaseImage>,
+    /// The build's registry cache exports to repositories of the registry.
+    pub caches: Vec<CacheExport>,
+    /// The build's `cache-from` references (repository, tag) in the
+    /// registry that no export of this build writes.
+    pub cache_imports: Vec<(String, String)>,
     /// Delete the probe's image afterwards.
     pub cleanup: bool,
     /// `--dry-run`: push nothing.
@@ -60,15 +68,6 @@ pub struct ProbePlan {
     pub run_id: String,
     /// First retry delay for throttled requests.
     pub retry_base: Duration,
-}
-
-/// A base image of the build in another repository of the same registry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BaseImage {
-    /// Its repository.
-    pub repository: String,
-    /// The tag or digest the Dockerfile names (`latest` when none).
-    pub reference: String,
 }
 
 impl ProbePlan {
@@ -93,6 +92,7 @@ pub async fn run(ecr_client: &aws_sdk_ecr::Client, plan: &ProbePlan) -> ProbeFac
     };
     let mut probe = None;
     let mut token_obtained = false;
+    let mut lookup = RepositoryLookup::NotAsked;
     let cut_short = {
         let replay = async {
             // The image is CPU work (gzip, digests), independent of the
@@ -102,7 +102,19 @@ pub async fn run(ecr_client: &aws_sdk_ecr::Client, plan: &ProbePlan) -> ProbeFac
                 let plan = plan.clone();
                 tokio::task::spawn_blocking(move || build_image(&plan))
             });
-            let token = ecr::authorization_token(ecr_client, &plan.repository, &recorder, 1).await;
+            // Whether the repository exists is asked beside the token, before
+            // any write: a push to a missing repository that a creation
+            // template covers would create it, and the probe never does.
+            let (token, looked_up) = tokio::join!(
+                ecr::authorization_token(ecr_client, &plan.repository, &recorder, 1),
+                async {
+                    match plan.dry_run {
+                        true => RepositoryLookup::NotAsked,
+                        false => ecr::repository_lookup(ecr_client, &plan.repository).await,
+                    }
+                }
+            );
+            lookup = looked_up;
             token_obtained = token.is_some();
             let Some(token) = &token else { return };
             match Registry::new(plan.registry.clone(), &token.password, recorder.clone()) {
@@ -116,6 +128,8 @@ pub async fn run(ecr_client: &aws_sdk_ecr::Client, plan: &ProbePlan) -> ProbeFac
                         if let Some(tag) = &plan.read_tag {
                             p.read_existing(tag, &mut state).await;
                         }
+                    } else if lookup == RepositoryLookup::Missing {
+                        // Nothing is written to a repository that does not exist.
                     } else {
                         let image = match building {
                             Some(handle) => match handle.await {
@@ -142,8 +156,9 @@ pub async fn run(ecr_client: &aws_sdk_ecr::Client, plan: &ProbePlan) -> ProbeFac
         stopped || deadline::expired()
     };
     // Everything the probe may have written, indexes first: a child is
-    // deleted only after the index that references it.
-    let mut written: Vec<(String, bool)> = probe
+    // deleted only after the index that references it. By repository: the
+    // target, and the cache repositories of the build's cache export.
+    let mut written: Vec<((String, String), bool)> = probe
         .as_ref()
         .map(|p| {
             p.written
@@ -155,21 +170,51 @@ pub async fn run(ecr_client: &aws_sdk_ecr::Client, plan: &ProbePlan) -> ProbeFac
         })
         .unwrap_or_default();
     written.sort_by_key(|(_, index)| !index);
-    let digests: Vec<String> = written.into_iter().map(|(d, _)| d).collect();
+    let mut by_repository: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for ((repository, digest), _) in written {
+        by_repository.entry(repository).or_default().push(digest);
+    }
     let mut cleanup = None;
-    let mut left_behind = digests.clone();
+    let mut left_behind: Vec<(String, String)> = by_repository
+        .iter()
+        .flat_map(|(r, ds)| ds.iter().map(move |d| (r.clone(), d.clone())))
+        .collect();
     let mut cleanup_confirmed = false;
     if plan.cleanup
-        && !digests.is_empty()
+        && !by_repository.is_empty()
         && let Some(probe) = &probe
     {
         let depth = recorder_max_depth(&recorder) + 1;
-        let outcome =
-            ecr::delete_images(ecr_client, &plan.repository, &digests, &recorder, depth).await;
+        let deletes =
+            by_repository.iter().map(|(name, digests)| {
+                let repository = Repository {
+                    name: name.clone(),
+                    ..plan.repository.clone()
+                };
+                let recorder = recorder.clone();
+                async move {
+                    ecr::delete_images(ecr_client, &repository, digests, &recorder, depth).await
+                }
+            });
+        let outcomes = futures_util::future::join_all(deletes).await;
         // Trust the registry, not the delete call's answer: read each one back.
         let depth = recorder_max_depth(&recorder) + 1;
-        left_behind = probe.still_there(&digests, depth).await;
+        let reads = by_repository
+            .iter()
+            .map(|(name, digests)| probe.still_there(name, digests, depth));
+        left_behind = futures_util::future::join_all(reads)
+            .await
+            .into_iter()
+            .zip(by_repository.keys())
+            .flat_map(|(left, name)| left.into_iter().map(move |d| (name.clone(), d)))
+            .collect();
         cleanup_confirmed = left_behind.is_empty();
+        let mut outcome = super::facts::DeleteOutcome::default();
+        for o in outcomes {
+            outcome.deleted.extend(o.deleted);
+            outcome.failures.extend(o.failures);
+            outcome.call_failed |= o.call_failed;
+        }
         cleanup = Some(outcome);
     }
     ProbeFacts {
@@ -184,6 +229,7 @@ pub async fn run(ecr_client: &aws_sdk_ecr::Client, plan: &ProbePlan) -> ProbeFac
         cleanup_confirmed,
         cut_short,
         wall_ms: started.elapsed().as_millis() as u64,
+        lookup,
     }
 }
 
@@ -218,10 +264,10 @@ struct State {
 struct Probe<'a> {
     registry: Registry,
     plan: &'a ProbePlan,
-    /// Manifests (digest → is an index) the probe may have written: every
+    /// Manifests ((repository, digest) → is an index) the probe may have written: every
     /// PUT sent, until an answer says it was refused (4xx). A PUT without
     /// an answer may have been stored, so it stays here for the cleanup.
-    written: Mutex<BTreeMap<String, bool>>,
+    written: Mutex<BTreeMap<(String, String), bool>>,
 }
 
 /// What the first round of a blob's push left to do.
@@ -262,10 +308,11 @@ impl Probe<'_> {
 
     /// Sends a manifest PUT, noting first that it may write `digest`.
     async fn send_write(&self, request: Request, digest: &str, index: bool) -> Sent {
+        let key = (request.repository.clone(), digest.to_string());
         self.written
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(digest.to_string(), index);
+            .insert(key.clone(), index);
         let sent = self.send(request).await;
         if let Sent::Answered(r) = &sent
             && r.status.is_client_error()
@@ -274,14 +321,14 @@ impl Probe<'_> {
             self.written
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .remove(digest);
+                .remove(&key);
         }
         if matches!(sent, Sent::Refused) {
             // Never sent.
             self.written
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .remove(digest);
+                .remove(&key);
         }
         sent
     }
@@ -289,13 +336,14 @@ impl Probe<'_> {
     /// The cleanup's read-back: a `HEAD` of each manifest by digest. The
     /// digests the registry does not answer 404 for (still there, or no
     /// usable answer).
-    async fn still_there(&self, digests: &[String], depth: u32) -> Vec<String> {
+    async fn still_there(&self, repository: &str, digests: &[String], depth: u32) -> Vec<String> {
         let registry = self.registry.for_cleanup();
         let checks = digests.iter().map(|digest| {
             let registry = registry.clone();
-            let url = registry.url(self.name(), &format!("manifests/{digest}"));
+            let url = registry.url(repository, &format!("manifests/{digest}"));
             let mut head = self.request(Step::Cleanup, Method::HEAD, url, depth);
             head.accept = Some(MANIFEST_ACCEPT.into());
+            head.repository = repository.to_string();
             async move {
                 match registry.send(head).await {
                     Ok(r) if r.status == StatusCode::NOT_FOUND => None,
@@ -357,30 +405,16 @@ impl Probe<'_> {
         // The base images are read and mounted beside the push's own rounds
         // (they start with it, and their mounts land with round 4).
         let bases = futures_util::future::join_all(self.plan.bases.iter().map(|b| self.base(b, 2)));
-        tokio::join!(self.push_rounds(state, image), bases);
-    }
-
-    /// A base image as the build uses it: its manifest read (the build
-    /// pulls it: `ecr:BatchGetImage`), then its first layer read
-    /// (`ecr:GetDownloadUrlForLayer`; ECR's 307 is not followed: the layer
-    /// may be large) beside its mount into the target, which BuildKit sends
-    /// for every base layer (`?mount=&from=`, authorized on the base).
-    async fn base(&self, base: &BaseImage, depth: u32) {
-        let Ok(Some((digest, _, depth))) = self
-            .first_layer(&base.repository, &base.reference, depth, false)
-            .await
-        else {
-            return;
-        };
-        let url = self
-            .registry
-            .url(&base.repository, &format!("blobs/{digest}"));
-        let mut get = self.request(Step::LayerRead, Method::GET, url, depth);
-        get.repository = base.repository.clone();
-        tokio::join!(
-            self.send(get),
-            self.mount_from(&digest, &base.repository, depth)
+        let caches = futures_util::future::join_all(
+            self.plan.caches.iter().map(|c| self.cache_export(c, 2)),
         );
+        let imports = futures_util::future::join_all(
+            self.plan
+                .cache_imports
+                .iter()
+                .map(|(repository, reference)| self.cache_import(repository, reference, 2)),
+        );
+        tokio::join!(self.push_rounds(state, image), bases, caches, imports);
     }
 
     /// The rounds of the push itself.
@@ -482,19 +516,26 @@ impl Probe<'_> {
     /// the HEAD answer 200 after all, the blob is not sent and the upload the
     /// POST opened expires unused, as an abandoned one does.
     async fn start_blob(&self, blob: &Blob, depth: u32) -> BlobStart {
+        self.start_blob_in(self.name(), blob, depth).await
+    }
+
+    /// [`Self::start_blob`] in `repository` (a cache repository).
+    async fn start_blob_in(&self, repository: &str, blob: &Blob, depth: u32) -> BlobStart {
         let url = self
             .registry
-            .url(self.name(), &format!("blobs/{}", blob.digest));
+            .url(repository, &format!("blobs/{}", blob.digest));
         let mut head = self.request(Step::BlobExists, Method::HEAD, url.clone(), depth);
         head.platform = Some(blob.platform.clone());
         head.accept = Some("application/octet-stream, */*".into());
+        head.repository = repository.to_string();
         let mut post = self.request(
             Step::BlobUploadStart,
             Method::POST,
-            self.registry.url(self.name(), "blobs/uploads/"),
+            self.registry.url(repository, "blobs/uploads/"),
             depth,
         );
         post.platform = Some(blob.platform.clone());
+        post.repository = repository.to_string();
         let post_url = post.url.clone();
         let (head, post) = tokio::join!(
             async {
@@ -530,12 +571,24 @@ impl Probe<'_> {
 
     /// The monolithic PUT of a blob to its upload's `Location`. Returns
     /// false when the registry was unreachable.
-    async fn put_blob(&self, blob: &Blob, mut upload: Url, depth: u32) -> bool {
+    async fn put_blob(&self, blob: &Blob, upload: Url, depth: u32) -> bool {
+        self.put_blob_in(self.name(), blob, upload, depth).await
+    }
+
+    /// [`Self::put_blob`] in `repository` (a cache repository).
+    async fn put_blob_in(
+        &self,
+        repository: &str,
+        blob: &Blob,
+        mut upload: Url,
+        depth: u32,
+    ) -> bool {
         upload.query_pairs_mut().append_pair("digest", &blob.digest);
         // The upload's Location comes from the registry: the client refuses it
         // when it leaves the registry's origin, and the blob is not sent.
         let mut put = self.request(Step::BlobUploadComplete, Method::PUT, upload, depth);
         put.platform = Some(blob.platform.clone());
+        put.repository = repository.to_string();
         put.body = Some(("application/octet-stream".into(), blob.bytes.clone()));
         match self.send(put).await {
             Sent::Unreachable => false,

@@ -86,9 +86,16 @@ pub async fn run_push(
         repository: repository.clone(),
         registry: registry.clone(),
         platforms: config.platforms.clone(),
-        attestations: config.attestations,
+        // The build's own settings shape the attestations: with
+        // `provenance: false` and no SBOM, buildx pushes none.
+        attestations: match config.build.attestations_pushed() {
+            Some(false) => super::image::Attestations::None,
+            _ => config.attestations,
+        },
         mount_from: mount_source.as_ref().map(|m| m.name.clone()),
         bases: same_registry_bases(&config.build, &repository),
+        caches: cache_exports(&config.build, &repository),
+        cache_imports: cache_imports(&config.build, &repository),
         cleanup: config.cleanup,
         dry_run: config.dry_run,
         read_tag: config.read_tag.clone(),
@@ -107,8 +114,30 @@ pub async fn run_push(
         },
     );
     crate::build::rules::attribute(&mut findings, &config.build, &repository);
-    if config.build.described() && !plan.dry_run && facts.token_obtained {
-        findings.extend(build_settings(&ecr, &config.build, &repository).await);
+    findings.extend(crate::build::rules::other_registries(
+        &config.build,
+        &repository,
+    ));
+    match &facts.lookup {
+        super::facts::RepositoryLookup::Missing => {
+            missing_repository(&ecr, &repository, &mut findings).await;
+        }
+        super::facts::RepositoryLookup::Exists(mutability) if config.build.described() => {
+            findings.extend(crate::build::rules::immutable_tags(
+                &config.build,
+                &repository,
+                mutability,
+            ));
+            let mounting = deadline::within_deadline(ecr::blob_mounting(&ecr))
+                .await
+                .flatten();
+            findings.extend(crate::build::rules::blob_mounting(
+                &config.build,
+                &repository,
+                mounting,
+            ));
+        }
+        _ => {}
     }
     if facts.cut_short {
         let endpoint = if facts.token_obtained {
@@ -164,28 +193,86 @@ fn same_registry_bases(
     bases
 }
 
-/// The target's settings the described build depends on, read with the
-/// ECR API and judged: its fixed tags against the tag mutability, and
-/// mounts against `BLOB_MOUNTING`. Within the run's deadline.
-async fn build_settings(
-    ecr: &aws_sdk_ecr::Client,
+/// The build's registry cache exports to the target's registry.
+fn cache_exports(
     build: &crate::build::facts::BuildFacts,
     target: &Repository,
-) -> Vec<Finding> {
-    let read = deadline::within_deadline(async {
-        tokio::join!(ecr::tag_mutability(ecr, target), ecr::blob_mounting(ecr))
-    })
-    .await;
-    let Some((mutability, mounting)) = read else {
-        return Vec::new();
-    };
-    let mut findings = Vec::new();
-    match mutability {
-        Ok(m) => findings.extend(crate::build::rules::immutable_tags(build, target, &m)),
-        Err(why) => tracing::info!("tag mutability not read: {why}"),
+) -> Vec<probe::CacheExport> {
+    let uses = crate::build::rules::ecr_uses(build);
+    let imported: Vec<&str> = uses
+        .iter()
+        .filter(|u| matches!(u.part, crate::build::rules::Part::CacheImport { .. }))
+        .map(|u| u.repository.name.as_str())
+        .collect();
+    let mut exports: Vec<probe::CacheExport> = build
+        .cache_to
+        .iter()
+        .filter_map(crate::build::facts::Value::known)
+        .filter(|spec| spec.kind == "registry")
+        .filter_map(|spec| {
+            let (repository, _) = crate::build::rules::ecr_repository(spec.reference.as_deref()?)?;
+            (repository.registry_id == target.registry_id && repository.region == target.region)
+                .then(|| probe::CacheExport {
+                    imported: imported.contains(&repository.name.as_str()),
+                    repository: repository.name,
+                    image_manifest: spec.flag("image-manifest"),
+                })
+        })
+        .collect();
+    exports.dedup();
+    exports
+}
+
+/// The build's `cache-from` references in the target's registry that no
+/// cache export of the build writes: (repository, tag).
+fn cache_imports(
+    build: &crate::build::facts::BuildFacts,
+    target: &Repository,
+) -> Vec<(String, String)> {
+    let exported = cache_exports(build, target);
+    let mut imports: Vec<(String, String)> = crate::build::rules::ecr_uses(build)
+        .into_iter()
+        .filter(|u| matches!(u.part, crate::build::rules::Part::CacheImport { .. }))
+        .filter(|u| u.same_registry(target))
+        .filter(|u| !exported.iter().any(|e| e.repository == u.repository.name))
+        .map(|u| {
+            (
+                u.repository.name,
+                u.reference.unwrap_or_else(|| "latest".into()),
+            )
+        })
+        .collect();
+    imports.sort();
+    imports.dedup();
+    imports
+}
+
+/// The target does not exist: whether a creation template would create it
+/// on push (then that replaces "not found"), read within the run's deadline.
+async fn missing_repository(
+    ecr: &aws_sdk_ecr::Client,
+    repository: &Repository,
+    findings: &mut Vec<Finding>,
+) {
+    let templates = deadline::within_deadline(ecr::creation_templates(ecr))
+        .await
+        .unwrap_or_else(|| Err("the run's deadline passed".into()));
+    let not_found = |f: &Finding| f.rule == rules::PUSH_REPOSITORY_NOT_FOUND.id;
+    match templates {
+        Ok(templates) => {
+            if let Some(create) = super::create_on_push::judge(repository, &templates) {
+                findings.retain(|f| !not_found(f));
+                findings.push(create);
+            }
+        }
+        Err(why) => {
+            for f in findings.iter_mut().filter(|f| not_found(f)) {
+                f.message.push_str(&format!(
+                    " Whether a creation template would create it was not read (`ecr:DescribeRepositoryCreationTemplates`: {why})."
+                ));
+            }
+        }
     }
-    findings.extend(crate::build::rules::blob_mounting(build, target, mounting));
-    findings
 }
 
 /// Live mode uses the evaluator too: a denied push action is explained from
@@ -276,6 +363,13 @@ pub async fn evaluate_read_only(
         repository: repository.clone(),
         principal_arn: principal.to_string(),
         mount_source: None,
+        // The caller's own session: `arn:aws:sts::…:assumed-role/ROLE/SESSION`.
+        session_name: session
+            .identity
+            .arn
+            .contains(":assumed-role/")
+            .then(|| session.identity.arn.rsplit('/').next().map(str::to_string))
+            .flatten(),
     };
     let readable = role_policies.filter(|p| p.unreadable.is_none());
     if let Some(policies) = readable {

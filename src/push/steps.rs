@@ -38,6 +38,10 @@ pub enum Step {
     BlobMount,
     /// `PUT` of a different index to the probe's own tag: does the repository let a tag move?
     TagMove,
+    /// `PUT` of a registry cache's manifest (or index) by tag, in the cache repository.
+    CacheExport,
+    /// `GET` of a registry cache's manifest by tag, as `cache-from` reads it.
+    CacheImport,
     /// `BatchDeleteImage` API call removing the probe's image.
     Cleanup,
 }
@@ -136,6 +140,18 @@ pub const TABLE: &[StepInfo] = &[
         when: "re-pushing a moving tag such as `latest`",
     },
     StepInfo {
+        step: Step::CacheExport,
+        request: "`PUT /v2/<cache>/manifests/<tag>` (cache manifest or index)",
+        iam_actions: &["ecr:PutImage"],
+        when: "`cache-to: type=registry`: after the cache's blobs (as above, in the cache repository); ECR takes the form `image-manifest=true` gives, not BuildKit's default index",
+    },
+    StepInfo {
+        step: Step::CacheImport,
+        request: "`GET /v2/<cache>/manifests/<tag>`, then its layers",
+        iam_actions: &["ecr:BatchGetImage"],
+        when: "`cache-from: type=registry`: at the start of the build (a 404 means no cache yet); its layers are layer reads",
+    },
+    StepInfo {
         step: Step::Cleanup,
         request: "`BatchDeleteImage` (AWS API)",
         iam_actions: &["ecr:BatchDeleteImage"],
@@ -168,6 +184,8 @@ impl Step {
             Step::LayerDownload => "layer-download",
             Step::BlobMount => "blob-mount",
             Step::TagMove => "tag-move",
+            Step::CacheExport => "cache-export",
+            Step::CacheImport => "cache-import",
             Step::Cleanup => "cleanup",
         }
     }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{Finding, Report, Verdict};
+use super::{Finding, NetworkSummary, Report, Verdict, paths};
 
 /// Escapes text that came from AWS or the user so it cannot inject markdown or HTML.
 pub fn escape(text: &str) -> String {
@@ -123,6 +123,42 @@ pub fn finding_details(out: &mut String, f: &Finding) {
     let _ = writeln!(out, "\n</details>\n");
 }
 
+/// The network's path diagrams as Mermaid flowcharts under a `### Paths`
+/// heading: at most `max` of them, and only as many whole diagrams as fit in
+/// `budget` characters, so a size-limited body (the pull-request comment)
+/// never cuts one in half; a line says how many were left out. Nothing when
+/// there are none.
+pub fn path_diagrams(out: &mut String, n: &NetworkSummary, max: usize, budget: usize) {
+    if n.paths.is_empty() {
+        return;
+    }
+    let mut section = String::from(
+        "### Paths\n\nHow each distinct network shape reaches the services its tasks need (subnet → route table → endpoint or gateway → service); dotted red links are broken, labelled with the rules that found them.\n\n",
+    );
+    let mut left_out = n.omitted_paths;
+    for (i, d) in n.paths.iter().enumerate() {
+        let mut one = format!(
+            "**{}** ({} workload(s)):\n\n",
+            escape(&d.who()),
+            d.workload_count()
+        );
+        one.push_str(&fenced("mermaid", paths::mermaid(d).trim_end()));
+        one.push('\n');
+        if i >= max || section.encode_utf16().count() + one.encode_utf16().count() > budget {
+            left_out += n.paths.len() - i;
+            break;
+        }
+        section.push_str(&one);
+    }
+    if left_out > 0 {
+        let _ = writeln!(
+            section,
+            "{left_out} more network shape(s) are not drawn here; the JSON report lists them under `network.paths`.\n"
+        );
+    }
+    out.push_str(&section);
+}
+
 /// Renders the report.
 pub fn render(report: &Report) -> String {
     if let Some(view) = report.without_suppressed() {
@@ -189,6 +225,7 @@ pub fn render(report: &Report) -> String {
             }
         }
         out.push('\n');
+        path_diagrams(&mut out, n, usize::MAX, usize::MAX);
     }
     if let Some(id) = &report.identity {
         let _ = writeln!(

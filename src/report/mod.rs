@@ -7,6 +7,7 @@
 mod build;
 mod json;
 mod markdown;
+pub mod paths;
 pub mod sarif;
 pub mod schema;
 mod suppressed;
@@ -21,7 +22,8 @@ pub use json::render as render_json;
 pub use markdown::render as render_markdown;
 pub use markdown::suppressed as suppressed_markdown;
 pub use markdown::{
-    escape as escape_markdown, fenced as fenced_code, finding_details, rule_link, safe_url,
+    escape as escape_markdown, fenced as fenced_code, finding_details, path_diagrams, rule_link,
+    safe_url,
 };
 pub use sarif::{SarifOptions, render_sarif};
 pub use suppressed::Suppression;
@@ -459,7 +461,18 @@ pub struct NetworkSummary {
     /// JSON, when all are), so the report's size does not follow the fleet's.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub omitted_workloads: usize,
+    /// The path diagram of each distinct network shape (workloads with the
+    /// same subnets, routes, hops and needs draw once): at most
+    /// [`MAX_PATH_DIAGRAMS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<paths::PathDiagram>,
+    /// How many more shapes there were than `paths` holds.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub omitted_paths: usize,
 }
+
+/// The most path diagrams [`NetworkSummary::paths`] holds.
+pub const MAX_PATH_DIAGRAMS: usize = 20;
 
 /// The most workloads [`NetworkSummary::workloads`] lists.
 pub const MAX_WORKLOADS_LISTED: usize = 1000;

@@ -98,6 +98,22 @@ pub fn render(report: &Report, color: bool) -> String {
                 subnets.join(", ")
             );
         }
+        for d in &n.paths {
+            let _ = writeln!(
+                out,
+                "  paths of {} ({} workload(s)):",
+                d.who(),
+                d.workload_count()
+            );
+            out.push_str(&super::paths::text(d, "            "));
+        }
+        if n.omitted_paths > 0 {
+            let _ = writeln!(
+                out,
+                "  ({} more network shape(s) in the JSON report)",
+                n.omitted_paths
+            );
+        }
     }
     if report.targets.is_empty() {
         for f in &report.findings {

@@ -37,6 +37,8 @@ def main():
     p.add_argument("--services", type=int, default=1)
     p.add_argument("--platform-version", default="1.4.0")
     p.add_argument("--image", default=IMAGE)
+    p.add_argument("--logs-region", default=REGION, help="awslogs-region of the container's awslogs configuration")
+    p.add_argument("--nacl-deny-egress", default="", help="a CIDR the subnets' network ACL denies outbound TCP 443 to (entry 50)")
     a = p.parse_args()
 
     kw = dict(endpoint_url=a.moto, region_name=REGION, aws_access_key_id="seed", aws_secret_access_key="seed")
@@ -91,6 +93,15 @@ def main():
             IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": task_sg}]}],
         )
 
+    if a.nacl_deny_egress:
+        acl = ec2.describe_network_acls(
+            Filters=[{"Name": "vpc-id", "Values": [vpc]}, {"Name": "default", "Values": ["true"]}]
+        )["NetworkAcls"][0]["NetworkAclId"]
+        ec2.create_network_acl_entry(
+            NetworkAclId=acl, RuleNumber=50, Protocol="6", RuleAction="deny", Egress=True,
+            CidrBlock=a.nacl_deny_egress, PortRange={"From": 443, "To": 443},
+        )
+
     endpoints = {}
     for short in [e for e in a.endpoints.split(",") if e]:
         service = f"com.amazonaws.{REGION}.{short}"
@@ -111,7 +122,7 @@ def main():
     container = {"name": "app", "image": a.image, "essential": True, "memory": 512}
     if a.logs == "awslogs":
         container["logConfiguration"] = {"logDriver": "awslogs", "options": {
-            "awslogs-group": f"/ecs/{a.name}", "awslogs-region": REGION, "awslogs-stream-prefix": "app"}}
+            "awslogs-group": f"/ecs/{a.name}", "awslogs-region": a.logs_region, "awslogs-stream-prefix": "app"}}
     secrets = []
     for kind in [s for s in a.secrets.split(",") if s]:
         if kind == "ssm":

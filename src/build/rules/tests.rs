@@ -215,3 +215,35 @@ fn ecr_references_are_recognised_with_oci_reference_parsing() {
         ("210987654321", "eu-west-1")
     );
 }
+
+#[test]
+fn other_registries_are_listed_with_what_the_build_needs_there() {
+    let facts = BuildFacts {
+        images: vec![
+            from(
+                "210987654321.dkr.ecr.eu-west-1.amazonaws.com/shared/base:1",
+                1,
+            ),
+            from(&format!("{REGISTRY}/base/python:3"), 2),
+            from("123456789012.dkr.ecr.eu-west-1.amazonaws.com/mirror/x:1", 3),
+        ],
+        dockerfile: Some("Dockerfile".into()),
+        ..BuildFacts::default()
+    };
+    let found = other_registries(&facts, &target());
+    assert_eq!(found.len(), 2, "{found:#?}");
+    let cross = found
+        .iter()
+        .find(|f| f.title.contains("210987654321"))
+        .unwrap();
+    assert!(
+        cross.message.contains("repository policies"),
+        "{}",
+        cross.message
+    );
+    let same_account = found
+        .iter()
+        .find(|f| f.title.contains("eu-west-1") && f.title.contains("123456789012"))
+        .unwrap();
+    assert!(!same_account.message.contains("repository policies"));
+}

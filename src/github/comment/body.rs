@@ -9,7 +9,9 @@ use sha2::{Digest, Sha256};
 
 use super::*;
 use crate::github::summary::{Measure, fit_markdown};
-use crate::report::{Report, Severity, Verdict, escape_markdown, finding_details, rule_link};
+use crate::report::{
+    Report, Severity, Verdict, escape_markdown, finding_details, path_diagrams, rule_link,
+};
 
 /// One part of the marker's key, made safe inside an HTML comment: letters,
 /// digits and `._+=@/` are kept, a `-` is kept but never doubled (`--` would
@@ -122,6 +124,7 @@ pub(super) fn content(report: &Report, ctx: &CommentContext, run_url: Option<&st
         out.push_str(
             "No findings: the push and the checked task networking work as configured.\n\n",
         );
+        diagrams(&mut out, report);
         return out;
     }
     let shown = &report.findings[..report.findings.len().min(MAX_COMMENT_FINDINGS)];
@@ -146,10 +149,18 @@ pub(super) fn content(report: &Report, ctx: &CommentContext, run_url: Option<&st
         );
     }
     out.push('\n');
+    diagrams(&mut out, report);
     for f in shown {
         finding_details(&mut out, f);
     }
     out
+}
+
+/// The network's path diagrams, as many whole ones as the comment's budget holds.
+fn diagrams(out: &mut String, report: &Report) {
+    if let Some(n) = &report.network {
+        path_diagrams(out, n, MAX_COMMENT_DIAGRAMS, COMMENT_DIAGRAM_BUDGET);
+    }
 }
 
 /// "the full report is in the job summary", linked to the run when known.

@@ -33,6 +33,15 @@ pub const COMMENT_LIMIT: usize = 65_536;
 /// them all.
 pub const MAX_COMMENT_FINDINGS: usize = 100;
 
+/// At most this many path diagrams are drawn in the comment, in at most
+/// [`COMMENT_DIAGRAM_BUDGET`] characters; the job summary has them all.
+pub const MAX_COMMENT_DIAGRAMS: usize = 3;
+
+/// The characters the comment's path diagrams may take, of [`COMMENT_LIMIT`]:
+/// drawn after the findings table and before the findings' details, so the
+/// fitting cuts details first and never a diagram.
+pub const COMMENT_DIAGRAM_BUDGET: usize = 16_000;
+
 /// The hidden marker's opening, followed by the key and ` -->`.
 pub const MARKER_PREFIX: &str = "<!-- ecr-fargate-preflight:";
 

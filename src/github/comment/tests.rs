@@ -394,3 +394,55 @@ fn outcomes_give_the_url_and_the_notice() {
         "::notice title=Pull-request comment::100%25 read-only%0Afork"
     );
 }
+
+#[test]
+fn the_comment_draws_whole_path_diagrams_within_its_budget() {
+    use crate::network::rules::{self as network_rules, fixture};
+    use crate::network::snapshot::{Subnet, Workload};
+    let ctx = context(&[("GITHUB_REPOSITORY", "acme/app")]).unwrap();
+    // Many shapes, each with long names: more than the comment draws.
+    let mut s = fixture::snapshot();
+    s.workloads.clear();
+    for i in 0..12 {
+        let id = format!("subnet-{i}-{}", "x".repeat(70));
+        s.subnets.insert(
+            id.clone(),
+            Subnet {
+                id: id.clone(),
+                vpc_id: "vpc-1".into(),
+                availability_zone: "us-east-1a".into(),
+                cidr_block: None,
+            },
+        );
+        s.workloads.push(Workload {
+            subnets: vec![id, "subnet-a".into(), "subnet-b".into()],
+            ..fixture::workload(&format!("w{i}"))
+        });
+    }
+    let findings = network_rules::check_all(&s);
+    let mut network = crate::network::run::summary(&s, "snapshot", 0, 0);
+    crate::network::run::with_paths(&mut network, &s, &findings);
+    assert_eq!(network.paths.len(), 12);
+    // Enough findings with long details that the body must be cut.
+    let mut all: Vec<_> = (0..MAX_COMMENT_FINDINGS)
+        .map(|i| rules::PUSH_ACCESS_DENIED.finding(format!("t{i}"), "m".repeat(2_000)))
+        .collect();
+    all.extend(findings);
+    let report = Report::new(None, None, all, vec![]).with_network(Some(network));
+    let body = render_comment(&report, &ctx);
+    assert!(body.encode_utf16().count() <= COMMENT_LIMIT);
+    let drawn = body.matches("```mermaid\n").count();
+    assert!((1..=MAX_COMMENT_DIAGRAMS).contains(&drawn), "{drawn}");
+    // Every diagram drawn is whole: its fence closes after its last line.
+    for block in body.split("```mermaid\n").skip(1) {
+        let (diagram, _) = block.split_once("\n```\n").expect("a closed fence");
+        assert!(diagram.starts_with("flowchart LR\n"), "{diagram}");
+        assert!(!diagram.contains("```"), "{diagram}");
+    }
+    assert!(
+        body.contains("more network shape(s) are not drawn here"),
+        "{body}"
+    );
+    let section = &body[body.find("### Paths").unwrap()..body.find("<details>").unwrap()];
+    assert!(section.encode_utf16().count() <= COMMENT_DIAGRAM_BUDGET + 200);
+}

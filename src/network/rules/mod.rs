@@ -9,6 +9,7 @@
 //! it could not read, and `network/not-checked` reports it.
 
 pub mod dhcp_dns;
+pub mod dual_stack;
 pub mod egress;
 pub mod endpoint_ingress;
 pub mod endpoint_policies;
@@ -16,6 +17,7 @@ pub mod endpoint_zones;
 pub mod execution_role;
 pub mod gaps;
 pub mod images;
+pub mod log_destinations;
 pub mod network_acls;
 pub mod not_fargate;
 pub mod private_dns;
@@ -50,6 +52,8 @@ pub const RULES: &[Rule] = &[
     endpoint_policies::S3_ENDPOINT_POLICY_BLOCKS_LAYERS,
     endpoint_policies::ENDPOINT_POLICY_BLOCKS,
     images::IMAGE_UNREACHABLE,
+    dual_stack::DUAL_STACK_IMAGE_NO_IPV6_PATH,
+    log_destinations::LOG_DESTINATION_OTHER_REGION,
     pull_through_cache::RULE,
     execution_role::EXECUTION_ROLE_MISSING,
     execution_role::EXECUTION_ROLE_DENIED,
@@ -79,6 +83,8 @@ pub fn check_all(snapshot: &NetworkSnapshot) -> Vec<Finding> {
         network_acls::check,
         endpoint_policies::check,
         images::check,
+        dual_stack::check,
+        log_destinations::check,
         pull_through_cache::check,
         execution_role::check,
         gaps::check,
@@ -309,6 +315,7 @@ mod tests {
             ids,
             [
                 "network/custom-dns",
+                "network/dual-stack-image-no-ipv6-path",
                 "network/egress-unknown",
                 "network/endpoint-ingress-443",
                 "network/endpoint-missing",
@@ -321,6 +328,7 @@ mod tests {
                 "network/execution-role-missing",
                 "network/execution-role-not-simulated",
                 "network/image-unreachable",
+                "network/log-destination-other-region",
                 "network/nacl-blocks-443",
                 "network/nat-gateway-unavailable",
                 "network/not-checked",

@@ -2,9 +2,9 @@
 //! and its return traffic (reference rule R10).
 //!
 //! A network ACL is evaluated per direction, lowest rule number first; the
-//! first entry whose protocol, ports and CIDR match decides. Here an entry
-//! matches a peer when its CIDR contains the whole peer CIDR; an entry that
-//! covers only part of it is not counted either way.
+//! first entry whose protocol, ports and CIDR match decides, per packet. An
+//! entry whose CIDR covers only part of a peer's CIDR decides for that part:
+//! the peer is split where the entries' CIDRs begin and end.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -50,6 +50,62 @@ const EPHEMERAL: (i32, i32) = (1024, 65535);
 /// Linux's ephemeral port range starts here; blocking only below it is a warning.
 const LINUX_EPHEMERAL_FROM: i32 = 32768;
 
+/// A range of addresses, both ends included (IPv4 addresses widened to `u128`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Addresses {
+    /// First address.
+    pub first: u128,
+    /// Last address.
+    pub last: u128,
+    /// IPv4 (true) or IPv6.
+    pub v4: bool,
+}
+
+impl Addresses {
+    /// The addresses of a CIDR, `None` when it does not parse.
+    fn of(cidr: &str) -> Option<Addresses> {
+        match cidr.parse::<ipnet::IpNet>().ok()? {
+            ipnet::IpNet::V4(n) => Some(Addresses {
+                first: u32::from(n.network()).into(),
+                last: u32::from(n.broadcast()).into(),
+                v4: true,
+            }),
+            ipnet::IpNet::V6(n) => Some(Addresses {
+                first: u128::from(n.network()),
+                last: u128::from(n.broadcast()),
+                v4: false,
+            }),
+        }
+    }
+
+    fn contains(&self, other: &Addresses) -> bool {
+        self.v4 == other.v4 && self.first <= other.first && other.last <= self.last
+    }
+
+    fn overlaps(&self, other: &Addresses) -> bool {
+        self.v4 == other.v4 && self.first <= other.last && other.first <= self.last
+    }
+
+    fn address(&self, a: u128) -> String {
+        if self.v4 {
+            std::net::Ipv4Addr::from(u32::try_from(a).unwrap_or(u32::MAX)).to_string()
+        } else {
+            std::net::Ipv6Addr::from(a).to_string()
+        }
+    }
+}
+
+impl std::fmt::Display for Addresses {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}–{}",
+            self.address(self.first),
+            self.address(self.last)
+        )
+    }
+}
+
 /// A port range of one direction that is not allowed, and the entry that decided it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Blocked {
@@ -59,10 +115,15 @@ pub(crate) struct Blocked {
     pub to: i32,
     /// The deny entry's rule number, `None` when no entry matched (implicit deny).
     pub rule: Option<i32>,
+    /// The part of the peer it applies to, when an entry covers only part of
+    /// the peer's CIDR; `None` when it applies to all of it.
+    pub part: Option<Addresses>,
 }
 
 /// The ports of `from..=to` that `acl` does not allow for TCP to or from `peer`
-/// in one direction.
+/// in one direction. AWS decides per packet, so an entry whose CIDR covers
+/// only part of the peer decides for that part: the peer is split where the
+/// entries' CIDRs begin and end, each part evaluated on its own.
 pub(crate) fn evaluate(
     acl: &NetworkAcl,
     egress: bool,
@@ -70,23 +131,83 @@ pub(crate) fn evaluate(
     from: i32,
     to: i32,
 ) -> Vec<Blocked> {
-    let mut entries: Vec<_> = acl.entries.iter().filter(|e| e.egress == egress).collect();
-    entries.sort_by_key(|e| e.rule_number);
+    let mut entries: Vec<(&crate::network::snapshot::NetworkAclEntry, Addresses)> = acl
+        .entries
+        .iter()
+        .filter(|e| e.egress == egress)
+        .filter(|e| {
+            let all = e.protocol == "-1" || e.protocol.eq_ignore_ascii_case("all");
+            all || e.protocol == "6" || e.protocol.eq_ignore_ascii_case("tcp")
+        })
+        .filter_map(|e| Some((e, Addresses::of(e.cidr_block.as_deref()?)?)))
+        .collect();
+    entries.sort_by_key(|(e, _)| e.rule_number);
+    let Some(whole) = Addresses::of(peer) else {
+        // Nothing matches what is not an address: the default deny.
+        return vec![Blocked {
+            from,
+            to,
+            rule: None,
+            part: None,
+        }];
+    };
+    let mut cuts = vec![whole.first];
+    for (_, a) in &entries {
+        if a.overlaps(&whole) && !a.contains(&whole) {
+            cuts.push(a.first.max(whole.first));
+            if a.last < whole.last {
+                cuts.push(a.last + 1);
+            }
+        }
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    // Neighbouring parts with the same outcome are reported as one.
+    let mut parts: Vec<(Addresses, Vec<Blocked>)> = Vec::new();
+    for (i, &first) in cuts.iter().enumerate() {
+        let last = cuts.get(i + 1).map_or(whole.last, |next| next - 1);
+        let part = Addresses {
+            first,
+            last,
+            v4: whole.v4,
+        };
+        let blocked = evaluate_part(&entries, &part, from, to);
+        match parts.last_mut() {
+            Some((p, b)) if *b == blocked => p.last = last,
+            _ => parts.push((part, blocked)),
+        }
+    }
+    let split = parts.len() > 1;
+    let mut out: Vec<Blocked> = parts
+        .into_iter()
+        .flat_map(|(part, blocked)| {
+            blocked.into_iter().map(move |b| Blocked {
+                part: split.then_some(part),
+                ..b
+            })
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// [`evaluate`] for addresses every entry either contains or leaves out.
+fn evaluate_part(
+    entries: &[(&crate::network::snapshot::NetworkAclEntry, Addresses)],
+    part: &Addresses,
+    from: i32,
+    to: i32,
+) -> Vec<Blocked> {
     let mut remaining = vec![(from, to)];
     let mut blocked = Vec::new();
-    for e in entries {
+    for (e, addresses) in entries {
         if remaining.is_empty() {
             break;
         }
+        if !addresses.contains(part) {
+            continue;
+        }
         let all = e.protocol == "-1" || e.protocol.eq_ignore_ascii_case("all");
-        let tcp = e.protocol == "6" || e.protocol.eq_ignore_ascii_case("tcp");
-        if !all && !tcp {
-            continue;
-        }
-        let Some(cidr) = &e.cidr_block else { continue };
-        if !cidr_contains(cidr, peer) {
-            continue;
-        }
         let (pf, pt) = if all {
             (0, 65535)
         } else {
@@ -104,6 +225,7 @@ pub(crate) fn evaluate(
                     from: lo,
                     to: hi,
                     rule: Some(e.rule_number),
+                    part: None,
                 });
             }
             if a < lo {
@@ -119,6 +241,7 @@ pub(crate) fn evaluate(
         from: a,
         to: b,
         rule: None,
+        part: None,
     }));
     blocked.sort();
     blocked
@@ -274,11 +397,14 @@ fn describe(blocked: &[Blocked], from: i32, to: i32) -> String {
     let parts: Vec<String> = blocked
         .iter()
         .map(|b| {
-            let range = if (b.from, b.to) == (from, to) {
+            let mut range = if (b.from, b.to) == (from, to) {
                 String::new()
             } else {
                 format!("ports {} ", ports(b.from, b.to))
             };
+            if let Some(part) = b.part {
+                range = format!("{range}for addresses {part} ");
+            }
             match b.rule {
                 Some(32767) | None => format!("{range}match no allow entry (default deny)"),
                 Some(n) => format!("{range}denied by entry {n}"),
@@ -452,7 +578,8 @@ mod tests {
             vec![Blocked {
                 from: 1024,
                 to: 32767,
-                rule: Some(200)
+                rule: Some(200),
+                part: None,
             }]
         );
         assert!(evaluate(&a, false, "52.216.0.0/15", 1024, 65535).is_empty());
@@ -462,22 +589,74 @@ mod tests {
             vec![Blocked {
                 from: 443,
                 to: 443,
-                rule: None
+                rule: None,
+                part: None,
             }]
         );
     }
 
     #[test]
-    fn udp_and_partial_cidrs_do_not_match() {
+    fn udp_does_not_match() {
         let a = NetworkAcl {
             entries: vec![
                 acl_entry(50, true, "17", false, "0.0.0.0/0", Some((443, 443))),
-                acl_entry(60, true, "6", false, "10.0.1.0/25", Some((443, 443))),
                 acl_entry(100, true, "6", true, "10.0.0.0/16", Some((443, 443))),
             ],
             ..NetworkAcl::default()
         };
         assert!(evaluate(&a, true, "10.0.1.0/24", 443, 443).is_empty());
+    }
+
+    #[test]
+    fn a_deny_entry_over_part_of_a_peer_blocks_that_part() {
+        let a = NetworkAcl {
+            entries: vec![
+                acl_entry(60, true, "6", false, "10.0.1.0/25", Some((443, 443))),
+                acl_entry(100, true, "6", true, "10.0.0.0/16", Some((443, 443))),
+            ],
+            ..NetworkAcl::default()
+        };
+        let blocked = evaluate(&a, true, "10.0.1.0/24", 443, 443);
+        assert_eq!(blocked.len(), 1, "{blocked:?}");
+        assert_eq!(blocked[0].rule, Some(60));
+        assert_eq!(blocked[0].part.unwrap().to_string(), "10.0.1.0–10.0.1.127");
+        // An allow entry over part of the peer leaves the rest to later entries.
+        let b = NetworkAcl {
+            entries: vec![
+                acl_entry(100, true, "6", true, "52.216.0.0/16", Some((443, 443))),
+                acl_entry(32767, true, "-1", false, "0.0.0.0/0", None),
+            ],
+            ..NetworkAcl::default()
+        };
+        let blocked = evaluate(&b, true, "52.216.0.0/15", 443, 443);
+        assert_eq!(blocked.len(), 1, "{blocked:?}");
+        assert_eq!(blocked[0].rule, Some(32767));
+        assert_eq!(
+            blocked[0].part.unwrap().to_string(),
+            "52.217.0.0–52.217.255.255"
+        );
+        // Entries that cover the whole peer still decide for all of it.
+        assert_eq!(evaluate(&b, true, "52.216.4.0/24", 443, 443), vec![]);
+    }
+
+    #[test]
+    fn a_partial_deny_of_the_s3_ranges_is_reported_with_its_addresses() {
+        let mut s = fixture::snapshot();
+        acl(&mut s).entries = vec![
+            acl_entry(50, true, "6", false, "52.216.0.0/16", Some((443, 443))),
+            acl_entry(100, true, "-1", true, "0.0.0.0/0", None),
+            acl_entry(100, false, "-1", true, "0.0.0.0/0", None),
+        ];
+        let findings = check(&s);
+        fixture::assert_well_formed(&findings);
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert!(
+            findings[0]
+                .message
+                .contains("for addresses 52.216.0.0–52.216.255.255 denied by entry 50"),
+            "{}",
+            findings[0].message
+        );
     }
 
     #[test]

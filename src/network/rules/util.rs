@@ -188,6 +188,8 @@ pub(crate) fn service_host(service: &str, region: &str) -> String {
     match service {
         "ecr.api" => format!("api.ecr.{region}.amazonaws.com"),
         "ecr.dkr" => format!("<account>.dkr.ecr.{region}.amazonaws.com"),
+        "kinesis-firehose" => format!("firehose.{region}.amazonaws.com"),
+        "kinesis-streams" => format!("kinesis.{region}.amazonaws.com"),
         other => format!("{other}.{region}.amazonaws.com"),
     }
 }

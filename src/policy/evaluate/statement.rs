@@ -5,11 +5,22 @@
 
 use super::*;
 
+mod condition;
+
 /// The request context, with names folded to lower case, and the keys the
 /// simulation derives from the request itself.
+#[derive(Clone)]
 pub(super) struct KnownContext {
     keys: HashMap<String, Vec<String>>,
+    /// Keys whose value is known only in part: `aws:userid` of a role
+    /// session is `ROLE-ID:SESSION`, and the role's unique ID is not known offline.
+    partial: Vec<String>,
 }
+
+/// Stands for a role's unique ID (`AROA…`) in `aws:userid`, unknown offline:
+/// a condition is only evaluated on it when the policy's values cannot tell
+/// one ID from another (`*:GitHubActions`).
+pub(super) const UNKNOWN_ROLE_ID: &str = "AROAUNKNOWNROLEID";
 
 impl KnownContext {
     pub(super) fn of(request: &Request) -> Self {
@@ -26,10 +37,46 @@ impl KnownContext {
             "aws:requestedregion",
             arn_region(&request.resource).unwrap_or_default(),
         );
-        for (key, values) in &request.context {
-            keys.insert(key.to_ascii_lowercase(), values.clone());
+        let mut partial = Vec::new();
+        // IAM User Guide, global condition keys: aws:username "is always
+        // included in the request context for IAM users. Anonymous requests
+        // and requests that are made using the AWS account root user or IAM
+        // roles do not include this key"; aws:userid is "role-id:caller-specified-role-name"
+        // for a role session and the user's unique ID for a user.
+        if let Some(user) = request.principal_arn.split_once(":user/").map(|(_, u)| u) {
+            let name = user.rsplit('/').next().unwrap_or(user);
+            keys.insert("aws:username".to_string(), vec![name.to_string()]);
+        } else if request.principal_is_role() {
+            keys.insert("aws:username".to_string(), Vec::new());
+            if let Some(session) = &request.session_name {
+                keys.insert(
+                    "aws:userid".to_string(),
+                    vec![format!("{UNKNOWN_ROLE_ID}:{session}")],
+                );
+                partial.push("aws:userid".to_string());
+            }
         }
-        Self { keys }
+        for (key, values) in &request.context {
+            let key = key.to_ascii_lowercase();
+            partial.retain(|p| *p != key);
+            keys.insert(key, values.clone());
+        }
+        Self { keys, partial }
+    }
+
+    /// The same context with one key set (a candidate world for a key that is unknown).
+    pub(super) fn with(&self, key: &str, values: Vec<String>) -> Self {
+        let mut known = self.clone();
+        let key = key.to_ascii_lowercase();
+        known.partial.retain(|p| *p != key);
+        known.keys.insert(key, values);
+        known
+    }
+
+    /// Whether the key's value is known only in part (see `partial`).
+    pub(super) fn is_partial(&self, key: &str) -> bool {
+        let key = key.to_ascii_lowercase();
+        self.partial.contains(&key)
     }
 
     /// `None`: unknown; `Some([])`: known to be absent.
@@ -56,6 +103,64 @@ pub(super) enum PartMatch {
     Yes,
     No,
     Maybe(Vec<UndeterminedCondition>),
+}
+
+impl From<bool> for PartMatch {
+    fn from(matched: bool) -> Self {
+        if matched {
+            PartMatch::Yes
+        } else {
+            PartMatch::No
+        }
+    }
+}
+
+/// Where policy variables are substituted in a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Variables {
+    /// Nowhere: the document is not `Version` 2012-10-17.
+    Off,
+    /// Anywhere (condition values).
+    Anywhere,
+    /// Only after the fifth colon (a `Resource` ARN).
+    AfterFifthColon,
+}
+
+/// A `$` the policy wrote literally (`${$}`, or a variable where none may
+/// be), hidden from iam-rs's interpolation.
+const LITERAL_DOLLAR: char = '\u{E002}';
+
+/// The operator shown for an unknown policy variable.
+pub(super) const VARIABLE: &str = "policy variable";
+
+fn unknown_variable(key: &str, variable: &str) -> PartMatch {
+    PartMatch::Maybe(vec![UndeterminedCondition {
+        operator: VARIABLE.to_string(),
+        key: key.to_string(),
+        values: vec![variable.to_string()],
+    }])
+}
+
+/// A `Resource` pattern with every policy variable as `*`: what it matches
+/// whatever the variables hold.
+fn variables_as_wildcards(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        match rest[start..].find('}') {
+            Some(length) => {
+                out.push('*');
+                rest = &rest[start + length + 1..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Matches statements against one request.
@@ -104,8 +209,15 @@ impl<'r> Matcher<'r> {
         if !self.action(statement) {
             return None;
         }
-        let resource = self.resource(kind, statement);
-        let conditions = self.conditions(&statement.condition);
+        let variables = document.version.as_deref() == Some("2012-10-17");
+        let resource = self.resource(kind, statement, variables);
+        let conditions = self.conditions(&statement.condition, variables);
+        if let PartMatch::Maybe(unknown) = &resource
+            && !matches!(conditions, PartMatch::No)
+            && self.no_world_applies(kind, statement, variables, unknown)
+        {
+            return None;
+        }
         let (level, undetermined) = match (resource, conditions) {
             (PartMatch::No, _) | (_, PartMatch::No) => return None,
             (PartMatch::Yes, PartMatch::Yes) => (Tri::Yes, Vec::new()),
@@ -146,13 +258,17 @@ impl<'r> Matcher<'r> {
     /// `Principal`/`NotPrincipal` of a resource-based statement (our matching: see `matching.rs`).
     pub(super) fn principal(&self, statement: &Statement) -> PrincipalMatch {
         let (arn, account) = (&self.request.principal_arn, &self.request.principal_account);
+        let session = self.request.session_arn();
+        let session = session.as_deref();
         if let Some(principals) = &statement.principal {
-            return principal_match(principals, arn, account);
+            return principal_match(principals, arn, account, session);
         }
         if let Some(excluded) = &statement.not_principal {
             // AWS: a Deny with NotPrincipal always applies to a principal that
             // has a permissions boundary, whatever NotPrincipal lists.
-            if self.has_boundary || principal_match(excluded, arn, account) == PrincipalMatch::No {
+            if self.has_boundary
+                || principal_match(excluded, arn, account, session) == PrincipalMatch::No
+            {
                 return PrincipalMatch::Direct;
             }
         }
@@ -175,7 +291,12 @@ impl<'r> Matcher<'r> {
         }
     }
 
-    pub(super) fn resource(&self, kind: PolicyKind, statement: &Statement) -> PartMatch {
+    pub(super) fn resource(
+        &self,
+        kind: PolicyKind,
+        statement: &Statement,
+        variables: bool,
+    ) -> PartMatch {
         let (patterns, negated) = match (&statement.resource, &statement.not_resource) {
             (Some(patterns), _) => (patterns, false),
             (None, Some(patterns)) => (patterns, true),
@@ -186,7 +307,7 @@ impl<'r> Matcher<'r> {
         let mut undetermined = Vec::new();
         let mut any = false;
         for pattern in patterns {
-            match self.resource_pattern(pattern) {
+            match self.resource_pattern(pattern, variables) {
                 PartMatch::Yes => {
                     any = true;
                     break;
@@ -202,65 +323,170 @@ impl<'r> Matcher<'r> {
         }
     }
 
-    pub(super) fn resource_pattern(&self, pattern: &str) -> PartMatch {
-        let pattern = match self.with_variables(pattern) {
-            Ok(pattern) => pattern,
-            Err(part) => return part,
+    pub(super) fn resource_pattern(&self, pattern: &str, variables: bool) -> PartMatch {
+        let place = if variables {
+            Variables::AfterFifthColon
+        } else {
+            Variables::Off
         };
+        match self.with_variables(pattern, place) {
+            Ok(pattern) => self.resource_matches(&pattern).into(),
+            // A pattern that cannot match whatever the variables hold leaves
+            // nothing undetermined: try it with every variable as `*`.
+            Err(PartMatch::Maybe(unknown)) => {
+                if self.resource_matches(&variables_as_wildcards(pattern)) {
+                    PartMatch::Maybe(unknown)
+                } else {
+                    PartMatch::No
+                }
+            }
+            Err(part) => part,
+        }
+    }
+
+    /// Whether a `Resource` pattern (variables replaced) matches the request's resource.
+    fn resource_matches(&self, pattern: &str) -> bool {
+        let literal = pattern.contains([LITERAL_STAR, LITERAL_QUESTION]);
         let Some(arn) = &self.resource_arn else {
             // A request on `*` is matched only by patterns that match the
             // string `*` itself (iam-rs's wildcard matcher).
-            return if Arn::wildcard_match("*", &pattern) {
-                PartMatch::Yes
+            return if literal {
+                arn_pattern_matches(pattern, "*")
             } else {
-                PartMatch::No
+                Arn::wildcard_match("*", pattern)
             };
         };
-        let matched = match ArnMatcher::from_pattern(&pattern) {
+        if literal {
+            // iam-rs has no literal `*` or `?`: `${*}`, `${?}` need our matcher.
+            return arn_pattern_matches(pattern, &self.request.resource);
+        }
+        match ArnMatcher::from_pattern(pattern) {
             Ok(matcher) => matcher.matches(arn).unwrap_or(false),
             // iam-rs cannot read patterns with fewer than six fields
             // (`arn:aws:ecr:us-east-1:*`); AWS lets a trailing `*` span them.
-            Err(_) => arn_pattern_matches(&pattern, &self.request.resource),
-        };
-        if matched {
-            PartMatch::Yes
-        } else {
-            PartMatch::No
+            Err(_) => arn_pattern_matches(pattern, &self.request.resource),
         }
+    }
+
+    /// For a statement whose `Resource` depends on unknown variables: whether
+    /// no value of them lets the statement apply, judged over the values its
+    /// own conditions allow (`StringEquals` on the key: one of its values;
+    /// `Null` true: absent). The resource and the condition are about the
+    /// same key, so they are not independent: `repository/${aws:PrincipalTag/team}`
+    /// with `StringEquals aws:PrincipalTag/team: app` never matches `repository/web`.
+    fn no_world_applies(
+        &self,
+        kind: PolicyKind,
+        statement: &Statement,
+        variables: bool,
+        unknown: &[UndeterminedCondition],
+    ) -> bool {
+        let mut worlds: Vec<(String, Vec<Vec<String>>)> = Vec::new();
+        for variable in unknown.iter().filter(|u| u.operator == VARIABLE) {
+            let key = variable.key.to_ascii_lowercase();
+            let candidates: Vec<Vec<String>> = statement
+                .condition
+                .iter()
+                .filter(|c| {
+                    c.key.eq_ignore_ascii_case(&key) && c.qualifier.is_none() && !c.if_exists
+                })
+                .find_map(|c| match c.parsed_operator {
+                    IAMOperator::StringEquals if c.values.iter().all(|v| !v.contains("${")) => {
+                        Some(c.values.iter().map(|v| vec![v.clone()]).collect())
+                    }
+                    IAMOperator::Null
+                        if c.values.iter().all(|v| v.eq_ignore_ascii_case("true")) =>
+                    {
+                        Some(vec![Vec::new()])
+                    }
+                    _ => None,
+                })
+                .unwrap_or_default();
+            if candidates.is_empty() {
+                return false;
+            }
+            worlds.push((key, candidates));
+        }
+        if worlds.is_empty() {
+            return false;
+        }
+        // Every combination of the candidate values (a handful at most).
+        let mut contexts = vec![self.known.clone()];
+        for (key, candidates) in &worlds {
+            contexts = contexts
+                .iter()
+                .flat_map(|known| candidates.iter().map(|v| known.with(key, v.clone())))
+                .collect();
+            if contexts.len() > 64 {
+                return false;
+            }
+        }
+        contexts.iter().all(|known| {
+            let matcher = Matcher::new(self.request, known, self.has_boundary);
+            matches!(matcher.resource(kind, statement, variables), PartMatch::No)
+                || matches!(
+                    matcher.conditions(&statement.condition, variables),
+                    PartMatch::No
+                )
+        })
     }
 
     /// Replaces policy variables (`${aws:PrincipalTag/team}`) with iam-rs's
     /// `interpolate_variables`, after checking that every key is known: an
     /// unknown one makes the match undetermined, a known-absent one without a
     /// default makes it fail (iam-rs would put an empty string there).
-    pub(super) fn with_variables(&self, text: &str) -> Result<String, PartMatch> {
-        if !text.contains("${") {
+    ///
+    /// IAM User Guide, policy variables: "You can use policy variables in the
+    /// Resource element … only in the resource portion of the ARN. This
+    /// portion of the ARN appears after the fifth colon (:). You can't use a
+    /// variable to replace parts of the ARN before the fifth colon, such as the
+    /// service or account" (there a variable is literal text); "${*}, ${?},
+    /// ${$} … represent the literal characters *, ?, $" (kept as
+    /// [`LITERAL_STAR`]/[`LITERAL_QUESTION`] so the matchers do not read them
+    /// as wildcards); and "if you don't include the Version element … or use
+    /// an older version, variables such as ${aws:username} aren't recognized
+    /// as variables and are instead treated as literal strings" ([`Variables::Off`]).
+    /// iam-rs substitutes everywhere and writes `${*}` back as a wildcard
+    /// (`iam_rs_substitutes_variables_before_the_fifth_colon`).
+    pub(super) fn with_variables(&self, text: &str, place: Variables) -> Result<String, PartMatch> {
+        if place == Variables::Off || !text.contains("${") {
             return Ok(text.to_string());
         }
         let mut rest = text;
         let mut escaped = String::with_capacity(text.len());
         while let Some(start) = rest.find("${") {
             escaped.push_str(&rest[..start]);
+            let offset = text.len() - rest.len() + start;
             let Some(length) = rest[start..].find('}') else {
-                return Err(PartMatch::No);
+                // Not a variable: literal text.
+                escaped.push(LITERAL_DOLLAR);
+                escaped.push_str(&rest[start + 1..]);
+                rest = "";
+                break;
             };
             let variable = &rest[start..start + length + 1];
+            rest = &rest[start + length + 1..];
+            let before_fifth_colon =
+                place == Variables::AfterFifthColon && text[..offset].matches(':').count() < 5;
+            if before_fifth_colon {
+                escaped.push(LITERAL_DOLLAR);
+                escaped.push_str(&variable[1..]);
+                continue;
+            }
             let inner = &variable[2..variable.len() - 1];
             let (key, default) = match inner.split_once(',') {
                 Some((key, default)) => (key.trim(), Some(default)),
                 None => (inner.trim(), None),
             };
             match key {
-                // `${*}`, `${?}`, `${$}` stand for the characters themselves.
-                "*" | "?" | "$" => escaped.push_str(key),
+                "*" => escaped.push(LITERAL_STAR),
+                "?" => escaped.push(LITERAL_QUESTION),
+                "$" => escaped.push(LITERAL_DOLLAR),
                 _ => {
                     match self.known.get(key) {
-                        None => {
-                            return Err(PartMatch::Maybe(vec![UndeterminedCondition {
-                                operator: "policy variable".to_string(),
-                                key: key.to_string(),
-                                values: vec![variable.to_string()],
-                            }]));
+                        None => return Err(unknown_variable(key, variable)),
+                        Some(_) if self.known.is_partial(key) => {
+                            return Err(unknown_variable(key, variable));
                         }
                         Some([]) if default.is_none() => {
                             return Err(PartMatch::No);
@@ -270,94 +496,14 @@ impl<'r> Matcher<'r> {
                     escaped.push_str(variable);
                 }
             }
-            rest = &rest[start + length + 1..];
         }
         escaped.push_str(rest);
         iam_rs::interpolate_variables(
             &escaped,
             self.variables.get_or_init(|| self.known.iam_context()),
         )
+        .map(|text| text.replace(LITERAL_DOLLAR, "$"))
         .map_err(|_| PartMatch::No)
-    }
-
-    pub(super) fn conditions(&self, conditions: &[Condition]) -> PartMatch {
-        let mut undetermined = Vec::new();
-        for condition in conditions {
-            match self.condition(condition) {
-                PartMatch::Yes => {}
-                PartMatch::No => return PartMatch::No,
-                PartMatch::Maybe(more) => undetermined.extend(more),
-            }
-        }
-        if undetermined.is_empty() {
-            PartMatch::Yes
-        } else {
-            PartMatch::Maybe(undetermined)
-        }
-    }
-
-    /// One condition, evaluated by iam-rs's engine on a one-condition
-    /// statement against a context holding just that key, typed for the operator.
-    pub(super) fn condition(&self, condition: &Condition) -> PartMatch {
-        let undetermined = || {
-            PartMatch::Maybe(vec![UndeterminedCondition {
-                operator: condition.operator.clone(),
-                key: condition.key.clone(),
-                values: condition.values.clone(),
-            }])
-        };
-        let Some(present) = self.known.get(&condition.key) else {
-            return undetermined();
-        };
-        let operator = arn_equals_as_like(&condition.parsed_operator);
-        let category = operator.category();
-        let mut values = Vec::with_capacity(condition.values.len());
-        for value in &condition.values {
-            match self.with_variables(value) {
-                Ok(value)
-                    if category == OperatorType::Boolean || category == OperatorType::Null =>
-                {
-                    values.push(value.to_ascii_lowercase());
-                }
-                Ok(value) => values.push(value),
-                Err(PartMatch::Maybe(more)) => return PartMatch::Maybe(more),
-                Err(_) => return PartMatch::No,
-            }
-        }
-        let value = match values.as_slice() {
-            [one] if category == OperatorType::Boolean && one.parse::<bool>().is_ok() => {
-                ConditionValue::Boolean(one == "true")
-            }
-            [one] => ConditionValue::String(one.clone()),
-            _ => ConditionValue::StringList(values),
-        };
-        let mut context = Context::new();
-        if let Some(typed) = typed_context_value(category, present) {
-            context.insert(condition.key.clone(), typed);
-        }
-        let statement = IAMStatement::new(IAMEffect::Allow)
-            .with_action(IAMAction::Single("*".to_string()))
-            .with_resource(IAMResource::Single("*".to_string()))
-            .with_condition_struct(iam_rs::Condition::new(
-                operator,
-                condition.key.clone(),
-                value,
-            ));
-        let evaluator =
-            PolicyEvaluator::with_policies(vec![IAMPolicy::new().add_statement(statement)]);
-        let request = IAMRequest::new_with_context(
-            Principal::Aws(PrincipalId::String(PLACEHOLDER_PRINCIPAL.to_string())),
-            "condition:Evaluate",
-            placeholder_resource(),
-            context,
-        );
-        match evaluator.evaluate(&request) {
-            Ok(result) if result.decision == IamDecision::Allow => PartMatch::Yes,
-            Ok(_) => PartMatch::No,
-            // Values iam-rs cannot compare (a malformed date, say): show the
-            // condition rather than guess.
-            Err(_) => undetermined(),
-        }
     }
 }
 

@@ -1197,3 +1197,5 @@ fn iam_rs_has_no_policy_types() {
     );
     // Ours: a_permissions_boundary_caps_identity_policies, cross_account_needs_both_sides.
 }
+
+mod fidelity;

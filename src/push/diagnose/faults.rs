@@ -34,28 +34,10 @@ pub(super) fn other_failures(
             name: name.to_string(),
             ..ctx.repository.clone()
         };
-        findings.push(
-            rules::PUSH_REPOSITORY_NOT_FOUND
-                .finding(
-                    format!("Repository {name} does not exist"),
-                    format!(
-                        "The registry answered `NAME_UNKNOWN`: there is no repository `{name}` in registry {} ({}). A push never creates it.",
-                        repo.registry_id, repo.region
-                    ),
-                )
-                .with_resources([repo.arn()])
-                .with_fix(Fix {
-                    description: format!("Create the repository `{name}`, or fix the name, account or region."),
-                    policy_statement: None,
-                    terraform: Some(format!(
-                        "resource \"aws_ecr_repository\" \"this\" {{\n  name                 = \"{name}\"\n  image_tag_mutability = \"IMMUTABLE_WITH_EXCLUSION\"\n}}"
-                    )),
-                    aws_cli: Some(format!(
-                        "aws ecr create-repository --repository-name {name} --region {}",
-                        repo.region
-                    )),
-                }),
-        );
+        findings.push(repository_not_found(
+            &repo,
+            "The registry answered `NAME_UNKNOWN`",
+        ));
     }
 
     for (i, e) in x.iter().enumerate() {
@@ -326,4 +308,29 @@ pub(super) fn transient_faults(x: &[Exchange], explained: &mut [bool]) -> Vec<Fi
             list.join("; ")
         ),
     )]
+}
+
+/// The repository does not exist: how to create it. `how` says who said so.
+pub(super) fn repository_not_found(repo: &Repository, how: &str) -> Finding {
+    let name = &repo.name;
+    rules::PUSH_REPOSITORY_NOT_FOUND
+        .finding(
+            format!("Repository {name} does not exist"),
+            format!(
+                "{how}: there is no repository `{name}` in registry {} ({}). A push creates it only through a repository creation template with `CREATE_ON_PUSH`, and there is none for it.",
+                repo.registry_id, repo.region
+            ),
+        )
+        .with_resources([repo.arn()])
+        .with_fix(Fix {
+            description: format!("Create the repository `{name}`, or fix the name, account or region."),
+            policy_statement: None,
+            terraform: Some(format!(
+                "resource \"aws_ecr_repository\" \"this\" {{\n  name                 = \"{name}\"\n  image_tag_mutability = \"IMMUTABLE_WITH_EXCLUSION\"\n}}"
+            )),
+            aws_cli: Some(format!(
+                "aws ecr create-repository --repository-name {name} --region {}",
+                repo.region
+            )),
+        })
 }

@@ -42,6 +42,7 @@ fn facts(exchanges: Vec<Exchange>) -> ProbeFacts {
         cleanup_confirmed: false,
         cut_short: false,
         wall_ms: 1,
+        lookup: Default::default(),
     }
 }
 
@@ -626,7 +627,7 @@ fn the_cleanup_read_back_names_only_what_is_left() {
     let mut f = facts(x);
     f.tag = Some("ecr-fargate-preflight-1-abc".into());
     f.cleanup = Some(crate::push::facts::DeleteOutcome::default());
-    f.left_behind = vec!["sha256:left".into()];
+    f.left_behind = vec![("team/app".into(), "sha256:left".into())];
     let r = repo();
     let ctx = Context {
         repository: &r,
@@ -672,7 +673,7 @@ fn an_unreachable_cleanup_is_a_cleanup_warning_not_a_gap_in_the_verdict() {
         failures: Vec::new(),
         call_failed: true,
     });
-    f.left_behind = vec!["sha256:c".into()];
+    f.left_behind = vec![("team/app".into(), "sha256:c".into())];
     let r = repo();
     let findings = diagnose(
         &f,

@@ -39,7 +39,9 @@ pub async fn handle(gate: &Gate, parts: &Parts, body: Bytes) -> Outcome {
         let action = format!("ecr:{op}");
         actions.push(action.clone());
         let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let repo = request["repositoryName"].as_str();
+        let repo = request["repositoryName"]
+            .as_str()
+            .or_else(|| request["repositoryNames"][0].as_str());
         if gate.is_throttled(&action) {
             return Outcome::new(
                 aws_error("ThrottlingException", "Rate exceeded"),
@@ -77,6 +79,63 @@ pub async fn handle(gate: &Gate, parts: &Parts, body: Bytes) -> Outcome {
                     body,
                 );
                 return Outcome::new(resp, actions, "allow");
+            }
+            "DescribeRepositoryCreationTemplates" => {
+                let templates: Vec<Value> = gate
+                    .args
+                    .creation_template
+                    .iter()
+                    .map(|prefix| json!({"prefix": prefix, "appliedFor": ["CREATE_ON_PUSH"], "imageTagMutability": "IMMUTABLE"}))
+                    .collect();
+                let body = json!({ "registryId": gate.args.account, "repositoryCreationTemplates": templates }).to_string();
+                let resp = respond(
+                    StatusCode::OK,
+                    &[("content-type", "application/x-amz-json-1.1")],
+                    body,
+                );
+                return Outcome::new(resp, actions, "allow");
+            }
+            "GetAccountSetting" => {
+                let value = gate.args.blob_mounting.to_ascii_uppercase();
+                let body = json!({ "name": request["name"], "value": value }).to_string();
+                let resp = respond(
+                    StatusCode::OK,
+                    &[("content-type", "application/x-amz-json-1.1")],
+                    body,
+                );
+                return Outcome::new(resp, actions, "allow");
+            }
+            "DescribeRepositories" => {
+                if let Some((mode, filters)) = repo.and_then(|r| gate.tag_exclusion(r)) {
+                    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+                    let upstream = forward(
+                        gate,
+                        Upstream::Aws,
+                        &parts.method,
+                        path,
+                        &parts.headers,
+                        body.clone(),
+                    )
+                    .await;
+                    let status = upstream.status();
+                    let bytes = axum::body::to_bytes(upstream.into_body(), 1 << 20)
+                        .await
+                        .unwrap_or_default();
+                    let mut answer: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                    if let Some(r) = answer["repositories"].get_mut(0) {
+                        r["imageTagMutability"] = json!(mode);
+                        r["imageTagMutabilityExclusionFilters"] = filters
+                            .iter()
+                            .map(|f| json!({"filterType": "WILDCARD", "filter": f}))
+                            .collect();
+                    }
+                    let resp = respond(
+                        status,
+                        &[("content-type", "application/x-amz-json-1.1")],
+                        answer.to_string(),
+                    );
+                    return Outcome::new(resp, actions, "allow");
+                }
             }
             "DeleteRepository" | "PutImageTagMutability" => gate.forget_repos(repo),
             _ => {}

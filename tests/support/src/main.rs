@@ -102,6 +102,25 @@ struct Args {
     /// answers with these repository prefixes (`PREFIX=UPSTREAM_URL`).
     #[arg(long = "pull-through-cache")]
     pull_through_cache: Vec<String>,
+    /// A repository creation template with `appliedFor: CREATE_ON_PUSH`
+    /// and this prefix (`ROOT`: every name), answered by
+    /// `ecr:DescribeRepositoryCreationTemplates` (moto has none). A write
+    /// (blob upload, manifest PUT) to a missing repository it covers creates
+    /// the repository in moto first, unless `ecr:CreateRepository` is
+    /// denied, as ECR's create on push does (AWS's announcement of
+    /// 2025-12-19; aws/containers-roadmap#853).
+    #[arg(long = "creation-template")]
+    creation_template: Vec<String>,
+    /// `REPOSITORY=MODE:FILTER,FILTER…`: the repository's tag mutability
+    /// with exclusion filters (`IMMUTABLE_WITH_EXCLUSION`,
+    /// `MUTABLE_WITH_EXCLUSION`; moto has no filters), in
+    /// `DescribeRepositories` and in the registry's tag checks.
+    #[arg(long = "tag-exclusion")]
+    tag_exclusion: Vec<String>,
+    /// The registry's `BLOB_MOUNTING` setting (`ecr:GetAccountSetting`):
+    /// `disabled` makes a mount an upload (202), as ECR does by default.
+    #[arg(long = "blob-mounting", default_value = "enabled")]
+    blob_mounting: String,
     /// `iam:SimulatePrincipalPolicy` itself is denied to the caller.
     #[arg(long)]
     simulate_forbidden: bool,
@@ -274,6 +293,62 @@ impl Gate {
                 "moto DescribeRepositories answered {status}: {body}"
             ))
         }
+    }
+
+    /// The `--tag-exclusion` of `name`: (mode, filters).
+    fn tag_exclusion(&self, name: &str) -> Option<(String, Vec<String>)> {
+        self.args.tag_exclusion.iter().find_map(|t| {
+            let (repo, rest) = t.split_once('=')?;
+            let (mode, filters) = rest.split_once(':').unwrap_or((rest, ""));
+            (repo == name).then(|| {
+                (
+                    mode.to_string(),
+                    filters
+                        .split(',')
+                        .filter(|f| !f.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                )
+            })
+        })
+    }
+
+    /// The `--creation-template` prefix that covers `name`, if any.
+    fn creation_template_for(&self, name: &str) -> Option<&str> {
+        let covers = |p: &&String| {
+            p.as_str() == "ROOT" || name == p.as_str() || name.starts_with(&format!("{p}/"))
+        };
+        self.args
+            .creation_template
+            .iter()
+            .find(covers)
+            .map(String::as_str)
+    }
+
+    /// Creates `name` in moto (create on push).
+    async fn create_in_moto(&self, name: &str) -> Result<(), String> {
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=test/20260101/{}/ecr/aws4_request, SignedHeaders=host, Signature=0",
+            self.args.region
+        );
+        let resp = self
+            .client
+            .post(format!("{}/", self.args.aws_upstream.trim_end_matches('/')))
+            .header(
+                "X-Amz-Target",
+                "AmazonEC2ContainerRegistry_V20150921.CreateRepository",
+            )
+            .header(header::CONTENT_TYPE, "application/x-amz-json-1.1")
+            .header(header::AUTHORIZATION, auth)
+            .body(json!({ "repositoryName": name }).to_string())
+            .send()
+            .await
+            .map_err(|e| format!("moto unreachable: {e}"))?;
+        self.forget_repos(Some(name));
+        resp.status()
+            .is_success()
+            .then_some(())
+            .ok_or_else(|| format!("moto CreateRepository answered {}", resp.status()))
     }
 
     /// Forgets cached repositories (after a change in moto that may affect them).

@@ -170,6 +170,22 @@ pub async fn handle(gate: &Gate, route: Route<'_>, parts: &Parts, body: Bytes) -
     if let Some(name) = route.name() {
         match gate.repository(name).await {
             Ok(Some(m)) => mutability = m,
+            Ok(None)
+                if is_write(method, &route)
+                    && let Some(prefix) = gate.creation_template_for(name) =>
+            {
+                // Create on push: the template creates the repository first.
+                if gate.is_denied_on("ecr:CreateRepository", Some(name)) {
+                    let resource = gate.repo_arn(name);
+                    let msg = gate.deny_message("ecr:CreateRepository", &resource);
+                    return fail(StatusCode::FORBIDDEN, "DENIED", &msg, "deny");
+                }
+                if let Err(e) = gate.create_in_moto(name).await {
+                    return fail(StatusCode::BAD_GATEWAY, "UNKNOWN", &e, "upstream-error");
+                }
+                tracing_note(&format!("created {name} on push (template {prefix})"));
+                mutability = "MUTABLE".into();
+            }
             Ok(None) => {
                 let msg = format!(
                     "The repository with name '{name}' does not exist in the registry with id '{}'",
@@ -186,6 +202,25 @@ pub async fn handle(gate: &Gate, route: Route<'_>, parts: &Parts, body: Bytes) -
             let msg = "The operation did not succeed because it would have exceeded a service limit for your account.";
             return fail(StatusCode::FORBIDDEN, "DENIED", msg, "quota");
         }
+        // ECR takes an index only of manifests: BuildKit's default cache
+        // export lists layers and its cache configuration as children
+        // (moby/buildkit#1143: "Image index child manifest not supported").
+        let index: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let not_a_manifest = index["manifests"].as_array().and_then(|children| {
+            children.iter().find_map(|c| {
+                let t = c["mediaType"].as_str().unwrap_or("");
+                (!t.contains("manifest")).then(|| t.to_string())
+            })
+        });
+        if let Some(child) = not_a_manifest {
+            let msg = format!("Image index child manifest not supported: {child}");
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "MANIFEST_INVALID",
+                &msg,
+                "unsupported",
+            );
+        }
         let has_subject =
             serde_json::from_slice::<Value>(&body).is_ok_and(|v| v.get("subject").is_some());
         if gate.args.reject_subject && has_subject {
@@ -196,10 +231,18 @@ pub async fn handle(gate: &Gate, route: Route<'_>, parts: &Parts, body: Bytes) -
                 "unsupported",
             );
         }
-        if !by_digest
-            && mutability == "IMMUTABLE"
-            && manifest_digest(gate, name, reference).await.is_some()
-        {
+        let immutable = match gate.tag_exclusion(name) {
+            Some((mode, filters)) => {
+                let excluded = filters.iter().any(|f| wildcard(f, reference));
+                match mode.as_str() {
+                    "IMMUTABLE_WITH_EXCLUSION" => !excluded,
+                    "MUTABLE_WITH_EXCLUSION" => excluded,
+                    other => other == "IMMUTABLE",
+                }
+            }
+            None => mutability == "IMMUTABLE",
+        };
+        if !by_digest && immutable && manifest_digest(gate, name, reference).await.is_some() {
             let msg = format!(
                 "The image tag '{reference}' already exists in the '{name}' repository and cannot be overwritten because the repository is immutable."
             );
@@ -221,9 +264,52 @@ pub async fn handle(gate: &Gate, route: Route<'_>, parts: &Parts, body: Bytes) -
             return Outcome::new(redirect_to_bucket(gate, name, digest), names, "redirect");
         }
     }
-    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    let resp = forward(gate, Upstream::Registry, method, path, &parts.headers, body).await;
+    let mut path = parts
+        .uri
+        .path_and_query()
+        .map_or("/".to_string(), |p| p.as_str().to_string());
+    if let (Route::Upload(_, ""), "POST") = (&route, method.as_str())
+        && gate.args.blob_mounting.eq_ignore_ascii_case("disabled")
+        && query_param(parts.uri.query(), "mount").is_some()
+    {
+        // BLOB_MOUNTING off: ECR answers a mount with an upload (202).
+        path = parts.uri.path().to_string();
+    }
+    let resp = forward(
+        gate,
+        Upstream::Registry,
+        method,
+        &path,
+        &parts.headers,
+        body,
+    )
+    .await;
     Outcome::new(resp, names, "allow")
+}
+
+/// A request that writes to the repository (what create on push reacts to).
+fn is_write(method: &Method, route: &Route) -> bool {
+    matches!(
+        (route, method.as_str()),
+        (Route::Upload(..), "POST" | "PUT" | "PATCH") | (Route::Manifest(..), "PUT")
+    )
+}
+
+/// ECR's `WILDCARD` exclusion filter: `*` matches any run of characters.
+fn wildcard(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, rest)) => {
+            text.starts_with(head)
+                && (0..=text.len() - head.len()).any(|i| {
+                    text.is_char_boundary(head.len() + i) && wildcard(rest, &text[head.len() + i..])
+                })
+        }
+    }
+}
+
+fn tracing_note(note: &str) {
+    eprintln!("ecr-gate: {note}");
 }
 
 /// The digest a manifest reference resolves to upstream, if it exists.
