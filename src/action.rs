@@ -101,6 +101,9 @@ pub struct ActionRun {
     pub comment_key: String,
     /// The `github-token` input (already masked), when given.
     pub github_token: Option<SecretString>,
+    /// The configuration file read (`config` input, or
+    /// `.ecr-fargate-preflight.toml` in the workspace), with its suppressions.
+    pub config: Option<crate::config::Loaded>,
 }
 
 /// The environment variable names an input may arrive in: the runner's
@@ -309,6 +312,17 @@ pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<ActionRun, Usage
             (Some(flag), _) => argv.push(format!("--{flag}={value}")),
         }
     }
+    // The configuration file's options, where no input (or only an
+    // input's default) sets them; what it sets counts as given.
+    let applied = crate::config::apply(argv, get, true)
+        .map_err(|e| UsageError(in_input_terms(&e.0, &command)))?;
+    let mut argv = applied.argv;
+    for arg in &argv[2..] {
+        if let Some(flag) = arg.strip_prefix("--") {
+            let flag = flag.split_once('=').map_or(flag, |(f, _)| f);
+            given.push(input_name(flag).to_string());
+        }
+    }
     if command == "check" {
         let targets = [
             "repository",
@@ -372,6 +386,7 @@ pub fn from_env(get: &dyn Fn(&str) -> Option<String>) -> Result<ActionRun, Usage
         comment,
         comment_key,
         github_token,
+        config: applied.config,
     })
 }
 

@@ -10,6 +10,8 @@
 //! generated from [`all`] (`ecr-fargate-preflight rules --markdown`) and a
 //! test fails when the two drift.
 
+pub mod pages;
+
 use crate::rules::{AUDIT, GENERAL, Meaning, PUSH, Rule};
 
 /// Every rule, in the order the README lists them: push, network, general.
@@ -21,6 +23,7 @@ pub fn all() -> impl Iterator<Item = &'static Rule> {
         .chain(crate::trust::rules::RULES)
         .chain(AUDIT)
         .chain(GENERAL)
+        .chain(crate::config::rules::RULES)
 }
 
 /// The rule with this id.
@@ -36,9 +39,15 @@ pub fn markdown_table() -> String {
             Meaning::Defect => r.severity.as_str().to_string(),
             Meaning::NotVerified => format!("{} (not verified)", r.severity.as_str()),
         };
+        // The rule's page (which links the AWS documentation in turn).
         out.push_str(&format!(
             "| [`{}`]({}) | {} | {} | {} | {} |\n",
-            r.id, r.docs, severity, r.what, r.why, r.fix
+            r.id,
+            pages::path(r),
+            severity,
+            r.what,
+            r.why,
+            r.fix
         ));
     }
     out

@@ -21,7 +21,8 @@ pub enum Command {
     /// Replay buildx's multi-platform push against ECR, and check Fargate task
     /// networking, and report what would fail.
     Check(Box<CheckArgs>),
-    /// Print the rules and the request → IAM action table.
+    /// Print the rules, one rule's page (`rules <ID>`), or the README's
+    /// tables.
     Rules(RulesArgs),
     /// Audit many repositories and every service of clusters in one report,
     /// read-only unless `--push-probe` is given.
@@ -32,6 +33,71 @@ pub enum Command {
     /// variables of `action.yml` (also what runs with no arguments when
     /// `GITHUB_ACTIONS=true`).
     Action,
+    /// Print shell completions or the man page (for packagers and the
+    /// release workflow).
+    #[command(hide = true)]
+    Generate(GenerateArgs),
+}
+
+/// What `generate` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Generated {
+    /// Completions for bash.
+    Bash,
+    /// Completions for zsh.
+    Zsh,
+    /// Completions for fish.
+    Fish,
+    /// Completions for PowerShell.
+    Powershell,
+    /// Completions for elvish.
+    Elvish,
+    /// The man page (roff), `ecr-fargate-preflight.1`.
+    Man,
+}
+
+/// `generate` options.
+#[derive(Debug, Clone, Args)]
+pub struct GenerateArgs {
+    /// A shell's completions, or `man`.
+    #[arg(value_enum)]
+    pub what: Generated,
+}
+
+impl Generated {
+    /// The file name the release workflow gives the output.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Generated::Bash => "ecr-fargate-preflight.bash",
+            Generated::Zsh => "_ecr-fargate-preflight",
+            Generated::Fish => "ecr-fargate-preflight.fish",
+            Generated::Powershell => "_ecr-fargate-preflight.ps1",
+            Generated::Elvish => "ecr-fargate-preflight.elv",
+            Generated::Man => "ecr-fargate-preflight.1",
+        }
+    }
+
+    /// The completions or man page, generated from the one declaration of
+    /// the command line.
+    pub fn render(self) -> Result<Vec<u8>, std::io::Error> {
+        use clap::CommandFactory;
+        use clap_complete::Shell;
+        let mut cmd = Cli::command();
+        let mut out = Vec::new();
+        let shell = match self {
+            Generated::Bash => Shell::Bash,
+            Generated::Zsh => Shell::Zsh,
+            Generated::Fish => Shell::Fish,
+            Generated::Powershell => Shell::PowerShell,
+            Generated::Elvish => Shell::Elvish,
+            Generated::Man => {
+                clap_mangen::Man::new(cmd).render(&mut out)?;
+                return Ok(out);
+            }
+        };
+        clap_complete::generate(shell, &mut cmd, "ecr-fargate-preflight", &mut out);
+        Ok(out)
+    }
 }
 
 /// Output formats.
@@ -237,6 +303,10 @@ pub struct CheckArgs {
 /// `rules` options.
 #[derive(Debug, Clone, Args)]
 pub struct RulesArgs {
+    /// Print this rule's page (what, why, an example, the fix), such as
+    /// `network/endpoint-missing`.
+    #[arg(value_name = "ID", conflicts_with_all = ["markdown", "requests", "endpoints"])]
+    pub id: Option<String>,
     /// Print the README's rule table.
     #[arg(long)]
     pub markdown: bool,
@@ -357,7 +427,8 @@ pub struct OutputArgs {
     pub fail_on: FailOn,
 }
 
-/// The run's budget and its logging: one declaration for `check` and `audit`.
+/// The run's budget, its logging and its configuration file: one
+/// declaration for `check` and `audit`.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     /// The whole run's budget (`90s`, `5m`): every remote call ends by then,
@@ -368,4 +439,10 @@ pub struct RunArgs {
     /// Log progress to stderr (never secrets, at any level).
     #[arg(short, long)]
     pub verbose: bool,
+
+    /// The configuration file: options by their flag names and
+    /// suppressions (default: `.ecr-fargate-preflight.toml` in the working
+    /// directory, else in the workspace). Flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }

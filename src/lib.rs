@@ -13,6 +13,7 @@ pub mod build;
 pub mod catalog;
 pub mod check;
 pub mod cli;
+pub mod config;
 pub mod console;
 pub mod deadline;
 pub mod error;

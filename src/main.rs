@@ -6,7 +6,8 @@ use std::time::Duration;
 use clap::Parser;
 use ecr_fargate_preflight::audit::{self, AuditConfig};
 use ecr_fargate_preflight::check::{self, CheckConfig};
-use ecr_fargate_preflight::cli::{Cli, Command, Format, OutputArgs};
+use ecr_fargate_preflight::cli::{Cli, Command, FailOn, Format, OutputArgs};
+use ecr_fargate_preflight::config::{self, suppress::Date};
 use ecr_fargate_preflight::error::ExitCode;
 use ecr_fargate_preflight::output::{self, Delivery};
 use ecr_fargate_preflight::report::Report;
@@ -18,13 +19,40 @@ fn main() -> ProcessExit {
     if std::env::args_os().len() <= 1 && github::in_actions() {
         return ProcessExit::from(run_action() as u8);
     }
-    let cli = match Cli::try_parse() {
+    // The configuration file's options go in front of the typed ones.
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let applied = match config::apply(argv, &|name| std::env::var(name).ok(), false) {
+        Ok(applied) => applied,
+        Err(e) => return ProcessExit::from(usage(&e.0) as u8),
+    };
+    let cli = match Cli::try_parse_from(&applied.argv) {
         Ok(cli) => cli,
         Err(e) => return ProcessExit::from(clap_error(&e) as u8),
     };
     let code = match cli.command {
         Command::Rules(args) => {
-            let text = if args.endpoints {
+            let text = if let Some(id) = &args.id {
+                match catalog::by_id(id) {
+                    Some(rule) => catalog::pages::page(rule),
+                    None => {
+                        let close: Vec<&str> = catalog::all()
+                            .map(|r| r.id)
+                            .filter(|r| r.contains(id.as_str()))
+                            .take(8)
+                            .collect();
+                        let hint = if close.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; similar: {}", close.join(", "))
+                        };
+                        return ProcessExit::from(usage(&format!(
+                            "no rule is called `{id}` (`ecr-fargate-preflight rules` lists them){hint}"
+                        )) as u8);
+                    }
+                }
+            } else if args.endpoints {
                 ecr_fargate_preflight::network::endpoints::markdown_table()
             } else if args.requests {
                 push::steps::markdown_table()
@@ -38,7 +66,19 @@ fn main() -> ProcessExit {
             console::document(&text, false);
             ExitCode::Clean
         }
-        Command::Check(_) | Command::Audit(_) | Command::Merge(_) => run(cli.command, None),
+        Command::Generate(args) => match args.what.render() {
+            Ok(bytes) => {
+                console::document(&String::from_utf8_lossy(&bytes), false);
+                ExitCode::Clean
+            }
+            Err(e) => {
+                console::err(&format!("error: cannot generate {:?}: {e}", args.what));
+                ExitCode::CouldNotRun
+            }
+        },
+        Command::Check(_) | Command::Audit(_) | Command::Merge(_) => {
+            run(cli.command, None, applied.config.as_ref())
+        }
         Command::Action => run_action(),
     };
     ProcessExit::from(code as u8)
@@ -52,7 +92,11 @@ fn run_action() -> ExitCode {
         Err(e) => return action_usage(&e.0),
     };
     github::Group::start("Inputs").line(&action_run.argv[1..].join(" "));
-    run(action_run.cli.command.clone(), Some(&action_run))
+    run(
+        action_run.cli.command.clone(),
+        Some(&action_run),
+        action_run.config.as_ref(),
+    )
 }
 
 /// What a command runs once its options are valid.
@@ -66,12 +110,16 @@ enum Job {
 /// Runs `check`, `audit` or `merge`: validate the options (a usage error
 /// names the action's input when run as the action), run the command under
 /// its `--timeout`, and hand the report to the one delivery.
-fn run(command: Command, action: Option<&action::ActionRun>) -> ExitCode {
+fn run(
+    command: Command,
+    action: Option<&action::ActionRun>,
+    file: Option<&config::Loaded>,
+) -> ExitCode {
     let name = match &command {
         Command::Check(_) => "check",
         Command::Audit(_) => "audit",
         Command::Merge(_) => "merge",
-        Command::Rules(_) | Command::Action => {
+        Command::Rules(_) | Command::Action | Command::Generate(_) => {
             return usage("the `command` input names no action command");
         }
     };
@@ -85,6 +133,12 @@ fn run(command: Command, action: Option<&action::ActionRun>) -> ExitCode {
         output: report.output.clone(),
         sarif: report.sarif.clone(),
         action,
+    };
+    let fail_on = match &command {
+        Command::Check(args) => args.report.fail_on,
+        Command::Audit(args) => args.report.fail_on,
+        Command::Merge(args) => args.report.fail_on,
+        Command::Rules(_) | Command::Action | Command::Generate(_) => FailOn::Never,
     };
     let (job, delivery, budget) = match command {
         Command::Check(args) => {
@@ -116,7 +170,7 @@ fn run(command: Command, action: Option<&action::ActionRun>) -> ExitCode {
             Err(e) => return usage(&e.0),
         },
         // Answered above.
-        Command::Rules(_) | Command::Action => return ExitCode::Usage,
+        Command::Rules(_) | Command::Action | Command::Generate(_) => return ExitCode::Usage,
     };
     if !matches!(job, Job::Merged(..)) {
         // Phase groups only where they cannot mix with a report on stdout.
@@ -133,7 +187,12 @@ fn run(command: Command, action: Option<&action::ActionRun>) -> ExitCode {
         Job::Merged(report, code) => Some(Ok((*report, code))),
     };
     match ran {
-        Some(Ok((report, code))) => {
+        Some(Ok((mut report, mut code))) => {
+            if let Some(file) = file.filter(|f| !f.ignores.is_empty()) {
+                let name = file.path.display().to_string();
+                config::suppress::apply(&mut report, &file.ignores, &name, Date::today());
+                code = check::exit_code(&report, fail_on);
+            }
             after_interruption(output::deliver(&report, code, &delivery, &runtime))
         }
         Some(Err(e)) => usage(&e.to_string()),

@@ -137,6 +137,11 @@ fn read_report(path: &Path, in_directory: bool) -> Result<Option<Report>, UsageE
             version.map_or("missing".to_string(), |v| v.to_string())
         )));
     }
+    crate::report::schema::validate(&value).map_err(|e| {
+        bad(format!(
+            "not a valid report ({e}); see schemas/report.schema.json"
+        ))
+    })?;
     let mut report: Report =
         serde_json::from_value(value).map_err(|e| bad(format!("not a valid report: {e}")))?;
     // Judged again by this build's rules: a report from before a rule was
@@ -555,6 +560,22 @@ mod tests {
         // A device is refused before it is read.
         let e = load(&[PathBuf::from("/dev/zero")]).unwrap_err().0;
         assert!(e.contains("is a device, not a regular file"), "{e}");
+    }
+
+    #[test]
+    fn a_report_that_does_not_fit_the_schema_names_file_and_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut value: serde_json::Value = serde_json::from_str(&crate::report::render_json(
+            &check_report("111111111111", "app", vec![denied("111111111111")]),
+        ))
+        .unwrap();
+        value["findings"][0]["severity"] = "fatal".into();
+        let path = write(dir.path(), "bad.json", &value.to_string());
+        let e = load(&[path]).unwrap_err().0;
+        assert!(
+            e.contains("bad.json: not a valid report (at /findings/0/severity"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -27,7 +27,22 @@ pub struct Rule {
     pub docs: &'static str,
 }
 
+/// Where the rule pages (`docs/rules/<area>/<name>.md`) are published.
+pub const PAGES_BASE: &str =
+    "https://github.com/ecr-fargate-preflight/ecr-fargate-preflight/blob/main/docs/rules/";
+
+/// The address of a rule's page, generated from the catalogue
+/// (`crate::catalog::pages`).
+pub fn page_url(id: &str) -> String {
+    format!("{PAGES_BASE}{id}.md")
+}
+
 impl Rule {
+    /// The address of its page.
+    pub fn page_url(&self) -> String {
+        page_url(self.id)
+    }
+
     /// A finding of this rule; add the optional parts with the builder methods.
     pub fn finding(&self, title: impl Into<String>, message: impl Into<String>) -> Finding {
         Finding {
@@ -42,8 +57,10 @@ impl Rule {
             fix: None,
             location: None,
             docs: self.docs.to_string(),
+            docs_links: vec![self.page_url(), self.docs.to_string()],
             targets: Vec::new(),
             meaning: self.meaning,
+            suppressed: None,
         }
     }
 }

@@ -241,8 +241,8 @@ fn the_action_command_and_a_bare_run() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(!stdout.contains("::group::"), "{stdout}");
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    let report =
+        harness::schema::parse(&std::fs::read_to_string(dir.path().join("r.json")).unwrap());
     assert_eq!(report["verdict"], "pass");
 }
 

@@ -99,7 +99,7 @@ fn read_only_audit_over_a_prefix_sends_nothing_that_writes() {
         run.stdout
     );
     assert!(run.stdout.contains("targets   4"), "{}", run.stdout);
-    run.report = serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
+    run.report = harness::schema::parse(&std::fs::read_to_string(&output).unwrap());
     assert_eq!(run.report["schema_version"], 1);
     let targets = run.report["targets"].as_array().unwrap();
     // The named repository also matched by the prefix is audited once.
@@ -287,7 +287,7 @@ fn merge_combines_the_reports_of_two_accounts() {
     );
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     let text = std::fs::read_to_string(&first).unwrap();
-    let report: Value = serde_json::from_str(&text).unwrap();
+    let report: Value = harness::schema::parse(&text);
     let errors = report["summary"]["errors"].as_u64().unwrap();
     // Everything past the login is denied by the role's own policy.
     assert!(errors >= 4, "{}", run.stdout);

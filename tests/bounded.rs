@@ -57,6 +57,9 @@ fn a_fleet_with_two_problems_gets_a_few_findings_and_a_small_report() {
         String::from_utf8_lossy(&out.stderr)
     );
     let report: Value = serde_json::from_str(&stdout).unwrap();
+    if let Err(e) = ecr_fargate_preflight::report::schema::validate(&report) {
+        panic!("the report does not fit schemas/report.schema.json: {e}");
+    }
     let findings = report["findings"].as_array().unwrap();
     let rules: Vec<&str> = findings
         .iter()

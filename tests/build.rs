@@ -24,7 +24,7 @@ fn offline(extra: &[&str]) -> (i32, Value) {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(&args)
         .output();
-    let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    let report = harness::schema::parse(&String::from_utf8_lossy(&out.stdout));
     (out.status.code().unwrap_or(-1), report)
 }
 

@@ -57,7 +57,7 @@ fn check(dir: &Path, args: &[&str]) -> Run {
     );
     Run {
         code: out.status.code().unwrap_or(-1),
-        report: serde_json::from_str(&stdout).unwrap_or(Value::Null),
+        report: harness::schema::parse(&stdout),
         stderr,
     }
 }
@@ -87,6 +87,15 @@ fn readme_first_command_flags_layer_reads_in_the_documented_policy() {
     assert_eq!(errors.len(), 1, "{:#}", run.report);
     assert_eq!(errors[0]["rule"], "push/access-denied");
     assert_eq!(errors[0]["iam_action"], "ecr:GetDownloadUrlForLayer");
+    // One reason per message, and no finding about the probe's own cleanup:
+    // offline nothing is pushed.
+    let message = errors[0]["message"].as_str().unwrap();
+    assert_eq!(
+        message.matches("no identity-based policy allows").count(),
+        1,
+        "{message}"
+    );
+    assert!(run.rules("warning").is_empty(), "{:#}", run.report);
     assert_eq!(
         errors[0]["location"]["file"],
         "examples/policies/aws-documented-push-policy.json"

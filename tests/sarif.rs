@@ -248,7 +248,7 @@ fn one_finding_of_every_rule() {
         assert_eq!(r["level"], want, "{}", rule.id);
         let descriptor = &driver_rules[r["ruleIndex"].as_u64().unwrap() as usize];
         assert_eq!(descriptor["defaultConfiguration"]["level"], want);
-        assert_eq!(descriptor["helpUri"], rule.docs);
+        assert_eq!(descriptor["helpUri"], rule.page_url());
         assert_eq!(descriptor["shortDescription"]["text"], rule.what);
         let help = descriptor["help"]["markdown"].as_str().unwrap();
         assert!(help.contains(rule.why) && help.contains(rule.fix), "{help}");

@@ -51,11 +51,17 @@ fn run(binary: Binary) -> Run {
             String::from_utf8_lossy(&out.stderr)
         ),
         // Under the runner, annotations follow the JSON report on stdout.
-        report: serde_json::Deserializer::from_str(&stdout)
-            .into_iter::<Value>()
-            .next()
-            .and_then(Result::ok)
-            .unwrap_or(Value::Null),
+        report: {
+            let report = serde_json::Deserializer::from_str(&stdout)
+                .into_iter::<Value>()
+                .next()
+                .and_then(Result::ok)
+                .unwrap_or(Value::Null);
+            if !report.is_null() {
+                harness::schema::assert_valid(&report);
+            }
+            report
+        },
     }
 }
 

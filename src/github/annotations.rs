@@ -42,7 +42,8 @@ pub fn annotation(finding: &Finding) -> String {
 pub fn annotations(report: &Report) -> Vec<String> {
     let (mut errors, mut warnings, mut notices, mut overflow) = (0, 0, 0, 0);
     let mut lines = Vec::new();
-    for finding in &report.findings {
+    // Suppressed findings are accepted: listed in the summary, not annotated.
+    for finding in report.active() {
         let (count, cap) = match finding.severity {
             Severity::Error => (&mut errors, MAX_ERRORS),
             Severity::Warning => (&mut warnings, MAX_WARNINGS),
@@ -83,9 +84,25 @@ mod tests {
             fix: None,
             location,
             docs: String::new(),
+            docs_links: Vec::new(),
             targets: Vec::new(),
             meaning: Default::default(),
+            suppressed: None,
         }
+    }
+
+    #[test]
+    fn suppressed_findings_are_not_annotated() {
+        let mut accepted = finding(Severity::Error, None);
+        accepted.suppressed = Some(crate::report::Suppression {
+            reason: "known".into(),
+            expires: None,
+            source: "c.toml:1".into(),
+        });
+        let r = report(vec![accepted, finding(Severity::Warning, None)]);
+        let lines = annotations(&r);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0].starts_with("::warning "), "{lines:?}");
     }
 
     fn report(findings: Vec<Finding>) -> Report {

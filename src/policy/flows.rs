@@ -174,20 +174,20 @@ pub fn build_flow(
     findings
 }
 
-/// The push flow offline: the same findings (`push/access-denied`,
-/// `push/cleanup-denied`) as the live probe, pointing at the statement to change.
+/// The push flow offline: the same findings (`push/access-denied`) as the
+/// live probe, pointing at the statement to change. The probe's own cleanup
+/// (`ecr:BatchDeleteImage`) is not judged: offline nothing is pushed, and a
+/// buildx push never deletes.
 pub fn push_flow(set: &PolicySet, target: &PushTarget) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (step, request) in push_requests(target) {
+        if step == Step::Cleanup {
+            continue;
+        }
         let evaluation = evaluate(set, &request);
-        let rule = if step == Step::Cleanup {
-            &rules::PUSH_CLEANUP_DENIED
-        } else {
-            &rules::PUSH_ACCESS_DENIED
-        };
         let why = step.info().when;
         findings.extend(judge(
-            rule,
+            &rules::PUSH_ACCESS_DENIED,
             &request,
             &evaluation,
             why,
@@ -336,6 +336,16 @@ fn judge(
         }
         Decision::ExplicitDeny | Decision::ImplicitDeny => {
             let reason = denial_reason(evaluation, request);
+            // One reason per message: the evaluator's note that says what
+            // `reason` already says ("no identity-based policy allows …")
+            // is left out; statements and other missing grants stay.
+            let said = said_by(reason);
+            let explanation: Vec<String> = evaluation
+                .reasons
+                .iter()
+                .filter(|r| !(r.statement.is_none() && Some(r.kind) == said))
+                .map(|r| sentence(&r.to_string()))
+                .collect();
             let fix = fix_for(
                 &request.action,
                 &request.resource,
@@ -346,11 +356,11 @@ fn judge(
                 rule.finding(
                     format!("{} denied on {} (offline)", request.action, short(&request.resource)),
                     format!(
-                        "`{}` on `{}` for `{principal}` would be denied: {}. buildx or the task needs it for: {why}. {}",
+                        "`{}` on `{}` for `{principal}` would be denied: {}. buildx or the task needs it for: {why}.{}",
                         request.action,
                         request.resource,
                         reason.describe(),
-                        explanation.join(" ")
+                        explanation.iter().map(|e| format!(" {e}")).collect::<String>()
                     ),
                 )
                 .with_iam_action(&request.action)
@@ -360,6 +370,31 @@ fn judge(
             )
         }
     }
+}
+
+/// The kind of policy whose missing grant `reason` names, when it names one.
+fn said_by(reason: DenialReason) -> Option<PolicyKind> {
+    match reason {
+        DenialReason::NoIdentityPolicy => Some(PolicyKind::Identity),
+        DenialReason::NoResourcePolicy => Some(PolicyKind::Resource),
+        DenialReason::PermissionsBoundary => Some(PolicyKind::Boundary),
+        DenialReason::SessionPolicy => Some(PolicyKind::Session),
+        DenialReason::ServiceControlPolicy => Some(PolicyKind::ServiceControl),
+        _ => None,
+    }
+}
+
+/// `text` as a sentence: capitalised, ending in a full stop.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
 }
 
 /// `fix_for` derives the role from an assumed-role session ARN; give it one.

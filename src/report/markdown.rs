@@ -53,7 +53,9 @@ pub fn safe_url(url: &str) -> Option<String> {
 
 /// `[rule](docs)` when the docs link is safe, else the escaped rule alone.
 pub fn rule_link(finding: &Finding) -> String {
-    match safe_url(&finding.docs) {
+    // The rule's page when the finding has one, else the AWS page.
+    let first = finding.docs_links.first().unwrap_or(&finding.docs);
+    match safe_url(first).or_else(|| safe_url(&finding.docs)) {
         Some(url) => format!("[{}]({url})", escape(&finding.rule)),
         None => escape(&finding.rule),
     }
@@ -109,6 +111,15 @@ pub fn finding_details(out: &mut String, f: &Finding) {
             out.push_str(&fenced("sh", c));
         }
     }
+    let links: Vec<String> = f
+        .docs_links
+        .iter()
+        .filter_map(|l| safe_url(l))
+        .map(|l| format!("<{l}>"))
+        .collect();
+    if !links.is_empty() {
+        let _ = writeln!(out, "**Docs:** {}\n", links.join(" · "));
+    }
     let _ = writeln!(out, "\n</details>\n");
 }
 
@@ -150,6 +161,9 @@ pub fn path_diagrams(out: &mut String, n: &NetworkSummary, max: usize, budget: u
 
 /// Renders the report.
 pub fn render(report: &Report) -> String {
+    if let Some(view) = report.without_suppressed() {
+        return render(&view) + &suppressed(report);
+    }
     let mut out = String::new();
     let verdict = match report.verdict {
         Verdict::Pass => "✅ pass",
@@ -318,6 +332,35 @@ fn write_targets(out: &mut String, report: &Report) {
     }
 }
 
+/// The suppressed findings as a collapsed markdown block (empty when there
+/// are none), for the job summary and the pull-request comment.
+pub fn suppressed(report: &Report) -> String {
+    let suppressed: Vec<&Finding> = report.suppressed().collect();
+    if suppressed.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "<details><summary>{} suppressed finding(s)</summary>\n\n| severity | rule | finding | reason | expires |\n|---|---|---|---|---|\n",
+        suppressed.len()
+    );
+    for f in suppressed {
+        let s = f
+            .suppressed
+            .as_ref()
+            .expect("suppressed() keeps suppressed findings");
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            f.severity.as_str(),
+            rule_link(f),
+            escape(&f.title),
+            escape(&s.reason),
+            s.expires.as_deref().map(escape).unwrap_or_default()
+        ));
+    }
+    out.push_str("\n</details>\n\n");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,6 +383,7 @@ mod tests {
         ] {
             let mut f = crate::rules::PUSH_ACCESS_DENIED.finding("t", "m");
             f.docs = docs.to_string();
+            f.docs_links = vec![docs.to_string(), docs.to_string()];
             let report = Report::new(None, None, vec![f], vec![]);
             let md = render(&report);
             assert!(!md.contains(&format!("]({docs})")), "{docs}: {md}");
@@ -347,11 +391,12 @@ mod tests {
             assert!(!md.contains("](data:"), "{md}");
         }
         let f = crate::rules::PUSH_ACCESS_DENIED.finding("t", "m");
-        let docs = f.docs.clone();
+        let page = f.docs_links[0].clone();
         let md = render(&Report::new(None, None, vec![f], vec![]));
         assert!(
-            md.contains(&format!("]({docs})")),
-            "our own docs link stays: {md}"
+            md.contains(&format!("]({page})")),
+            "our own rule page link stays: {md}"
         );
+        assert!(md.contains(&format!("<{}>", crate::rules::PUSH_ACCESS_DENIED.docs)));
     }
 }

@@ -9,6 +9,8 @@ mod json;
 mod markdown;
 pub mod paths;
 pub mod sarif;
+pub mod schema;
+mod suppressed;
 mod text;
 
 pub(crate) use text::trust_line;
@@ -18,11 +20,13 @@ use serde::{Deserialize, Serialize};
 pub use build::BuildSummary;
 pub use json::render as render_json;
 pub use markdown::render as render_markdown;
+pub use markdown::suppressed as suppressed_markdown;
 pub use markdown::{
     escape as escape_markdown, fenced as fenced_code, finding_details, path_diagrams, rule_link,
     safe_url,
 };
 pub use sarif::{SarifOptions, render_sarif};
+pub use suppressed::Suppression;
 pub use text::render as render_text;
 
 /// Version of the JSON report's shape. Bumped on any incompatible change.
@@ -81,7 +85,7 @@ impl Verdict {
     /// The verdict these findings support.
     pub fn of<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Verdict {
         let mut verdict = Verdict::Pass;
-        for f in findings {
+        for f in findings.into_iter().filter(|f| f.suppressed.is_none()) {
             if f.is_not_verified() {
                 verdict = Verdict::NotVerified;
             } else if f.severity == Severity::Error {
@@ -141,8 +145,13 @@ pub struct Finding {
     /// policy file's statement, or a Terraform resource's declaration.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
-    /// Where to read more.
+    /// Where to read more (the AWS documentation; kept a string: see
+    /// `docs_links` for the rule's own page too).
     pub docs: String,
+    /// Where to read more, our rule page first, then AWS's documentation.
+    /// Absent in reports written before rule pages existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub docs_links: Vec<String>,
     /// The ids of the [`Target`]s the finding belongs to, in a report that
     /// covers several (`audit`, `merge`); after a merge, every target it
     /// was found for. Empty (and absent from the JSON) in a `check` report.
@@ -152,6 +161,11 @@ pub struct Finding {
     /// (absent from the JSON) or `not-verified`.
     #[serde(default, skip_serializing_if = "Meaning::is_defect")]
     pub meaning: Meaning,
+    /// Set when an `[[ignore]]` entry of the configuration file accepts
+    /// the finding: it stays listed but leaves the verdict, the counts by
+    /// severity and the exit code. Absent from the JSON otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<Suppression>,
 }
 
 /// The most resources one finding lists; the rest are counted in
@@ -564,6 +578,10 @@ pub struct Counts {
     pub warnings: usize,
     /// Findings of severity notice.
     pub notices: usize,
+    /// Findings accepted by a suppression, of any severity (not in the
+    /// counts above). 0 in reports written before suppressions existed.
+    #[serde(default)]
+    pub suppressed: usize,
 }
 
 impl Report {
@@ -575,17 +593,8 @@ impl Report {
         mut findings: Vec<Finding>,
         trace: Vec<TraceEntry>,
     ) -> Report {
-        findings.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then_with(|| a.rule.cmp(&b.rule))
-        });
-        let count = |s| findings.iter().filter(|f| f.severity == s).count();
-        let summary = Counts {
-            errors: count(Severity::Error),
-            warnings: count(Severity::Warning),
-            notices: count(Severity::Notice),
-        };
+        findings.sort_by(suppressed::order);
+        let summary = Counts::of(&findings);
         let verdict = Verdict::of(&findings);
         Report {
             schema_version: SCHEMA_VERSION,
@@ -610,17 +619,7 @@ impl Report {
     /// findings that name it.
     pub fn with_targets(mut self, mut targets: Vec<Target>) -> Report {
         for t in &mut targets {
-            let count = |s| {
-                self.findings
-                    .iter()
-                    .filter(|f| f.severity == s && f.targets.contains(&t.id))
-                    .count()
-            };
-            t.summary = Counts {
-                errors: count(Severity::Error),
-                warnings: count(Severity::Warning),
-                notices: count(Severity::Notice),
-            };
+            t.summary = Counts::of(self.findings.iter().filter(|f| f.targets.contains(&t.id)));
             t.verdict = Verdict::of(self.findings.iter().filter(|f| f.targets.contains(&t.id)));
         }
         self.targets = targets;
@@ -679,14 +678,13 @@ impl Report {
 
     /// The most severe finding, if any.
     pub fn worst(&self) -> Option<Severity> {
-        self.findings.iter().map(|f| f.severity).max()
+        self.active().map(|f| f.severity).max()
     }
 
     /// The most severe defect, if any: findings that only say something was
     /// not checked are left out (they make the verdict `not-verified`).
     pub fn worst_defect(&self) -> Option<Severity> {
-        self.findings
-            .iter()
+        self.active()
             .filter(|f| !f.is_not_verified())
             .map(|f| f.severity)
             .max()

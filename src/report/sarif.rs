@@ -349,15 +349,16 @@ fn rule_descriptor(rule: &Rule) -> Value {
         "fullDescription": { "text": format!("{} {}", rule.what, rule.why) },
         "help": {
             "text": format!(
-                "What it checks: {}\n\nWhy it matters: {}\n\nHow to fix: {}\n\nMore: {}",
-                rule.what, rule.why, rule.fix, rule.docs
+                "What it checks: {}\n\nWhy it matters: {}\n\nHow to fix: {}\n\nMore: {} and {}",
+                rule.what, rule.why, rule.fix, rule.page_url(), rule.docs
             ),
             "markdown": format!(
-                "**What it checks.** {}\n\n**Why it matters.** {}\n\n**How to fix.** {}\n\n[Documentation]({})",
-                rule.what, rule.why, rule.fix, rule.docs
+                "**What it checks.** {}\n\n**Why it matters.** {}\n\n**How to fix.** {}\n\n[Rule page]({}) · [Documentation]({})",
+                rule.what, rule.why, rule.fix, rule.page_url(), rule.docs
             ),
         },
-        "helpUri": rule.docs,
+        // The rule's own page first; the AWS page is in the help text.
+        "helpUri": rule.page_url(),
         "defaultConfiguration": { "level": level(rule.severity) },
         "properties": {
             "security-severity": security_severity(rule.severity),
@@ -497,7 +498,7 @@ fn result(f: &Finding, rule_index: usize, fingerprint: &str, options: &SarifOpti
         location["logicalLocations"] = logical.into();
     }
 
-    json!({
+    let mut result = json!({
         "ruleId": f.rule,
         "ruleIndex": rule_index,
         "level": level(f.severity),
@@ -505,7 +506,12 @@ fn result(f: &Finding, rule_index: usize, fingerprint: &str, options: &SarifOpti
         "locations": [location],
         "partialFingerprints": { FINGERPRINT_KEY: fingerprint },
         "properties": properties,
-    })
+    });
+    // An accepted finding: code scanning shows it as dismissed, with why.
+    if let Some(s) = &f.suppressed {
+        result["suppressions"] = json!([{ "kind": "external", "justification": s.reason }]);
+    }
+    result
 }
 
 /// Characters escaped in a URI path segment: controls, non-ASCII (always),

@@ -24,6 +24,15 @@ fn severity_style(s: Severity) -> Style {
 
 /// Renders the report; `color` adds ANSI styles.
 pub fn render(report: &Report, color: bool) -> String {
+    if let Some(view) = report.without_suppressed() {
+        let mut out = render(&view, color);
+        let lines = super::suppressed::lines(report);
+        let _ = writeln!(out, "\nsuppressed ({}):", lines.len());
+        for line in lines {
+            let _ = writeln!(out, "  {line}");
+        }
+        return out;
+    }
     let mut out = String::new();
     let verdict = match report.verdict {
         Verdict::Pass => paint(color, AnsiColor::Green.on_default().bold(), "PASS"),
@@ -184,7 +193,11 @@ fn write_finding(out: &mut String, f: &Finding, color: bool) {
     {
         let _ = writeln!(out, "  terraform:\n    {}", t.replace('\n', "\n    "));
     }
-    let _ = writeln!(out, "  docs: {}", f.docs);
+    if f.docs_links.is_empty() {
+        let _ = writeln!(out, "  docs: {}", f.docs);
+    } else {
+        let _ = writeln!(out, "  docs: {}", f.docs_links.join(", "));
+    }
 }
 
 /// The targets of an `audit` or `merge` report, one line each, then the

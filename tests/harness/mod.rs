@@ -14,6 +14,7 @@ use serde_json::Value;
 pub mod binary;
 pub mod github;
 pub mod runner;
+pub mod schema;
 
 pub use binary::Binary;
 
@@ -395,7 +396,7 @@ pub fn run_subcommand(
     Run {
         code: out.status.code().unwrap_or(-1),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        report: serde_json::from_str(&json).unwrap_or(Value::Null),
+        report: schema::parse(&json),
         stdout,
     }
 }

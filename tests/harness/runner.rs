@@ -54,7 +54,10 @@ impl Step {
 
     pub fn report(&self) -> serde_json::Value {
         let path = self.workspace.path().join(&self.outputs["report"]);
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        super::schema::assert_valid(&report);
+        report
     }
 
     pub fn assert_no_panic(&self) {

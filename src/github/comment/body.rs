@@ -95,6 +95,9 @@ pub(super) fn headline(report: &Report) -> &'static str {
 /// The comment's content between marker and footer, with at most
 /// [`MAX_COMMENT_FINDINGS`] findings.
 pub(super) fn content(report: &Report, ctx: &CommentContext, run_url: Option<&str>) -> String {
+    if let Some(view) = report.without_suppressed() {
+        return content(&view, ctx, run_url) + &crate::report::suppressed_markdown(report);
+    }
     let mut out = String::new();
     let _ = writeln!(out, "{}\n", headline(report));
     let c = report.summary;
@@ -215,7 +218,7 @@ pub(super) fn render_fitted(
     let head = format!("{}\n", ctx.marker);
     let footer = footer(ctx, run_url.as_deref());
     let content = content(report, ctx, run_url.as_deref());
-    let hidden = report.findings.len().saturating_sub(MAX_COMMENT_FINDINGS);
+    let hidden = report.active().count().saturating_sub(MAX_COMMENT_FINDINGS);
     let budget = limit.saturating_sub(measure.of(&head) + measure.of(&footer));
     let body = fit_markdown(&content, budget, measure, |cut| {
         format!(

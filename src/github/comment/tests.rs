@@ -169,7 +169,7 @@ fn the_body_has_verdict_table_details_and_footer() {
     );
     assert!(body.contains("| severity | rule | finding | resource |"));
     assert!(body.contains(
-        "| ❌ error | [push/access-denied](https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-push-iam.html) | PutImage denied | arn:aws:ecr:us-east-1:1:repository/a |"
+        "| ❌ error | [push/access-denied](https://github.com/ecr-fargate-preflight/ecr-fargate-preflight/blob/main/docs/rules/push/access-denied.md) | PutImage denied | arn:aws:ecr:us-east-1:1:repository/a |"
     ), "{body}");
     assert!(
         body.contains("<details><summary>error: push/access-denied — PutImage denied</summary>"),
@@ -350,6 +350,7 @@ fn unsafe_links_are_not_linked() {
     assert_eq!(safe_url("not a url"), None);
     let mut f = rules::PUSH_ACCESS_DENIED.finding("t", "m");
     f.docs = "javascript:alert(1)".into();
+    f.docs_links = vec![f.docs.clone()];
     assert_eq!(rule_link(&f), "push/access-denied");
 }
 
