@@ -250,28 +250,34 @@ impl Gate {
             .header(header::AUTHORIZATION, &self.registry_auth)
     }
 
+    /// The gate's own call of an ECR operation on moto.
+    async fn moto_ecr(&self, operation: &str, body: Value) -> Result<reqwest::Response, String> {
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=test/20260101/{}/ecr/aws4_request, SignedHeaders=host, Signature=0",
+            self.args.region
+        );
+        self.client
+            .post(format!("{}/", self.args.aws_upstream.trim_end_matches('/')))
+            .header(
+                "X-Amz-Target",
+                format!("AmazonEC2ContainerRegistry_V20150921.{operation}"),
+            )
+            .header(header::CONTENT_TYPE, "application/x-amz-json-1.1")
+            .header(header::AUTHORIZATION, auth)
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| format!("moto unreachable: {e}"))
+    }
+
     /// Looks a repository up in moto: `Ok(Some(mutability))`, `Ok(None)` when missing.
     async fn repository(&self, name: &str) -> Result<Option<String>, String> {
         if let Some(m) = self.repos.lock().unwrap().get(name) {
             return Ok(Some(m.clone()));
         }
-        let auth = format!(
-            "AWS4-HMAC-SHA256 Credential=test/20260101/{}/ecr/aws4_request, SignedHeaders=host, Signature=0",
-            self.args.region
-        );
         let resp = self
-            .client
-            .post(format!("{}/", self.args.aws_upstream.trim_end_matches('/')))
-            .header(
-                "X-Amz-Target",
-                "AmazonEC2ContainerRegistry_V20150921.DescribeRepositories",
-            )
-            .header(header::CONTENT_TYPE, "application/x-amz-json-1.1")
-            .header(header::AUTHORIZATION, auth)
-            .body(json!({ "repositoryNames": [name] }).to_string())
-            .send()
-            .await
-            .map_err(|e| format!("moto unreachable: {e}"))?;
+            .moto_ecr("DescribeRepositories", json!({ "repositoryNames": [name] }))
+            .await?;
         let status = resp.status();
         let body: Value = resp.json().await.unwrap_or(Value::Null);
         if status.is_success() {
@@ -327,23 +333,9 @@ impl Gate {
 
     /// Creates `name` in moto (create on push).
     async fn create_in_moto(&self, name: &str) -> Result<(), String> {
-        let auth = format!(
-            "AWS4-HMAC-SHA256 Credential=test/20260101/{}/ecr/aws4_request, SignedHeaders=host, Signature=0",
-            self.args.region
-        );
         let resp = self
-            .client
-            .post(format!("{}/", self.args.aws_upstream.trim_end_matches('/')))
-            .header(
-                "X-Amz-Target",
-                "AmazonEC2ContainerRegistry_V20150921.CreateRepository",
-            )
-            .header(header::CONTENT_TYPE, "application/x-amz-json-1.1")
-            .header(header::AUTHORIZATION, auth)
-            .body(json!({ "repositoryName": name }).to_string())
-            .send()
-            .await
-            .map_err(|e| format!("moto unreachable: {e}"))?;
+            .moto_ecr("CreateRepository", json!({ "repositoryName": name }))
+            .await?;
         self.forget_repos(Some(name));
         resp.status()
             .is_success()
